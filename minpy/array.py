@@ -1,0 +1,292 @@
+"""The array type users hold.
+
+An :class:`Array` is a handle: it points at an immutable MXNet buffer (or, in
+lazy mode, at a pending graph value) plus its shape, dtype and context, which
+are always known without evaluation. Writes (``x[i] = v``, ``x += y``) build a
+new value and re-point the handle, so buffers are never mutated once made:
+tape nodes and lazy graphs can hold them safely.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import mxnet as _mx
+import numpy as _onp
+
+from . import context as _context
+from .dispatch import call as _call
+from .dispatch.registry import REGISTRY
+
+_MXND = _mx.np.ndarray
+
+
+def _c(name: str, *args, **kwargs):
+    return _call.call(REGISTRY[name], args, kwargs)
+
+
+class Array:
+    """A NumPy-like n-dimensional array backed by MXNet."""
+
+    __slots__ = ("_data", "_shape", "_dtype", "_ctx", "_rec", "__weakref__")
+    __array_priority__ = 100.0
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def _wrap(cls, data, shape: tuple, dtype: _onp.dtype, ctx) -> "Array":
+        a = object.__new__(cls)
+        a._data = data
+        a._shape = shape
+        a._dtype = dtype
+        a._ctx = ctx
+        a._rec = None
+        return a
+
+    @classmethod
+    def from_mx(cls, nd) -> "Array":
+        """Wrap an MXNet NDArray (legacy or numpy flavour) without copying."""
+        if not isinstance(nd, _MXND):
+            nd = nd.as_np_ndarray()
+        return cls._wrap(nd, tuple(nd.shape), _onp.dtype(nd.dtype), _context.from_mx(nd.ctx))
+
+    def __init__(self, data: Any, dtype=None, ctx=None) -> None:
+        other = _call.from_host(data, ctx, dtype) if not isinstance(data, Array) else data
+        self._data, self._shape, self._dtype, self._ctx = other._data, other._shape, other._dtype, other._ctx
+        self._rec = other._rec
+
+    def _assign(self, other: "Array") -> None:
+        """Re-point this handle at another value (the basis of every write)."""
+        self._data, self._shape, self._dtype, self._ctx, self._rec = \
+            other._data, other._shape, other._dtype, other._ctx, other._rec
+
+    # -- materialisation ------------------------------------------------------------
+    def _mx(self):
+        d = self._data
+        if type(d) is _MXND:
+            return d
+        return d.materialise(self)
+
+    def asnumpy(self) -> _onp.ndarray:
+        """Copy to a NumPy array (forces evaluation)."""
+        d = self._mx()
+        try:
+            return d.asnumpy()
+        except _mx.base.MXNetError as e:
+            raise RuntimeError(f"minpy: computing this array failed in MXNet: "
+                               f"{str(e).strip().splitlines()[0]}") from None
+
+    def asmxnet(self):
+        """The MXNet ``mx.np.ndarray`` behind this array (forces evaluation)."""
+        return self._mx()
+
+    def wait_to_read(self) -> "Array":
+        self._mx().wait_to_read()
+        return self
+
+    def __array__(self, dtype=None):
+        a = self.asnumpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        op = REGISTRY.get(ufunc.__name__)
+        if method == "__call__" and op is not None and not kwargs:
+            return _call.call(op, inputs, {})
+        host = [_call.to_host(x) for x in inputs]
+        kwargs = {k: _call.to_host(v) for k, v in kwargs.items()}
+        return getattr(ufunc, method)(*host, **kwargs)
+
+    def item(self, *args):
+        return self.asnumpy().item(*args)
+
+    def tolist(self):
+        return self.asnumpy().tolist()
+
+    # -- metadata (never forces evaluation) --------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    @property
+    def dtype(self) -> _onp.dtype:
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self._shape:
+            n *= s
+        return n
+
+    @property
+    def context(self):
+        return self._ctx
+
+    ctx = context
+
+    @property
+    def T(self) -> "Array":
+        return _c("transpose", self)
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of unsized object")
+        return self._shape[0]
+
+    def __iter__(self):
+        if not self._shape:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(self._shape[0]):
+            yield self[i]
+
+    # -- conversion to Python values -------------------------------------------------------
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError("The truth value of an array with more than one element is "
+                             "ambiguous. Use a.any() or a.all()")
+        return bool(self.asnumpy().reshape(()))
+
+    def __float__(self) -> float:
+        if self.size != 1:
+            raise TypeError("only size-1 arrays can be converted to Python scalars")
+        return float(self.asnumpy().reshape(()))
+
+    def __int__(self) -> int:
+        if self.size != 1:
+            raise TypeError("only size-1 arrays can be converted to Python scalars")
+        return int(self.asnumpy().reshape(()))
+
+    def __index__(self) -> int:
+        if self._dtype.kind not in "iub" or self._shape != ():
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        return int(self.asnumpy())
+
+    def __complex__(self) -> complex:
+        return complex(float(self))
+
+    def __repr__(self) -> str:
+        return repr(self.asnumpy()).replace("array(", "array(", 1)
+
+    def __str__(self) -> str:
+        return str(self.asnumpy())
+
+    def __format__(self, spec: str) -> str:
+        if self._shape == () or self.size == 1 and spec:
+            return format(self.asnumpy().reshape(()).item(), spec)
+        return format(str(self), spec)
+
+    def __hash__(self):
+        raise TypeError("unhashable type: 'minpy.Array'")
+
+    def __reduce__(self):
+        return (_rebuild, (self.asnumpy(),))
+
+    def __copy__(self) -> "Array":
+        return self.copy()
+
+    def __deepcopy__(self, memo) -> "Array":
+        return self.copy()
+
+    # -- contexts and dtypes --------------------------------------------------------------
+    def as_in_context(self, ctx) -> "Array":
+        """A copy on another context (a no-op when already there)."""
+        if ctx == self._ctx:
+            return self
+        return _c("_to_context", self, ctx=ctx)
+
+    def copyto(self, ctx) -> "Array":
+        return _c("_to_context", self, ctx=ctx) if ctx != self._ctx else self.copy()
+
+    def astype(self, dtype, copy: bool = True) -> "Array":
+        dt = _onp.dtype(dtype)
+        if dt == self._dtype and not copy:
+            return self
+        return _c("astype", self, dt)
+
+    def copy(self) -> "Array":
+        return _c("copy", self)
+
+    # -- indexing ------------------------------------------------------------------
+    def __getitem__(self, index) -> "Array":
+        return _c("_getitem", self, index=index)
+
+    def __setitem__(self, index, value) -> None:
+        self._assign(_c("_setitem", self, value, index=index))
+
+    # -- methods mirroring the namespace ----------------------------------------------------
+    def reshape(self, *shape, order: str = "C") -> "Array":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _c("reshape", self, shape, order=order)
+
+    def transpose(self, *axes) -> "Array":
+        if len(axes) == 1 and (isinstance(axes[0], (tuple, list)) or axes[0] is None):
+            axes = axes[0]
+        return _c("transpose", self, axes if axes != () else None)
+
+    def flatten(self) -> "Array":
+        return _c("reshape", self, (-1,))
+
+    def fill(self, value) -> None:
+        self._assign(_c("full_like", self, value))
+
+    def dot(self, b) -> "Array":
+        return _c("dot", self, b)
+
+
+def _method(name: str):
+    def m(self, *args, **kwargs):
+        return _call.call(REGISTRY[name], (self,) + args, kwargs)
+    m.__name__ = name
+    m.__doc__ = f"Same as ``minpy.numpy.{name}(self, ...)``."
+    return m
+
+
+for _n in ("sum", "mean", "prod", "max", "min", "argmax", "argmin", "std", "var", "all", "any",
+           "cumsum", "swapaxes", "squeeze", "ravel", "clip", "round", "repeat", "sort", "argsort",
+           "nonzero", "take", "trace", "diagonal", "cumprod", "ptp"):
+    setattr(Array, _n, _method(_n))
+
+
+def _binop(name: str, reflected: bool = False):
+    if reflected:
+        def f(self, other):
+            return _call.call(REGISTRY[name], (other, self), None)
+    else:
+        def f(self, other):
+            return _call.call(REGISTRY[name], (self, other), None)
+    return f
+
+
+def _inplace(name: str):
+    def f(self, other):
+        self._assign(_call.call(REGISTRY[name], (self, other), None).astype(self._dtype, copy=False))
+        return self
+    return f
+
+
+for _dunder, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                     ("truediv", "true_divide"), ("floordiv", "floor_divide"), ("mod", "mod"),
+                     ("pow", "power"), ("matmul", "matmul"), ("and", "logical_and_bits"),
+                     ("or", "logical_or_bits"), ("xor", "logical_xor_bits")):
+    setattr(Array, f"__{_dunder}__", _binop(_op))
+    setattr(Array, f"__r{_dunder}__", _binop(_op, True))
+    setattr(Array, f"__i{_dunder}__", _inplace(_op))
+
+for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")):
+    setattr(Array, f"__{_dunder}__", _binop(_op))
+
+Array.__neg__ = lambda self: _c("negative", self)
+Array.__pos__ = lambda self: _c("positive", self)
+Array.__abs__ = lambda self: _c("absolute", self)
+Array.__invert__ = lambda self: _c("invert", self)
+Array.__divmod__ = lambda self, o: (self // o, self % o)
+
+
+def _rebuild(host):
+    return _call.from_host(host, None, host.dtype)
+
+

@@ -1,0 +1,281 @@
+"""Reverse-mode differentiation by tape, in the style of HIPS autograd.
+
+While ``grad`` runs the user's function, every MinPy call whose operands
+depend on a differentiated input adds a :class:`Node` to the result arrays'
+records. Nodes hold snapshots of their operands (buffers are immutable, so a
+later write to a Python variable does not change what was recorded). The
+backward pass calls each operator's vjp, which are MinPy calls themselves:
+under an outer ``grad`` they are recorded again (higher order), and in lazy
+mode they are recorded lazily.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Sequence, Union
+
+import numpy as _onp
+
+from .array import Array
+from .dispatch import call as _call
+
+_local = threading.local()
+
+
+class Trace:
+    """One ``grad`` invocation; arrays depending on its inputs carry its nodes."""
+    __slots__ = ("__weakref__",)
+
+
+class Node:
+    __slots__ = ("op", "operands", "attrs", "parents", "ans")
+
+    def __init__(self, op, operands, attrs, parents, ans) -> None:
+        self.op = op
+        self.operands = operands
+        self.attrs = attrs
+        self.parents = parents
+        self.ans = ans
+
+
+class _NoGradient:
+    """Stands in for a NumPy-fallback function with no registered gradient."""
+    __slots__ = ("name",)
+    grads = None
+    nondiff = False
+    multi = False
+    nin = 0
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _active() -> list:
+    a = getattr(_local, "active", None)
+    if a is None:
+        a = _local.active = []
+    return a
+
+
+def _snap(a, rec):
+    s = Array._wrap(a._data, a._shape, a._dtype, a._ctx)
+    s._rec = rec
+    return s
+
+
+def _record(op, operands, attrs, results) -> None:
+    active = getattr(_local, "active", None)
+    if not active or op.nondiff:
+        return
+    hits = []
+    for t in active:
+        parents = None
+        for j, o in enumerate(operands):
+            if type(o) is Array and o._rec is not None:
+                entry = o._rec.get(t)
+                if entry is not None:
+                    if parents is None:
+                        parents = [None] * len(operands)
+                    parents[j] = entry
+        if parents is not None:
+            hits.append((t, parents))
+    if not hits:
+        return
+    outs = [r for r in results if isinstance(r, Array)]
+    new_recs = {}
+    nodes = []
+    for t, parents in hits:
+        node = Node(op, None, attrs, parents, None)
+        nodes.append((t, node))
+        new_recs[t] = node
+    snaps = tuple(_snap(o, o._rec) if type(o) is Array else o for o in operands)
+    for t, node in nodes:
+        node.operands = snaps
+        if len(hits) == 1:
+            node.ans = [_snap(r, r._rec) for r in outs]
+    for i, r in enumerate(outs):
+        if r._dtype.kind not in "fc":
+            continue
+        rec = dict(r._rec) if r._rec else {}
+        for t, node in nodes:
+            rec[t] = (node, i)
+        r._rec = rec
+    if len(hits) > 1:
+        for t, node in nodes:
+            node.ans = [_snap(r, {k: v for k, v in (r._rec or {}).items() if k is not t})
+                        for r in outs]
+
+
+def mark_nondifferentiable(name: str, inputs: Sequence[Array], results) -> None:
+    """Results of an unregistered fallback depend on tracked inputs: poison them."""
+    from .dispatch.fallback import _arrays_in
+    outs = _arrays_in(results, [])
+    if outs:
+        _record(_NoGradient(name), tuple(inputs), (), outs)
+
+
+def _toposort(start_nodes):
+    """Nodes reachable from ``start_nodes`` with every consumer before its producers."""
+    children = {}
+    stack = list(start_nodes)
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        for p in n.parents:
+            if p is not None:
+                pn = p[0]
+                children[id(pn)] = children.get(id(pn), 0) + 1
+                if id(pn) not in seen:
+                    stack.append(pn)
+    order = []
+    ready = list(start_nodes)
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for p in n.parents:
+            if p is not None:
+                pn = p[0]
+                children[id(pn)] -= 1
+                if children[id(pn)] == 0:
+                    ready.append(pn)
+    return order
+
+
+def _add(a, b):
+    return b if a is None else a + b
+
+
+def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
+    """Gradients of scalar ``out`` with respect to each leaf node's input."""
+    from .ops._util import c
+    entry = out._rec.get(trace) if out._rec else None
+    results = [None] * len(leaves)
+    if entry is not None:
+        node0, idx0 = entry
+        pending = {id(node0): [None] * max(len(node0.ans or ()), 1)}
+        pending[id(node0)][idx0] = c("ones_like", out)
+        leaf_grads = {}
+        for node in _toposort([node0]):
+            gs = pending.pop(id(node), None)
+            if gs is None or all(g is None for g in gs):
+                continue
+            op = node.op
+            if op is None:          # a leaf: an input of this trace
+                leaf_grads[id(node)] = gs[0]
+                continue
+            if op.grads is None:
+                raise TypeError(
+                    f"minpy.numpy.{op.name} has no gradient: it "
+                    f"{'runs in NumPy (fallback)' if op.__class__ is _NoGradient or op.mx is None else 'is not differentiable'}"
+                    f" and cannot be differentiated; rewrite it with differentiable MinPy functions")
+            attrs = dict(node.attrs)
+            if op.multi or op.nin == -1:
+                g = gs if op.multi else gs[0]
+                ans = node.ans if op.multi else node.ans[0]
+                in_grads = op.grads[0](g, ans, node.operands, **attrs)
+            else:
+                g = gs[0]
+                ans = node.ans[0]
+                in_grads = []
+                for j, p in enumerate(node.parents):
+                    if p is None:
+                        in_grads.append(None)
+                        continue
+                    vjp = op.grads[j] if j < len(op.grads) else None
+                    if vjp is None:
+                        raise TypeError(f"minpy.numpy.{op.name}: no gradient with respect to "
+                                        f"argument {j}")
+                    in_grads.append(vjp(g, ans, *node.operands, **attrs))
+            for p, gi in zip(node.parents, in_grads):
+                if p is None or gi is None:
+                    continue
+                pnode, pidx = p
+                slot = pending.get(id(pnode))
+                if slot is None:
+                    slot = pending[id(pnode)] = [None] * max(len(pnode.ans or ()), 1)
+                slot[pidx] = _add(slot[pidx], gi)
+        results = [leaf_grads.get(id(leaf)) for leaf in leaves]
+    return results
+
+
+# ----------------------------------------------------------------------------- user API
+
+def _as_float_input(x, i):
+    if isinstance(x, Array):
+        if x._dtype.kind != "f":
+            raise TypeError(f"grad: argument {i} has integer/bool dtype {x._dtype.name}; "
+                            f"only float arrays can be differentiated (use .astype('float32'))")
+        return x
+    if isinstance(x, bool):
+        raise TypeError(f"grad: argument {i} is a bool and cannot be differentiated")
+    if isinstance(x, (int, float)):
+        from .config import config
+        return _call.from_host(float(x), None, config.default_dtype)
+    if isinstance(x, (_onp.ndarray, _onp.generic, list, tuple)):
+        host = _onp.asarray(x)
+        if host.dtype.kind not in "f":
+            raise TypeError(f"grad: argument {i} has dtype {host.dtype.name}; only float "
+                            f"arrays can be differentiated")
+        return _call.from_host(host)
+    raise TypeError(f"grad: argument {i} of type {type(x).__name__} cannot be differentiated")
+
+
+def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
+    multi = isinstance(argnum, (list, tuple))
+    argnums = list(argnum) if multi else [argnum]
+    args = list(args)
+    for i in argnums:
+        if not isinstance(i, int) or not -len(args) <= i < len(args):
+            raise IndexError(f"grad: argnum {i} is out of range for {len(args)} positional arguments")
+    trace = Trace()
+    leaves = []
+    for i in argnums:
+        x = _as_float_input(args[i], i)
+        leaf = Node(None, (), None, (), None)
+        xt = _snap(x, dict(x._rec) if x._rec else {})
+        xt._rec[trace] = (leaf, 0)
+        args[i] = xt
+        leaves.append(leaf)
+    active = _active()
+    active.append(trace)
+    _call.tape_hook = _record
+    try:
+        out = fun(*args, **kwargs)
+    finally:
+        active.pop()
+    if isinstance(out, (int, float)) and not isinstance(out, bool):
+        loss = out
+        grads = [None] * len(leaves)
+    else:
+        if not isinstance(out, Array):
+            raise TypeError(f"grad: the function must return a scalar array, got {type(out).__name__}")
+        if out.size != 1:
+            raise TypeError(f"grad requires a scalar-valued function (an output of size 1); "
+                            f"got an array of shape {out.shape}")
+        loss = out
+        grads = backward(trace, out, leaves)
+    from .ops._util import c
+    grads = [g if g is not None else c("zeros_like", args[i]) for g, i in zip(grads, argnums)]
+    grads = [c("reshape", g, args[i].shape) if g.shape != args[i].shape else g
+             for g, i in zip(grads, argnums)]
+    return (grads if multi else grads[0]), loss
+
+
+def grad_and_loss(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
+    """``f(*args) -> (gradients, loss)``; a list of gradients when ``argnum`` is a sequence."""
+    def wrapped(*args, **kwargs):
+        return _grad_impl(fun, argnum, args, kwargs)
+    wrapped.__name__ = f"grad_and_loss_{getattr(fun, '__name__', 'fun')}"
+    wrapped.__doc__ = f"Gradient and loss of {getattr(fun, '__name__', 'fun')}."
+    return wrapped
+
+
+def grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
+    """``f(*args) -> gradient`` of scalar-valued ``fun`` with respect to ``argnum``."""
+    def wrapped(*args, **kwargs):
+        return _grad_impl(fun, argnum, args, kwargs)[0]
+    wrapped.__name__ = f"grad_{getattr(fun, '__name__', 'fun')}"
+    wrapped.__doc__ = f"Gradient of {getattr(fun, '__name__', 'fun')}."
+    return wrapped

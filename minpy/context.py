@@ -1,0 +1,100 @@
+"""Device contexts.
+
+Rule for mixing contexts: an operation runs on the context of its first MinPy
+array operand; other array operands are copied there. NumPy arrays and Python
+scalars are placed on that context too (or on the current context when no
+MinPy array is involved).
+"""
+from __future__ import annotations
+
+import threading
+
+import mxnet as _mx
+
+
+class Context:
+    """A device (``cpu(i)`` or ``gpu(i)``) usable as a ``with`` block."""
+
+    __slots__ = ("device_type", "device_id", "mx")
+
+    def __init__(self, device_type: str, device_id: int = 0) -> None:
+        if device_type not in ("cpu", "gpu"):
+            raise ValueError(f"minpy.context.Context: unknown device type {device_type!r}")
+        if not isinstance(device_id, int) or device_id < 0:
+            raise ValueError(f"minpy.context.Context: device id must be a non-negative int, got {device_id!r}")
+        self.device_type = device_type
+        self.device_id = device_id
+        self.mx = _mx.Context(device_type, device_id)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Context) and other.device_type == self.device_type \
+            and other.device_id == self.device_id
+
+    def __hash__(self) -> int:
+        return hash((self.device_type, self.device_id))
+
+    def __repr__(self) -> str:
+        return f"{self.device_type}({self.device_id})"
+
+    def __enter__(self) -> "Context":
+        _stack().append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _stack().pop()
+
+
+_local = threading.local()
+_default = None
+
+
+def _stack() -> list:
+    s = getattr(_local, "stack", None)
+    if s is None:
+        s = _local.stack = []
+    return s
+
+
+def cpu(device_id: int = 0) -> Context:
+    return Context("cpu", device_id)
+
+
+def num_gpus() -> int:
+    try:
+        return _mx.context.num_gpus()
+    except _mx.base.MXNetError:
+        return 0
+
+
+def gpu(device_id: int = 0) -> Context:
+    """A GPU context; raises ``RuntimeError`` when MXNet cannot reach that GPU."""
+    n = num_gpus()
+    if device_id >= n:
+        if n == 0:
+            why = "this MXNet build has no CUDA support or no GPU is visible"
+        else:
+            why = f"only {n} GPU(s) are visible"
+        raise RuntimeError(f"minpy.context.gpu({device_id}): {why}")
+    return Context("gpu", device_id)
+
+
+def current_context() -> Context:
+    s = _stack()
+    if s:
+        return s[-1]
+    global _default
+    if _default is None:
+        _default = cpu()
+    return _default
+
+
+def set_context(ctx: Context) -> None:
+    """Set the context used outside any ``with ctx:`` block."""
+    if not isinstance(ctx, Context):
+        raise TypeError(f"minpy.context.set_context: expected a Context, got {type(ctx).__name__}")
+    global _default
+    _default = ctx
+
+
+def from_mx(mx_ctx) -> Context:
+    return Context(mx_ctx.device_type if mx_ctx.device_type != "cpu_pinned" else "cpu", mx_ctx.device_id)

@@ -1,0 +1,1 @@
+"""Operator registry, policies, NumPy fallback and call statistics."""

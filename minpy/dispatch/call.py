@@ -1,0 +1,330 @@
+"""The path every MinPy call takes: bind arguments, normalise operands, pick a
+backend, infer shape and dtype, run (or record), and tape for autograd."""
+from __future__ import annotations
+
+import threading
+
+import mxnet as _mx
+import numpy as _onp
+
+from .. import context as _context
+from ..config import config as _config
+from . import policy as _policy
+from . import stats as _stats
+from .registry import Op
+
+F_ND = _mx.nd            # eager lowering namespace (F.np, F.npx)
+
+
+def _enable_numpy_shapes() -> None:
+    """NumPy shape semantics (0-d and zero-size arrays), for every thread."""
+    import ctypes
+    prev = ctypes.c_int()
+    _mx.base.check_call(_mx.base._LIB.MXSetIsNumpyShape(ctypes.c_int(2), ctypes.byref(prev)))
+
+
+_enable_numpy_shapes()
+MXNetError = _mx.base.MXNetError
+_SCALARS = (int, float, bool)
+_F64 = _onp.dtype("float64")
+
+# Hooks filled in by autograd and the lazy engine; kept as module globals so the
+# common eager path is one attribute test each.
+tape_hook = None        # callable(op, operands, attrs, results) when a gradient is being taken
+_lazy = threading.local()
+
+
+def lazy_engine():
+    """The lazy engine recording this thread's calls, or None in eager mode."""
+    return getattr(_lazy, "engine", None)
+
+
+# ----------------------------------------------------------------------------- binding
+
+def _canon(v):
+    if isinstance(v, list):
+        return tuple(_canon(x) for x in v)
+    if isinstance(v, tuple):
+        return tuple(_canon(x) for x in v)
+    if isinstance(v, (_onp.integer,)):
+        return int(v)
+    if isinstance(v, (_onp.floating,)):
+        return float(v)
+    if isinstance(v, _onp.dtype):
+        return v.name
+    if isinstance(v, type) and issubclass(v, (_onp.generic, float, int, bool)):
+        return _onp.dtype(v).name
+    return v
+
+
+def bind_args(op: Op, args: tuple, kwargs: dict):
+    """Split a NumPy-style call into (operands, attrs, out)."""
+    out = kwargs.pop("out", None) if kwargs else None
+    if op.bind is not None:
+        operands, attrs = op.bind(*args, **kwargs)
+        return tuple(operands), tuple((k, _canon(v)) for k, v in attrs), out
+    nin = op.nin
+    if len(args) < nin:
+        names = op.params
+        missing = nin - len(args)
+        raise TypeError(f"minpy.numpy.{op.name}() missing {missing} required array argument(s)")
+    operands = args[:nin]
+    extra = args[nin:]
+    if len(extra) > len(op.params):
+        raise TypeError(f"minpy.numpy.{op.name}() takes {nin + len(op.params)} positional "
+                        f"arguments but {len(args)} were given")
+    vals = dict(op.defaults)
+    for name, v in zip(op.params, extra):
+        vals[name] = v
+    if kwargs:
+        for k, v in kwargs.items():
+            if k not in vals:
+                raise TypeError(f"minpy.numpy.{op.name}() got an unexpected keyword argument {k!r}")
+            if k in op.params[:len(extra)]:
+                raise TypeError(f"minpy.numpy.{op.name}() got multiple values for argument {k!r}")
+            vals[k] = v
+    attrs = tuple((k, _canon(vals[k])) for k in op.params)
+    return operands, attrs, out
+
+
+# ----------------------------------------------------------------------------- operands
+
+def demote(dt: _onp.dtype, inputs_f64: bool) -> _onp.dtype:
+    """float64 appears only where the user asked for it (a float64 input or dtype)."""
+    if dt == _F64 and not inputs_f64:
+        return _config.default_dtype
+    return dt
+
+
+def from_host(value, ctx=None, dtype=None):
+    """Wrap host data (NumPy array, list, scalar) as a MinPy array."""
+    from ..array import Array
+    if dtype is not None:
+        arr = _onp.asarray(value, dtype=_onp.dtype(dtype))
+    else:
+        arr = _onp.asarray(value)
+        if arr.dtype == _F64:
+            arr = arr.astype(_config.default_dtype)
+    if arr.dtype.kind in "OUSVcMm":
+        raise TypeError(f"minpy: cannot make an MXNet array from dtype {arr.dtype} "
+                        f"(value of type {type(value).__name__})")
+    ctx = ctx or _context.current_context()
+    return Array._wrap(_mx.np.array(arr, dtype=arr.dtype, ctx=ctx.mx), arr.shape, arr.dtype, ctx)
+
+
+def normalise(op: Op, operands: tuple):
+    """Operands become Arrays on one context, or stay Python scalars where allowed."""
+    from ..array import Array
+    ctx = None
+    for o in operands:
+        if isinstance(o, Array):
+            ctx = o._ctx
+            break
+    fast = True
+    for o in operands:
+        if not isinstance(o, Array) and not (op.scalar_ok and ctx is not None and type(o) in _SCALARS):
+            fast = False
+            break
+        if isinstance(o, Array) and o._ctx != ctx:
+            fast = False
+            break
+    if fast:
+        return operands, ctx
+    if ctx is None:
+        ctx = _context.current_context()
+    out = []
+    for o in operands:
+        if isinstance(o, Array):
+            out.append(o if o._ctx == ctx else o.as_in_context(ctx))
+        elif op.scalar_ok and isinstance(o, (_SCALARS + (_onp.generic,))) and \
+                any(isinstance(x, Array) for x in operands):
+            out.append(o.item() if isinstance(o, _onp.generic) else o)
+        elif isinstance(o, _mx.nd.NDArray):
+            out.append(Array.from_mx(o))
+        else:
+            if o is None or isinstance(o, (str, dict, set)):
+                raise TypeError(f"minpy.numpy.{op.name}: expected an array-like operand, "
+                                f"got {type(o).__name__}")
+            try:
+                out.append(from_host(o, ctx))
+            except (ValueError, TypeError) as e:
+                raise TypeError(f"minpy.numpy.{op.name}: cannot convert operand of type "
+                                f"{type(o).__name__} to an array: {e}") from None
+    return tuple(out), ctx
+
+
+# ----------------------------------------------------------------------------- inference
+
+_shape_cache: dict = {}
+
+
+def _dummy(o):
+    from ..array import Array
+    if isinstance(o, Array):
+        return _onp.broadcast_to(_onp.zeros((), o._dtype), o._shape)
+    return o
+
+
+def _sig(o):
+    from ..array import Array
+    if isinstance(o, Array):
+        return (o._shape, o._dtype)
+    return type(o)
+
+
+def _rename(op: Op, e: Exception) -> Exception:
+    msg = f"minpy.numpy.{op.name}: {e}"
+    if isinstance(e, _onp.AxisError):
+        return _onp.AxisError(msg)
+    try:
+        new = type(e)(msg)
+    except Exception:
+        new = ValueError(msg)
+    return new
+
+
+def infer(op: Op, operands: tuple, attrs: tuple):
+    """(shapes, dtypes) of the outputs, as NumPy would give them (cached)."""
+    key = (op.name, tuple(_sig(o) for o in operands), attrs)
+    hit = _shape_cache.get(key)
+    if hit is not None:
+        return hit
+    if op.shape is not None:
+        res = op.shape(operands, dict(attrs))
+    else:
+        with _onp.errstate(all="ignore"):
+            try:
+                r = op.np(*[_dummy(o) for o in operands], **dict(attrs))
+            except Exception as e:
+                raise _rename(op, e) from None
+        rs = r if op.multi else (r,)
+        shapes = tuple(_onp.shape(x) for x in rs)
+        dtypes = tuple(_onp.result_type(x) if not isinstance(x, _onp.ndarray) else x.dtype for x in rs)
+        res = (shapes, dtypes)
+    from ..array import Array
+    f64 = any(isinstance(o, Array) and o._dtype == _F64 for o in operands) or \
+        dict(attrs).get("dtype") == "float64"
+    res = (res[0], tuple(demote(_onp.dtype(d), f64) for d in res[1]))
+    if len(_shape_cache) > 100000:
+        _shape_cache.clear()
+    _shape_cache[key] = res
+    return res
+
+
+# ----------------------------------------------------------------------------- running
+
+def _mx_error(op: Op, operands, e: Exception) -> Exception:
+    from ..array import Array
+    shapes = [o._shape if isinstance(o, Array) else type(o).__name__ for o in operands]
+    first = str(e).strip().splitlines()
+    first = next((l for l in first if "Check failed" in l or "Error" in l), first[0] if first else "")
+    return ValueError(f"minpy.numpy.{op.name}: MXNet failed for operands {shapes}: {first.strip()[:400]}")
+
+
+def run_mxnet(op: Op, operands: tuple, attrs: tuple, shapes, dtypes, ctx):
+    from ..array import Array
+    datas = [o._mx() if isinstance(o, Array) else o for o in operands]
+    kw = dict(attrs)
+    ctx = kw.get("ctx", ctx)
+    try:
+        with ctx.mx:
+            res = op.mx(F_ND, *datas, **kw)
+    except MXNetError as e:
+        raise _mx_error(op, operands, e) from None
+    res = res if op.multi else (res,)
+    out = []
+    for r, s, d in zip(res, shapes, dtypes):
+        if r.dtype != d:
+            r = r.astype(d)
+        out.append(Array._wrap(r, s, d, ctx))
+    return out
+
+
+def to_host(x):
+    """Replace MinPy arrays (nested in lists/tuples/dicts) by NumPy arrays."""
+    from ..array import Array
+    if isinstance(x, Array):
+        return x.asnumpy()
+    if isinstance(x, (list, tuple)):
+        t = [to_host(v) for v in x]
+        return type(x)(t) if isinstance(x, tuple) and not hasattr(x, "_fields") else \
+            (type(x)(*t) if isinstance(x, tuple) else t)
+    if isinstance(x, dict):
+        return {k: to_host(v) for k, v in x.items()}
+    return x
+
+
+def from_host_result(r, ctx, f64: bool):
+    """Wrap NumPy results back as MinPy arrays; other values pass through."""
+    if isinstance(r, _onp.ndarray) or isinstance(r, _onp.generic) and not isinstance(r, (_onp.str_, _onp.bytes_)):
+        arr = _onp.asarray(r)
+        if arr.dtype.kind in "OUSVcMm":
+            return r
+        return from_host(arr, ctx, demote(arr.dtype, f64))
+    if isinstance(r, list):
+        return [from_host_result(v, ctx, f64) for v in r]
+    if isinstance(r, tuple) and not hasattr(r, "_fields"):
+        return tuple(from_host_result(v, ctx, f64) for v in r)
+    return r
+
+
+def run_numpy(op: Op, operands: tuple, attrs: tuple, ctx):
+    from ..array import Array
+    f64 = any(isinstance(o, Array) and o._dtype == _F64 for o in operands) or \
+        dict(attrs).get("dtype") == "float64"
+    eng = lazy_engine()
+    if eng is not None:
+        eng.note_fallback(op.name)
+    host = [o.asnumpy() if isinstance(o, Array) else o for o in operands]
+    try:
+        with _onp.errstate(all="ignore"):
+            r = op.np(*host, **dict(attrs))
+    except Exception as e:
+        raise _rename(op, e) from None
+    res = r if op.multi else (r,)
+    return [from_host_result(x, ctx, f64) for x in res]
+
+
+def call(op: Op, args: tuple, kwargs: dict):
+    """Run one registered function on user arguments."""
+    operands, attrs, out = bind_args(op, args, kwargs) if (kwargs or len(args) != op.nin or op.bind) \
+        else (args, op.defaults, None)
+    ctx = None
+    if operands:
+        operands, ctx = normalise(op, operands)
+    if ctx is None:
+        ctx = _context.current_context()
+    pol = _policy.current_policy()
+    backend = pol.choose(op, operands, attrs)
+    if backend == "mxnet":
+        shapes, dtypes = infer(op, operands, attrs)
+        eng = lazy_engine()
+        try:
+            if eng is not None and not op.random:
+                results = eng.record(op, operands, attrs, shapes, dtypes, ctx)
+            else:
+                results = run_mxnet(op, operands, attrs, shapes, dtypes, ctx)
+        except ValueError:
+            if pol.failed(op, operands, attrs):
+                backend = "numpy"
+                results = run_numpy(op, operands, attrs, ctx)
+            else:
+                raise
+    else:
+        if op.np is None:
+            raise NotImplementedError(f"minpy.numpy.{op.name} has no NumPy implementation")
+        results = run_numpy(op, operands, attrs, ctx)
+    _stats.count(op.name, backend)
+    if tape_hook is not None:
+        tape_hook(op, operands, attrs, results)
+    if op.multi:
+        res = tuple(results) if not isinstance(results, list) or op.multi != "list" else list(results)
+    else:
+        res = results[0]
+    if out is not None:
+        from ..array import Array
+        if not isinstance(out, Array):
+            raise TypeError(f"minpy.numpy.{op.name}: out= must be a MinPy array")
+        out[...] = res
+        return out
+    return res

@@ -1,0 +1,126 @@
+"""Policies choose, per call, whether a function runs on MXNet or NumPy."""
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Callable, Union
+
+
+class Policy:
+    """Base class: ``choose`` returns ``"mxnet"`` or ``"numpy"``."""
+
+    name = "policy"
+
+    def choose(self, op, operands, attrs) -> str:
+        raise NotImplementedError
+
+    def failed(self, op, operands, attrs) -> bool:
+        """Called when the MXNet path raised; True means retry on NumPy."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class PreferMXNetPolicy(Policy):
+    """MXNet where MinPy has a lowering, NumPy otherwise (the default)."""
+
+    name = "prefer_mxnet"
+
+    def choose(self, op, operands, attrs) -> str:
+        return "mxnet" if op.mx is not None else "numpy"
+
+
+class OnlyNumPyPolicy(Policy):
+    """Everything runs in NumPy on host copies (useful to compare results)."""
+
+    name = "only_numpy"
+
+    def choose(self, op, operands, attrs) -> str:
+        return "numpy"
+
+
+class OnlyMXNetPolicy(Policy):
+    """A function without an MXNet lowering raises instead of falling back."""
+
+    name = "only_mxnet"
+
+    def choose(self, op, operands, attrs) -> str:
+        if op.mx is None:
+            raise NotImplementedError(
+                f"minpy.numpy.{op.name} has no MXNet implementation "
+                f"and the policy is only_mxnet")
+        return "mxnet"
+
+
+def _kinds(operands) -> tuple:
+    from ..array import Array
+    return tuple(o.dtype.name if isinstance(o, Array) else type(o).__name__ for o in operands)
+
+
+class AutoBlacklistPolicy(Policy):
+    """Tries MXNet; an argument kind that failed there goes to NumPy from then on."""
+
+    name = "auto_blacklist"
+
+    def __init__(self) -> None:
+        self.blacklist: set = set()
+
+    def choose(self, op, operands, attrs) -> str:
+        if op.mx is None or (op.name, _kinds(operands), attrs) in self.blacklist:
+            return "numpy"
+        return "mxnet"
+
+    def failed(self, op, operands, attrs) -> bool:
+        if op.np is None:
+            return False
+        self.blacklist.add((op.name, _kinds(operands), attrs))
+        return True
+
+
+_NAMED = {c.name: c for c in (PreferMXNetPolicy, OnlyNumPyPolicy, OnlyMXNetPolicy, AutoBlacklistPolicy)}
+
+_global: Policy = PreferMXNetPolicy()
+_local = threading.local()
+
+
+def _resolve(policy: Union[str, Policy]) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    if isinstance(policy, str) and policy in _NAMED:
+        return _NAMED[policy]()
+    raise ValueError(f"minpy.set_global_policy: unknown policy {policy!r}; "
+                     f"choose one of {sorted(_NAMED)} or pass a Policy")
+
+
+def set_global_policy(policy: Union[str, Policy]) -> None:
+    global _global
+    _global = _resolve(policy)
+
+
+def get_global_policy() -> Policy:
+    return _global
+
+
+def current_policy() -> Policy:
+    stack = getattr(_local, "stack", None)
+    return stack[-1] if stack else _global
+
+
+def wrap_policy(policy: Union[str, Policy]) -> Callable:
+    """Decorator: run one function under ``policy`` whatever the global one is."""
+    pol = _resolve(policy)
+
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            stack = getattr(_local, "stack", None)
+            if stack is None:
+                stack = _local.stack = []
+            stack.append(pol)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                stack.pop()
+        return wrapper
+    return deco

@@ -1,0 +1,235 @@
+"""Indexing (``x[i]``, ``x[i] = v``), ``take``, dtype casts and copies.
+
+An index is split into a hashable template (ints, slices, None, Ellipsis and
+placeholders) and the integer index arrays, which become operands; boolean
+masks are turned into integer arrays (their shape depends on their values).
+"""
+from __future__ import annotations
+
+import numpy as _onp
+
+from ..dispatch.registry import defop
+from ._util import c, unbroadcast
+
+
+def _to_int(v):
+    if v is None or isinstance(v, int):
+        return v
+    return int(v)
+
+
+def split_index(index, ndim):
+    """(template, index_arrays) for one ``__getitem__``/``__setitem__`` index."""
+    from ..array import Array
+    if not isinstance(index, tuple):
+        index = (index,)
+    template, arrays = [], []
+    for item in index:
+        if isinstance(item, bool) or isinstance(item, _onp.bool_):
+            item = _onp.asarray(item)
+        if isinstance(item, (int, _onp.integer)):
+            template.append(("i", int(item)))
+        elif isinstance(item, slice):
+            template.append(("s", _to_int(item.start), _to_int(item.stop), _to_int(item.step)))
+        elif item is None:
+            template.append(("n",))
+        elif item is Ellipsis:
+            template.append(("e",))
+        elif isinstance(item, Array) and item.ndim == 0 and item.dtype.kind in "iu":
+            template.append(("i", int(item)))
+        else:
+            if isinstance(item, Array):
+                kind = item.dtype.kind
+            else:
+                item = _onp.asarray(item)
+                kind = item.dtype.kind
+                if item.size == 0 and kind == "f":
+                    item, kind = item.astype("int64"), "i"
+            if kind == "b":
+                host = item.asnumpy() if isinstance(item, Array) else item
+                for part in _onp.nonzero(host):
+                    template.append(("a", len(arrays)))
+                    arrays.append(part.astype("int64"))
+                template[-1:] = template[-1:]
+                if host.ndim == 0:
+                    raise IndexError("minpy: 0-d boolean indices are not supported")
+                continue
+            if kind not in "iu":
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), "
+                                 "numpy.newaxis (`None`) and integer or boolean arrays are valid indices")
+            template.append(("a", len(arrays)))
+            arrays.append(item)
+    return tuple(template), arrays
+
+
+def build_index(template, arrays):
+    out = []
+    for t in template:
+        k = t[0]
+        if k == "i":
+            out.append(t[1])
+        elif k == "s":
+            out.append(slice(t[1], t[2], t[3]))
+        elif k == "n":
+            out.append(None)
+        elif k == "e":
+            out.append(Ellipsis)
+        else:
+            out.append(arrays[t[1]])
+    return tuple(out)
+
+
+def _getitem_bind(x, index=None):
+    template, arrays = split_index(index, getattr(x, "ndim", 0))
+    return (x, *arrays), (("index", template),)
+
+
+def _getitem_mx(F, x, *arrays, index):
+    return x[build_index(index, arrays)]
+
+
+def _getitem_np(x, *arrays, index):
+    return x[build_index(index, arrays)]
+
+
+def _getitem_vjp(g, ans, x, *arrays, index):
+    return c("_index_add", c("zeros_like", x, dtype=g.dtype), g, *arrays, index=index)
+
+
+defop("_getitem", bind=_getitem_bind, mx=_getitem_mx, np=_getitem_np,
+      grad=(_getitem_vjp,))
+
+
+def _index_add_bind(base, g, *arrays, index):
+    return (base, g, *arrays), (("index", index),)
+
+
+def _only_leading_arrays(index):
+    """True when the index is k integer arrays followed only by full slices."""
+    seen_slice = False
+    for t in index:
+        if t[0] == "a":
+            if seen_slice:
+                return False
+        elif t[0] == "s" and t[1:] == (None, None, None):
+            seen_slice = True
+        else:
+            return False
+    return True
+
+
+def _index_add_mx(F, base, g, *arrays, index):
+    if not arrays:
+        # basic indexing selects each element at most once: add is a plain write
+        out = F.np.copy(base)
+        out[build_index(index, ())] = g
+        return out
+    if not _only_leading_arrays(index):
+        raise ValueError("advanced index pattern not lowered")
+    k = len(arrays)
+    bshape = _onp.broadcast_shapes(*[tuple(a.shape) for a in arrays])
+    idx = F.np.stack([F.np.broadcast_to(a, bshape).astype("int64") for a in arrays])
+    acc = F._internal._backward_gather_nd(g.as_nd_ndarray(), idx.as_nd_ndarray(),
+                                          shape=tuple(base.shape)).as_np_ndarray()
+    del k
+    return base + acc
+
+
+def _index_add_np(base, g, *arrays, index):
+    out = base.copy()
+    _onp.add.at(out, build_index(index, arrays), g)
+    return out
+
+
+defop("_index_add", nin=-1, bind=_index_add_bind, mx=_index_add_mx, np=_index_add_np,
+      grad=lambda g, ans, operands, index: [g, g[build_index(index, operands[2:])]]
+      + [None] * (len(operands) - 2))
+
+
+def _setitem_bind(x, value, index=None):
+    template, arrays = split_index(index, getattr(x, "ndim", 0))
+    return (x, value, *arrays), (("index", template),)
+
+
+def _setitem_mx(F, x, value, *arrays, index):
+    out = F.np.copy(x)
+    out[build_index(index, arrays)] = value
+    return out
+
+
+def _setitem_np(x, value, *arrays, index):
+    out = _onp.array(x, copy=True)
+    out[build_index(index, arrays)] = value
+    return out
+
+
+def _setitem_vjp(g, ans, operands, index):
+    x, value, arrays = operands[0], operands[1], operands[2:]
+    gx = c("_setitem", g, 0.0, *arrays, index=index)
+    gv = None
+    if hasattr(value, "shape"):
+        gv = unbroadcast(g[build_index(index, arrays)], value)
+    return [gx, gv] + [None] * len(arrays)
+
+
+def _setitem_bind_any(x, value, *arrays, index=None):
+    if arrays or isinstance(index, tuple) and index and isinstance(index[0], tuple):
+        return (x, value, *arrays), (("index", index),)
+    return _setitem_bind(x, value, index)
+
+
+defop("_setitem", nin=-1, scalar_ok=True, bind=_setitem_bind_any, mx=_setitem_mx,
+      np=_setitem_np, grad=_setitem_vjp)
+
+
+def _take_bind(a, indices, axis=None, out=None, mode="raise"):
+    if mode != "raise" and mode != "clip" and mode != "wrap":
+        raise ValueError(f"minpy.numpy.take: unknown mode {mode!r}")
+    return (a, indices), (("axis", axis), ("mode", mode))
+
+
+def _take_mx(F, a, indices, axis, mode):
+    if axis is None:
+        a, axis = F.np.reshape(a, (-1,)), 0
+    return F.np.take(a, indices.astype("int64"), axis=axis, mode=mode)
+
+
+def _take_vjp(g, ans, a, indices, axis, mode):
+    if mode != "raise":
+        raise NotImplementedError("gradient of minpy.numpy.take with mode other than 'raise'")
+    if axis is None:
+        flat = c("_index_add", c("zeros", (a.size,), g.dtype), g, indices, index=(("a", 0),))
+        return c("reshape", flat, a.shape)
+    ax = axis % a.ndim
+    index = (("s", None, None, None),) * ax + (("a", 0),)
+    moved = c("moveaxis", g, tuple(range(ax, ax + indices.ndim)), tuple(range(indices.ndim))) \
+        if ax else g
+    base = c("zeros", a.shape, g.dtype)
+    if ax == 0:
+        return c("_index_add", base, moved, indices, index=index[:1])
+    return c("_index_add", base, g, indices, index=index)
+
+
+defop("take", bind=_take_bind, mx=_take_mx, np=lambda a, i, axis, mode: _onp.take(a, i, axis=axis, mode=mode),
+      grad=(_take_vjp, None))
+
+# ---------------------------------------------------------------------------- casts and copies
+
+
+def _astype_vjp(g, ans, x, dtype):
+    return c("astype", g, x.dtype) if x.dtype.kind == "f" else g
+
+
+defop("astype", params=[("dtype", None)], mx=lambda F, x, dtype: x.astype(dtype),
+      np=lambda x, dtype: x.astype(dtype), grad=_astype_vjp,
+      shape=lambda ops, attrs: ((ops[0].shape,), (_onp.dtype(attrs["dtype"]),)))
+defop("copy", mx=lambda F, x: F.np.copy(x), np=lambda x: _onp.array(x, copy=True),
+      grad=lambda g, ans, x: g)
+
+
+def _to_ctx_mx(F, x, ctx):
+    return x.as_in_context(ctx.mx)
+
+
+defop("_to_context", params=[("ctx", None)], mx=_to_ctx_mx, np=lambda x, ctx: x,
+      grad=lambda g, ans, x, ctx: g.as_in_context(x.context))

@@ -1,0 +1,194 @@
+"""Products: dot, matmul, tensordot, outer, inner, vdot, einsum."""
+from __future__ import annotations
+
+import numpy as _onp
+
+from ..dispatch.registry import defop
+from ._util import c, unbroadcast
+
+
+def _swap(a):
+    return c("swapaxes", a, -1, -2)
+
+
+def _matmul_vjp_a(g, ans, a, b):
+    if b.ndim == 1:
+        ga = c("expand_dims", g, -1) * b if a.ndim > 1 else g * b
+        return unbroadcast(ga, a)
+    if a.ndim == 1:
+        return unbroadcast(c("matmul", c("expand_dims", g, -2), _swap(b))[..., 0, :], a)
+    return unbroadcast(c("matmul", g, _swap(b)), a)
+
+
+def _matmul_vjp_b(g, ans, a, b):
+    if a.ndim == 1:
+        gb = c("expand_dims", a, -1) * c("expand_dims", g, -2) if b.ndim > 1 else g * a
+        return unbroadcast(gb, b)
+    if b.ndim == 1:
+        return unbroadcast(c("matmul", _swap(a), c("expand_dims", g, -1))[..., 0], b)
+    return unbroadcast(c("matmul", _swap(a), g), b)
+
+
+defop("matmul", nin=2, grad=(_matmul_vjp_a, _matmul_vjp_b))
+
+
+def _dot_vjp(which):
+    def vjp(g, ans, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            return (_BIN_MUL[which])(g, ans, a, b)
+        if a.ndim <= 2 and b.ndim <= 2:
+            return (_matmul_vjp_a if which == 0 else _matmul_vjp_b)(g, ans, a, b)
+        axes = ((a.ndim - 1,), (max(b.ndim - 2, 0),))
+        return _tensordot_vjp(which)(g, ans, a, b, axes)
+    return vjp
+
+
+_BIN_MUL = (lambda g, ans, a, b: unbroadcast(g * b, a), lambda g, ans, a, b: unbroadcast(g * a, b))
+
+
+def _dot_mx(F, a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        return F.np.multiply(a, b)
+    return F.np.dot(a, b)
+
+
+defop("dot", nin=2, mx=_dot_mx, grad=(_dot_vjp(0), _dot_vjp(1)))
+
+
+def _canon_axes(axes, na: int, nb: int):
+    if isinstance(axes, int):
+        return tuple(range(na - axes, na)), tuple(range(axes))
+    a_ax, b_ax = axes
+    a_ax = (a_ax,) if isinstance(a_ax, int) else tuple(a_ax)
+    b_ax = (b_ax,) if isinstance(b_ax, int) else tuple(b_ax)
+    return tuple(i % na for i in a_ax), tuple(i % nb for i in b_ax)
+
+
+def _tensordot_vjp(which):
+    def vjp(g, ans, a, b, axes):
+        a_ax, b_ax = _canon_axes(axes, a.ndim, b.ndim)
+        a_free = [i for i in range(a.ndim) if i not in a_ax]
+        b_free = [i for i in range(b.ndim) if i not in b_ax]
+        nfa = len(a_free)
+        if which == 0:
+            # g has axes a_free + b_free; contract b_free with b, leaving a_free + b_ax order
+            gb = c("tensordot", g, b, (tuple(range(nfa, g.ndim)), tuple(b_free)))
+            b_rest = [i for i in range(b.ndim) if i not in b_free]     # b_ax in ascending order
+            src = a_free + [a_ax[b_ax.index(i)] for i in b_rest]
+            perm = tuple(int(p) for p in _onp.argsort(src))
+            return c("transpose", gb, perm)
+        ga = c("tensordot", a, g, (tuple(a_free), tuple(range(nfa))))
+        a_rest = [i for i in range(a.ndim) if i not in a_free]
+        src = [b_ax[a_ax.index(i)] for i in a_rest] + b_free
+        perm = tuple(int(p) for p in _onp.argsort(src))
+        return c("transpose", ga, perm)
+    return vjp
+
+
+def _tensordot_bind(a, b, axes=2):
+    if not isinstance(axes, int):
+        x, y = axes
+        axes = (tuple(x) if isinstance(x, (list, tuple)) else int(x),
+                tuple(y) if isinstance(y, (list, tuple)) else int(y))
+    return (a, b), (("axes", axes),)
+
+
+defop("tensordot", nin=2, bind=_tensordot_bind, grad=(_tensordot_vjp(0), _tensordot_vjp(1)),
+      mx=lambda F, a, b, axes: F.np.tensordot(a, b, axes))
+
+
+def _outer_mx(F, a, b):
+    return F.np.reshape(a, (-1, 1)) * F.np.reshape(b, (1, -1))
+
+
+defop("outer", nin=2, mx=_outer_mx, grad=(
+    lambda g, ans, a, b: c("reshape", c("matmul", g, c("ravel", b)), a.shape),
+    lambda g, ans, a, b: c("reshape", c("matmul", c("ravel", a), g), b.shape)))
+
+
+def _inner_mx(F, a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        return F.np.multiply(a, b)
+    return F.np.tensordot(a, b, ((a.ndim - 1,), (b.ndim - 1,)))
+
+
+def _inner_vjp(which):
+    def vjp(g, ans, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            return _BIN_MUL[which](g, ans, a, b)
+        return _tensordot_vjp(which)(g, ans, a, b, ((a.ndim - 1,), (b.ndim - 1,)))
+    return vjp
+
+
+defop("inner", nin=2, mx=_inner_mx, grad=(_inner_vjp(0), _inner_vjp(1)))
+
+
+def _vdot_mx(F, a, b):
+    return F.np.sum(F.np.reshape(a, (-1,)) * F.np.reshape(b, (-1,)))
+
+
+defop("vdot", nin=2, mx=_vdot_mx, grad=(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a))
+
+
+# ---------------------------------------------------------------------------- einsum
+
+def _einsum_bind(subscripts, *operands, **kw):
+    unknown = set(kw) - {"optimize"}
+    if unknown:
+        raise TypeError(f"minpy.numpy.einsum() got an unexpected keyword argument {unknown.pop()!r}")
+    if not isinstance(subscripts, str):
+        raise TypeError("minpy.numpy.einsum: the first argument must be a subscripts string")
+    spec = subscripts.replace(" ", "")
+    if "..." in spec:
+        raise NotImplementedError("minpy.numpy.einsum: ellipsis subscripts are not supported")
+    ins, _, out = spec.partition("->")
+    in_list = ins.split(",")
+    if len(in_list) != len(operands):
+        raise ValueError(f"minpy.numpy.einsum: {len(in_list)} operand subscripts for "
+                         f"{len(operands)} operands")
+    if "->" not in spec:
+        letters = "".join(in_list)
+        out = "".join(sorted(ch for ch in set(letters) if letters.count(ch) == 1))
+    return operands, (("subscripts", ",".join(in_list) + "->" + out),)
+
+
+def _einsum_vjp(g, ans, operands, subscripts):
+    ins, out = subscripts.split("->")
+    in_list = ins.split(",")
+    grads = []
+    for i, x in enumerate(operands):
+        target = in_list[i]
+        if len(set(target)) != len(target):
+            raise NotImplementedError("gradient of minpy.numpy.einsum with a repeated index "
+                                      f"in one operand ({target!r})")
+        others = [s for j, s in enumerate(in_list) if j != i]
+        have = set(out).union(*others) if others else set(out)
+        present = "".join(ch for ch in target if ch in have)
+        spec = ",".join([out] + others) + "->" + present
+        gi = c("einsum", spec, g, *[o for j, o in enumerate(operands) if j != i])
+        if present != target:
+            # indices summed away by this operand alone come back by broadcasting
+            kept = tuple(x.shape[k] if ch in present else 1 for k, ch in enumerate(target))
+            gi = c("broadcast_to", c("reshape", gi, kept), x.shape)
+        grads.append(gi)
+    return grads
+
+
+defop("einsum", nin=-1, bind=_einsum_bind, grad=_einsum_vjp,
+      mx=lambda F, *ops, subscripts: F.np.einsum(subscripts, *ops),
+      np=lambda *ops, subscripts: _onp.einsum(subscripts, *ops))
+
+
+def _trace_vjp(g, ans, x, offset, axis1, axis2):
+    n, m = x.shape[axis1], x.shape[axis2]
+    eye = c("eye", n, m, offset, dtype=g.dtype)
+    eye = c("moveaxis", c("reshape", eye, (n, m) + (1,) * (x.ndim - 2)), (0, 1), (axis1 % x.ndim, axis2 % x.ndim)) \
+        if x.ndim > 2 else eye
+    gx = g
+    for ax in sorted((axis1 % x.ndim, axis2 % x.ndim)):
+        gx = c("expand_dims", gx, ax)
+    return gx * eye
+
+
+defop("trace", params=[("offset", 0), ("axis1", 0), ("axis2", 1)], grad=_trace_vjp,
+      mx=lambda F, x, offset, axis1, axis2: F.np.trace(x, offset, axis1, axis2))

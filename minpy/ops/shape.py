@@ -1,0 +1,280 @@
+"""Shape manipulation: reshape, transpose, joining, splitting, tiling, sorting."""
+from __future__ import annotations
+
+import numpy as _onp
+
+from ..dispatch.registry import defop
+from ._util import c, unbroadcast
+
+
+def _to_shape(g, ans, x, *a, **k):
+    return c("reshape", g, x.shape)
+
+
+def _reshape_bind(a, newshape=None, order="C", shape=None):
+    if newshape is None:
+        newshape = shape
+    if newshape is None:
+        raise TypeError("minpy.numpy.reshape() missing required argument 'newshape'")
+    if isinstance(newshape, (int, _onp.integer)):
+        newshape = (int(newshape),)
+    if order != "C":
+        raise NotImplementedError("minpy.numpy.reshape: only order='C' is supported")
+    return (a,), (("newshape", tuple(int(s) for s in newshape)), ("order", "C"))
+
+
+defop("reshape", bind=_reshape_bind, grad=_to_shape,
+      mx=lambda F, x, newshape, order: F.np.reshape(x, newshape))
+defop("ravel", params=[("order", "C")], grad=_to_shape,
+      mx=lambda F, x, order: F.np.reshape(x, (-1,)))
+defop("squeeze", params=[("axis", None)], grad=_to_shape)
+defop("expand_dims", params=[("axis", 0)], grad=_to_shape)
+defop("atleast_1d", grad=_to_shape, mx=lambda F, x: F.np.reshape(x, (1,)) if x.ndim == 0 else x,
+      np=lambda x: _onp.atleast_1d(x))
+defop("atleast_2d", grad=_to_shape, mx=lambda F, x: F.np.atleast_2d(x),
+      np=lambda x: _onp.atleast_2d(x))
+
+
+def _transpose_vjp(g, ans, x, axes):
+    if axes is None:
+        return c("transpose", g)
+    inv = tuple(int(i) for i in _onp.argsort([a % x.ndim for a in axes]))
+    return c("transpose", g, inv)
+
+
+defop("transpose", params=[("axes", None)], grad=_transpose_vjp,
+      mx=lambda F, x, axes: F.np.transpose(x, axes))
+defop("swapaxes", params=[("axis1", None), ("axis2", None)],
+      grad=lambda g, ans, x, axis1, axis2: c("swapaxes", g, axis1, axis2))
+defop("moveaxis", params=[("source", None), ("destination", None)],
+      grad=lambda g, ans, x, source, destination: c("moveaxis", g, destination, source))
+defop("flip", params=[("axis", None)], grad=lambda g, ans, x, axis: c("flip", g, axis),
+      mx=lambda F, x, axis: F.np.flip(x, axis) if axis is not None or x.ndim == 0
+      else F.np.flip(x, tuple(range(x.ndim))))
+defop("broadcast_to", params=[("shape", None)], grad=lambda g, ans, x, shape: unbroadcast(g, x),
+      mx=lambda F, x, shape: F.np.broadcast_to(x, shape))
+
+
+def _roll_vjp(g, ans, x, shift, axis):
+    neg = tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+    return c("roll", g, neg, axis)
+
+
+defop("roll", params=[("shift", 0), ("axis", None)], grad=_roll_vjp)
+
+
+# ---------------------------------------------------------------------------- joining
+
+def _seq_bind(name, axis_default):
+    def bind(arrays, axis=axis_default, **kw):
+        if kw:
+            raise TypeError(f"minpy.numpy.{name}() got an unexpected keyword argument "
+                            f"{next(iter(kw))!r}")
+        if not isinstance(arrays, (list, tuple)) and not hasattr(arrays, "__iter__"):
+            raise TypeError(f"minpy.numpy.{name}: expected a sequence of arrays")
+        arrays = tuple(arrays)
+        if not arrays:
+            raise ValueError(f"minpy.numpy.{name}: need at least one array to {name}")
+        return arrays, (("axis", axis),)
+    return bind
+
+
+def _split_points(sizes):
+    pts, acc = [], 0
+    for s in sizes[:-1]:
+        acc += s
+        pts.append(acc)
+    return pts
+
+
+def _concat_vjp(g, ans, operands, axis):
+    ax = 0 if axis is None else axis % g.ndim
+    if axis is None:
+        sizes = [o.size for o in operands]
+    else:
+        sizes = [o.shape[ax] for o in operands]
+    parts = c("split", g, _split_points(sizes), ax)
+    return [c("reshape", p, o.shape) for p, o in zip(parts, operands)]
+
+
+def _concat_mx(F, *arrays, axis):
+    if axis is None:
+        arrays = [F.np.reshape(a, (-1,)) for a in arrays]
+        axis = 0
+    return F.np.concatenate(arrays, axis=axis)
+
+
+defop("concatenate", nin=-1, bind=_seq_bind("concatenate", 0), mx=_concat_mx,
+      np=lambda *a, axis: _onp.concatenate(a, axis=axis), grad=_concat_vjp)
+
+
+def _stack_vjp(g, ans, operands, axis):
+    ax = axis % g.ndim
+    parts = c("split", g, len(operands), ax)
+    return [c("reshape", p, o.shape) for p, o in zip(parts, operands)]
+
+
+defop("stack", nin=-1, bind=_seq_bind("stack", 0),
+      mx=lambda F, *arrays, axis: F.np.stack(arrays, axis=axis),
+      np=lambda *a, axis: _onp.stack(a, axis=axis), grad=_stack_vjp)
+
+
+def _vstack(tup):
+    arrays = [c("atleast_2d", a) for a in tup]
+    return c("concatenate", arrays, 0)
+
+
+def _hstack(tup):
+    arrays = [c("atleast_1d", a) for a in tup]
+    return c("concatenate", arrays, 0 if arrays and arrays[0].ndim == 1 else 1)
+
+
+def _column_stack(tup):
+    arrays = [c("reshape", a, (-1, 1)) if a.ndim < 2 else a
+              for a in (c("asarray", t) if not hasattr(t, "ndim") else t for t in tup)]
+    return c("concatenate", arrays, 1)
+
+
+# ---------------------------------------------------------------------------- splitting
+
+def _split_bind(ary, indices_or_sections, axis=0):
+    if isinstance(indices_or_sections, (list, tuple)) or hasattr(indices_or_sections, "tolist"):
+        ios = tuple(int(i) for i in _onp.asarray(indices_or_sections).tolist())
+    else:
+        ios = int(indices_or_sections)
+    return (ary,), (("indices_or_sections", ios), ("axis", int(axis)))
+
+
+def _split_np(ary, indices_or_sections, axis):
+    return _onp.split(ary, list(indices_or_sections) if isinstance(indices_or_sections, tuple)
+                      else indices_or_sections, axis=axis)
+
+
+def _split_mx(F, x, indices_or_sections, axis):
+    ios = indices_or_sections
+    if isinstance(ios, tuple):
+        n = x.shape[axis]
+        bounds = [0] + [min(max(i if i >= 0 else i + n, 0), n) for i in ios] + [n]
+        idx = [slice(None)] * x.ndim
+        out = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            idx[axis] = slice(lo, max(lo, hi))
+            out.append(x[tuple(idx)])
+        return out
+    r = F.np.split(x, ios, axis=axis)
+    return list(r) if isinstance(r, (list, tuple)) else [r]
+
+
+def _split_vjp(gs, ans, operands, indices_or_sections, axis):
+    x = operands[0]
+    parts = [g if g is not None else c("zeros", a.shape, a.dtype) for g, a in zip(gs, ans)]
+    return [c("concatenate", parts, axis)]
+
+
+defop("split", bind=_split_bind, np=_split_np, mx=_split_mx, multi="list", grad=_split_vjp)
+
+
+def _array_split_np(ary, indices_or_sections, axis):
+    return _onp.array_split(ary, list(indices_or_sections) if isinstance(indices_or_sections, tuple)
+                            else indices_or_sections, axis=axis)
+
+
+def _array_split_mx(F, x, indices_or_sections, axis):
+    if isinstance(indices_or_sections, int):
+        n, k = x.shape[axis], indices_or_sections
+        each, extra = divmod(n, k)
+        sizes = [each + 1] * extra + [each] * (k - extra)
+        indices_or_sections = tuple(_split_points(sizes + [0]))[:k - 1] if k > 1 else ()
+        return _split_mx(F, x, tuple(_split_points(sizes)), axis)
+    return _split_mx(F, x, indices_or_sections, axis)
+
+
+defop("array_split", bind=_split_bind, np=_array_split_np, mx=_array_split_mx, multi="list",
+      grad=_split_vjp)
+
+
+# ---------------------------------------------------------------------------- tiling
+
+def _tile_vjp(g, ans, x, reps):
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    nd = max(len(reps), x.ndim)
+    reps = (1,) * (nd - len(reps)) + reps
+    shape = (1,) * (nd - x.ndim) + tuple(x.shape)
+    inter = []
+    for r, s in zip(reps, shape):
+        inter += [r, s]
+    summed = c("sum", c("reshape", g, tuple(inter)), tuple(range(0, 2 * nd, 2)))
+    return c("reshape", summed, x.shape)
+
+
+defop("tile", params=[("reps", 1)], grad=_tile_vjp,
+      mx=lambda F, x, reps: F.np.tile(x, reps))
+
+
+def _repeat_vjp(g, ans, x, repeats, axis):
+    if not isinstance(repeats, int):
+        raise NotImplementedError("gradient of minpy.numpy.repeat with per-element repeats")
+    if axis is None:
+        return c("reshape", c("sum", c("reshape", g, (x.size, repeats)), 1), x.shape)
+    ax = axis % x.ndim
+    shape = tuple(x.shape[:ax]) + (x.shape[ax], repeats) + tuple(x.shape[ax + 1:])
+    return c("sum", c("reshape", g, shape), ax + 1)
+
+
+def _repeat_mx(F, x, repeats, axis):
+    if not isinstance(repeats, int):
+        raise ValueError("per-element repeats")
+    return F.np.repeat(x, repeats, axis)
+
+
+defop("repeat", params=[("repeats", 1), ("axis", None)], grad=_repeat_vjp, mx=_repeat_mx)
+
+
+# ---------------------------------------------------------------------------- sorting
+
+def _sort_vjp(g, ans, x, axis, kind=None, order=None):
+    ax = -1 if axis is None else axis
+    if axis is None:
+        x = c("ravel", x)
+    inv = c("argsort", c("argsort", x, ax), ax)
+    return c("take_along_axis", g, inv, ax)
+
+
+def _sort_mx(F, x, axis, kind, order):
+    if axis is None:
+        x, axis = F.np.reshape(x, (-1,)), -1
+    return F.np.sort(x, axis=axis)
+
+
+def _argsort_mx(F, x, axis, kind, order):
+    if axis is None:
+        x, axis = F.np.reshape(x, (-1,)), -1
+    return F.np.argsort(x, axis=axis).astype("int64")
+
+
+_SORT = [("axis", -1), ("kind", None), ("order", None)]
+defop("sort", params=_SORT, mx=_sort_mx, grad=_sort_vjp)
+defop("argsort", params=_SORT, mx=_argsort_mx, nondiff=True)
+
+
+def _tal_vjp(g, ans, arr, indices, axis):
+    base = c("zeros", arr.shape, g.dtype)
+    return c("_scatter_add_along_axis", base, indices, g, axis=axis)
+
+
+defop("take_along_axis", nin=2, params=[("axis", None)], grad=(_tal_vjp, None),
+      mx=lambda F, a, idx, axis: F.np.take_along_axis(a, idx, axis))
+
+
+def _scatter_np(base, indices, values, axis):
+    out = base.copy()
+    ax = axis % base.ndim
+    idx = list(_onp.ix_(*[_onp.arange(s) for s in indices.shape]))
+    idx[ax] = indices
+    _onp.add.at(out, tuple(idx), values)
+    return out
+
+
+defop("_scatter_add_along_axis", nin=3, params=[("axis", -1)], mx=None, np=_scatter_np,
+      grad=(lambda g, ans, base, indices, values, axis: g, None,
+            lambda g, ans, base, indices, values, axis: c("take_along_axis", g, indices, axis)))
