@@ -3,6 +3,10 @@ from __future__ import annotations
 
 __version__ = "0.4.0.dev0"
 
+import os as _os
+
+_os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
+
 from . import context  # noqa: F401
 from .config import get_default_dtype, set_default_dtype  # noqa: F401
 from .dispatch.policy import (AutoBlacklistPolicy, OnlyMXNetPolicy, OnlyNumPyPolicy,  # noqa: F401

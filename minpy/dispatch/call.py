@@ -60,6 +60,8 @@ def _canon(v):
 def bind_args(op: Op, args: tuple, kwargs: dict):
     """Split a NumPy-style call into (operands, attrs, out)."""
     out = kwargs.pop("out", None) if kwargs else None
+    if kwargs is None:
+        kwargs = {}
     if op.bind is not None:
         operands, attrs = op.bind(*args, **kwargs)
         return tuple(operands), tuple((k, _canon(v)) for k, v in attrs), out

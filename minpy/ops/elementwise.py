@@ -66,6 +66,12 @@ def _mul_vjp_x(g, ans, x, y):
     return unbroadcast(g * y, x)
 
 
+def _pow_vjp_x(g, x, y):
+    if not hasattr(y, "shape"):
+        return g * y * x ** (y - 1) if y != 0 else c("zeros_like", g)
+    return g * y * x ** c("where", y == 0, c("ones_like", y), y - 1)
+
+
 def _pow_vjp_y(g, ans, x, y):
     safe = c("where", x > 0, x, 1.0)
     return unbroadcast(g * ans * c("log", safe), y)
@@ -77,8 +83,7 @@ _BINARY = {
     "multiply": (_mul_vjp_x, lambda g, ans, x, y: unbroadcast(g * x, y)),
     "true_divide": (lambda g, ans, x, y: unbroadcast(g / y, x),
                     lambda g, ans, x, y: unbroadcast(-g * ans / y, y)),
-    "power": (lambda g, ans, x, y: unbroadcast(g * y * x ** c("where", y == 0, 1.0, y - 1), x),
-              _pow_vjp_y),
+    "power": (lambda g, ans, x, y: unbroadcast(_pow_vjp_x(g, x, y), x), _pow_vjp_y),
     "maximum": (lambda g, ans, x, y: unbroadcast(g * (x >= y), x),
                 lambda g, ans, x, y: unbroadcast(g * (x < y), y)),
     "minimum": (lambda g, ans, x, y: unbroadcast(g * (x <= y), x),

@@ -104,35 +104,22 @@ def _index_add_bind(base, g, *arrays, index):
     return (base, g, *arrays), (("index", index),)
 
 
-def _only_leading_arrays(index):
-    """True when the index is k integer arrays followed only by full slices."""
-    seen_slice = False
-    for t in index:
-        if t[0] == "a":
-            if seen_slice:
-                return False
-        elif t[0] == "s" and t[1:] == (None, None, None):
-            seen_slice = True
-        else:
-            return False
-    return True
-
-
 def _index_add_mx(F, base, g, *arrays, index):
     if not arrays:
         # basic indexing selects each element at most once: add is a plain write
         out = F.np.copy(base)
         out[build_index(index, ())] = g
         return out
-    if not _only_leading_arrays(index):
-        raise ValueError("advanced index pattern not lowered")
-    k = len(arrays)
-    bshape = _onp.broadcast_shapes(*[tuple(a.shape) for a in arrays])
-    idx = F.np.stack([F.np.broadcast_to(a, bshape).astype("int64") for a in arrays])
-    acc = F._internal._backward_gather_nd(g.as_nd_ndarray(), idx.as_nd_ndarray(),
-                                          shape=tuple(base.shape)).as_np_ndarray()
-    del k
-    return base + acc
+    # Any advanced index: find the flat position of every selected element by
+    # indexing an arange the same way, then scatter-add (duplicates accumulate).
+    size = 1
+    for s in base.shape:
+        size *= s
+    lin = F.np.reshape(F.np.arange(size, dtype="int64"), base.shape)[build_index(index, arrays)]
+    acc = F._internal._backward_gather_nd(
+        F.np.reshape(g, (-1,)).as_nd_ndarray(), F.np.reshape(lin, (1, -1)).as_nd_ndarray(),
+        shape=(size,)).as_np_ndarray()
+    return base + F.np.reshape(acc, base.shape)
 
 
 def _index_add_np(base, g, *arrays, index):
