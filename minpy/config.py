@@ -18,10 +18,26 @@ config = _Config()
 
 def set_default_dtype(dtype) -> None:
     """Choose the float dtype used where NumPy would silently pick float64."""
-    dt = _onp.dtype(dtype)
+    try:
+        dt = _onp.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"minpy.set_default_dtype: {dtype!r} is not a dtype; "
+                        f"expected one of {', '.join(_FLOATS)}") from None
     if dt.name not in _FLOATS:
-        raise TypeError(f"minpy.set_default_dtype: expected a float dtype, got {dt.name}")
-    config.default_dtype = dt
+        raise TypeError(f"minpy.set_default_dtype: expected a float dtype "
+                        f"({', '.join(_FLOATS)}), got {dt.name}")
+    if dt != config.default_dtype:
+        config.default_dtype = dt
+        _forget_inferred()
+
+
+def _forget_inferred() -> None:
+    """Drop cached shape/dtype inference: cached dtypes depend on the default."""
+    import sys
+    call = sys.modules.get("minpy.dispatch.call")
+    cache = getattr(call, "_shape_cache", None)
+    if cache is not None:
+        cache.clear()
 
 
 def get_default_dtype() -> _onp.dtype:

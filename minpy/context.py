@@ -20,8 +20,10 @@ class Context:
     def __init__(self, device_type: str, device_id: int = 0) -> None:
         if device_type not in ("cpu", "gpu"):
             raise ValueError(f"minpy.context.Context: unknown device type {device_type!r}")
-        if not isinstance(device_id, int) or device_id < 0:
+        if not isinstance(device_id, int) or isinstance(device_id, bool) or device_id < 0:
             raise ValueError(f"minpy.context.Context: device id must be a non-negative int, got {device_id!r}")
+        if device_type == "gpu":
+            _check_gpu(device_id)
         self.device_type = device_type
         self.device_id = device_id
         self.mx = _mx.Context(device_type, device_id)
@@ -56,6 +58,7 @@ def _stack() -> list:
 
 
 def cpu(device_id: int = 0) -> Context:
+    """A CPU context. MXNet treats ``cpu(0)``, ``cpu(1)``... as distinct devices."""
     return Context("cpu", device_id)
 
 
@@ -66,8 +69,7 @@ def num_gpus() -> int:
         return 0
 
 
-def gpu(device_id: int = 0) -> Context:
-    """A GPU context; raises ``RuntimeError`` when MXNet cannot reach that GPU."""
+def _check_gpu(device_id: int) -> None:
     n = num_gpus()
     if device_id >= n:
         if n == 0:
@@ -75,10 +77,15 @@ def gpu(device_id: int = 0) -> Context:
         else:
             why = f"only {n} GPU(s) are visible"
         raise RuntimeError(f"minpy.context.gpu({device_id}): {why}")
+
+
+def gpu(device_id: int = 0) -> Context:
+    """A GPU context; raises ``RuntimeError`` when MXNet cannot reach that GPU."""
     return Context("gpu", device_id)
 
 
 def current_context() -> Context:
+    """The innermost ``with ctx:`` context of this thread, else the default."""
     s = _stack()
     if s:
         return s[-1]

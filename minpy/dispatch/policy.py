@@ -1,4 +1,9 @@
-"""Policies choose, per call, whether a function runs on MXNet or NumPy."""
+"""Policies choose, per call, whether a function runs on MXNet or NumPy.
+
+The global policy (``minpy.set_global_policy``) applies everywhere except
+inside a function decorated with ``minpy.wrap_policy``, whose policy applies
+to the calls that function makes (per thread, nesting allowed).
+"""
 from __future__ import annotations
 
 import functools
@@ -17,6 +22,10 @@ class Policy:
     def failed(self, op, operands, attrs) -> bool:
         """Called when the MXNet path raised; True means retry on NumPy."""
         return False
+
+    def fallback(self, name: str) -> None:
+        """Called before an unregistered NumPy function runs (``numpy.<name>``);
+        raise to forbid it."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -52,6 +61,11 @@ class OnlyMXNetPolicy(Policy):
                 f"and the policy is only_mxnet")
         return "mxnet"
 
+    def fallback(self, name: str) -> None:
+        raise NotImplementedError(
+            f"minpy.numpy.{name} has no MXNet implementation (it is a NumPy fallback) "
+            f"and the policy is only_mxnet")
+
 
 def _kinds(operands) -> tuple:
     from ..array import Array
@@ -84,21 +98,31 @@ _global: Policy = PreferMXNetPolicy()
 _local = threading.local()
 
 
-def _resolve(policy: Union[str, Policy]) -> Policy:
+def _resolve(policy: Union[str, Policy], where: str = "minpy.set_global_policy") -> Policy:
     if isinstance(policy, Policy):
         return policy
-    if isinstance(policy, str) and policy in _NAMED:
-        return _NAMED[policy]()
-    raise ValueError(f"minpy.set_global_policy: unknown policy {policy!r}; "
-                     f"choose one of {sorted(_NAMED)} or pass a Policy")
+    if isinstance(policy, type) and issubclass(policy, Policy):
+        return policy()
+    if isinstance(policy, str):
+        if policy in _NAMED:
+            return _NAMED[policy]()
+        raise ValueError(f"{where}: unknown policy {policy!r}; "
+                         f"choose one of {sorted(_NAMED)} or pass a Policy")
+    raise TypeError(f"{where}: expected a policy name or a Policy, got {type(policy).__name__}")
 
 
 def set_global_policy(policy: Union[str, Policy]) -> None:
+    """Set the policy used everywhere outside ``wrap_policy`` functions.
+
+    ``policy`` is one of ``"prefer_mxnet"`` (the default), ``"only_numpy"``,
+    ``"only_mxnet"``, ``"auto_blacklist"``, or a :class:`Policy` instance.
+    """
     global _global
     _global = _resolve(policy)
 
 
 def get_global_policy() -> Policy:
+    """The global :class:`Policy` instance."""
     return _global
 
 
@@ -109,7 +133,7 @@ def current_policy() -> Policy:
 
 def wrap_policy(policy: Union[str, Policy]) -> Callable:
     """Decorator: run one function under ``policy`` whatever the global one is."""
-    pol = _resolve(policy)
+    pol = _resolve(policy, "minpy.wrap_policy")
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
