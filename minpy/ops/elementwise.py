@@ -93,10 +93,11 @@ _BINARY = {
     "hypot": (lambda g, ans, x, y: unbroadcast(g * x / ans, x),
               lambda g, ans, x, y: unbroadcast(g * y / ans, y)),
     "mod": (lambda g, ans, x, y: unbroadcast(g, x),
-            lambda g, ans, x, y: unbroadcast(-g * c("floor_divide", x, y), y)),
+            lambda g, ans, x, y: unbroadcast(-g * c("floor", x / y), y)),
     "floor_divide": (lambda g, ans, x, y: unbroadcast(c("zeros_like", g), x),
                      lambda g, ans, x, y: unbroadcast(c("zeros_like", g), y)),
-    "copysign": (lambda g, ans, x, y: unbroadcast(g * c("sign", x) * c("sign", ans), x), None),
+    "copysign": (lambda g, ans, x, y: unbroadcast(g * c("sign", x) * c("sign", ans), x),
+                 lambda g, ans, x, y: unbroadcast(c("zeros_like", g), y)),
 }
 for _name, (_gx, _gy) in _BINARY.items():
     defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy))
