@@ -106,11 +106,25 @@ def _cumsum_vjp(g, ans, x, axis, dtype):
     if axis is None:
         r = c("flip", c("cumsum", c("flip", g, 0), 0), 0)
         return c("reshape", r, x.shape)
+    axis = axis % x.ndim
     return c("flip", c("cumsum", c("flip", g, axis), axis), axis)
+
+
+def _cumprod_vjp(g, ans, x, axis, dtype):
+    # d(prod_{k<=j} x_k)/dx_i = ans_j / x_i for j >= i (x must be nonzero)
+    xf, ax = (c("ravel", x), 0) if axis is None else (x, axis % x.ndim)
+    r = c("flip", c("cumsum", c("flip", g * ans, ax), ax), ax) / xf
+    return c("reshape", r, x.shape) if axis is None else r
+
+
+def _ptp_vjp(g, ans, x, axis, keepdims):
+    hi = c("amax", x, axis, keepdims=keepdims)
+    lo = c("amin", x, axis, keepdims=keepdims)
+    return _extreme_vjp(g, hi, x, axis, keepdims) - _extreme_vjp(g, lo, x, axis, keepdims)
 
 
 defop("cumsum", params=[("axis", None), ("dtype", None)],
       mx=lambda F, x, axis, dtype: F.np.cumsum(x, axis=axis, dtype=dtype), grad=_cumsum_vjp)
-defop("cumprod", params=[("axis", None), ("dtype", None)], mx=None)
-defop("ptp", params=[("axis", None), ("keepdims", False)], mx=None)
+defop("cumprod", params=[("axis", None), ("dtype", None)], mx=None, grad=_cumprod_vjp)
+defop("ptp", params=[("axis", None), ("keepdims", False)], mx=None, grad=_ptp_vjp)
 defop("count_nonzero", params=[("axis", None)], mx=None, nondiff=True)
