@@ -106,9 +106,10 @@ def _index_add_bind(base, g, *arrays, index):
 
 def _index_add_mx(F, base, g, *arrays, index):
     if not arrays:
-        # basic indexing selects each element at most once: add is a plain write
+        # basic indexing selects each element at most once: no duplicates to accumulate
+        idx = build_index(index, ())
         out = F.np.copy(base)
-        out[build_index(index, ())] = g
+        out[idx] = base[idx] + g
         return out
     # Any advanced index: find the flat position of every selected element by
     # indexing an arange the same way, then scatter-add (duplicates accumulate).
