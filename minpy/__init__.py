@@ -17,3 +17,5 @@ from . import numpy  # noqa: F401
 from .array import Array  # noqa: F401
 from . import core  # noqa: F401
 from .core import grad, grad_and_loss  # noqa: F401
+from . import jit  # noqa: F401
+from .jit import flush, is_lazy, lazy, set_lazy  # noqa: F401

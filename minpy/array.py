@@ -8,6 +8,7 @@ tape nodes and lazy graphs can hold them safely.
 """
 from __future__ import annotations
 
+import weakref as _weakref
 from typing import Any
 
 import mxnet as _mx
@@ -57,17 +58,24 @@ class Array:
         """Re-point this handle at another value (the basis of every write)."""
         self._data, self._shape, self._dtype, self._ctx, self._rec = \
             other._data, other._shape, other._dtype, other._ctx, other._rec
+        if type(self._data) is not _MXND:
+            eng = _call.lazy_engine()
+            if eng is not None:
+                eng.live.append(_weakref.ref(self))
 
     # -- materialisation ------------------------------------------------------------
-    def _mx(self):
+    def _mx(self, reason: str = "value"):
         d = self._data
         if type(d) is _MXND:
             return d
-        return d.materialise(self)
+        return d.materialise(self, reason)
 
     def asnumpy(self) -> _onp.ndarray:
         """Copy to a NumPy array (forces evaluation)."""
-        d = self._mx()
+        return self._host("asnumpy")
+
+    def _host(self, reason: str) -> _onp.ndarray:
+        d = self._mx(reason)
         try:
             return d.asnumpy()
         except _mx.base.MXNetError as e:
@@ -83,7 +91,7 @@ class Array:
         return self
 
     def __array__(self, dtype=None):
-        a = self.asnumpy()
+        a = self._host("__array__")
         return a if dtype is None else a.astype(dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -95,10 +103,10 @@ class Array:
         return getattr(ufunc, method)(*host, **kwargs)
 
     def item(self, *args):
-        return self.asnumpy().item(*args)
+        return self._host("item").item(*args)
 
     def tolist(self):
-        return self.asnumpy().tolist()
+        return self._host("tolist").tolist()
 
     # -- metadata (never forces evaluation) --------------------------------------------
     @property
@@ -146,35 +154,35 @@ class Array:
         if self.size != 1:
             raise ValueError("The truth value of an array with more than one element is "
                              "ambiguous. Use a.any() or a.all()")
-        return bool(self.asnumpy().reshape(()))
+        return bool(self._host("bool").reshape(()))
 
     def __float__(self) -> float:
         if self.size != 1:
             raise TypeError("only size-1 arrays can be converted to Python scalars")
-        return float(self.asnumpy().reshape(()))
+        return float(self._host("float").reshape(()))
 
     def __int__(self) -> int:
         if self.size != 1:
             raise TypeError("only size-1 arrays can be converted to Python scalars")
-        return int(self.asnumpy().reshape(()))
+        return int(self._host("int").reshape(()))
 
     def __index__(self) -> int:
         if self._dtype.kind not in "iub" or self._shape != ():
             raise TypeError("only integer scalar arrays can be converted to a scalar index")
-        return int(self.asnumpy())
+        return int(self._host("index"))
 
     def __complex__(self) -> complex:
         return complex(float(self))
 
     def __repr__(self) -> str:
-        return repr(self.asnumpy()).replace("array(", "array(", 1)
+        return repr(self._host("repr"))
 
     def __str__(self) -> str:
-        return str(self.asnumpy())
+        return str(self._host("str"))
 
     def __format__(self, spec: str) -> str:
         if self._shape == () or self.size == 1 and spec:
-            return format(self.asnumpy().reshape(()).item(), spec)
+            return format(self._host("format").reshape(()).item(), spec)
         return format(str(self), spec)
 
     def __hash__(self):

@@ -31,12 +31,22 @@ _F64 = _onp.dtype("float64")
 # Hooks filled in by autograd and the lazy engine; kept as module globals so the
 # common eager path is one attribute test each.
 tape_hook = None        # callable(op, operands, attrs, results) when a gradient is being taken
-_lazy = threading.local()
+lazy_default = False    # lazy mode for threads that start using MinPy from now on
+lazy_factory = None     # makes an engine; set by minpy.jit.engine
+
+
+class _LazyState(threading.local):
+    def __init__(self) -> None:
+        self.engine = lazy_factory() if (lazy_default and lazy_factory is not None) else None
+        self.spare = None
+
+
+_lazy = _LazyState()
 
 
 def lazy_engine():
     """The lazy engine recording this thread's calls, or None in eager mode."""
-    return getattr(_lazy, "engine", None)
+    return _lazy.engine
 
 
 # ----------------------------------------------------------------------------- binding
@@ -246,7 +256,7 @@ def to_host(x):
     """Replace MinPy arrays (nested in lists/tuples/dicts) by NumPy arrays."""
     from ..array import Array
     if isinstance(x, Array):
-        return x.asnumpy()
+        return x._host("fallback")
     if isinstance(x, (list, tuple)):
         t = [to_host(v) for v in x]
         return type(x)(t) if isinstance(x, tuple) and not hasattr(x, "_fields") else \
@@ -277,7 +287,7 @@ def run_numpy(op: Op, operands: tuple, attrs: tuple, ctx):
     eng = lazy_engine()
     if eng is not None:
         eng.note_fallback(op.name)
-    host = [o.asnumpy() if isinstance(o, Array) else o for o in operands]
+    host = [o._host("fallback") if isinstance(o, Array) else o for o in operands]
     try:
         with _onp.errstate(all="ignore"):
             r = op.np(*host, **dict(attrs))

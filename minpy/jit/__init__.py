@@ -1,0 +1,8 @@
+"""MinPy's lazy engine: record calls, run them as cached MXNet graphs."""
+from __future__ import annotations
+
+from .config import config  # noqa: F401
+from .engine import flush, is_lazy, lazy, set_lazy  # noqa: F401
+from .counters import flush_log, print_flush_log, reset_stats, stats  # noqa: F401
+from .compile import LazyEvaluationError  # noqa: F401
+from .dot import last_graph_dot, write_last_graph  # noqa: F401

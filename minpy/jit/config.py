@@ -1,0 +1,19 @@
+"""Knobs of the lazy engine, in one place."""
+from __future__ import annotations
+
+
+class JitConfig:
+    """Tunable settings; see docs/lazy.md for what each one trades."""
+
+    def __init__(self) -> None:
+        self.max_pending = 5000          # flush when this many nodes wait
+        self.cache_capacity = 256        # compiled graphs kept (LRU)
+        self.record_source_lines = True  # remember the user line of each node (errors, logs)
+        self.flush_log_size = 64         # recent flushes kept for minpy.jit.flush_log()
+        self.min_graph_nodes = 1         # smaller graphs run op by op instead of compiling
+
+    def __repr__(self) -> str:
+        return "JitConfig(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+
+
+config = JitConfig()
