@@ -159,7 +159,9 @@ defop("clip", params=[("a_min", None), ("a_max", None)], mx=_clip_mx, grad=_clip
 # ---------------------------------------------------------------------------- NumPy-only, with gradients
 
 
-defop("sinc", mx=None, grad=lambda g, ans, x: g * c("where", x == 0, 0.0, (
+# sinc'(x) = (cos(pi x) - sinc(x)) / x; at x = 0 use its Taylor term -pi^2 x / 3 (value 0,
+# correct slope) so that second derivatives are right there too.
+defop("sinc", mx=None, grad=lambda g, ans, x: g * c("where", x == 0, x * (-math.pi ** 2 / 3.0), (
     c("cos", math.pi * x) - ans) / c("where", x == 0, 1.0, x)))
 defop("exp2", mx=lambda F, x: F.np.power(2.0, x), grad=lambda g, ans, x: g * ans * math.log(2.0))
 defop("nan_to_num", mx=None, grad=lambda g, ans, x: g * c("isfinite", x))
