@@ -244,6 +244,9 @@ class Array:
         return _c("dot", self, b)
 
 
+_call.Array = Array
+
+
 def _method(name: str):
     def m(self, *args, **kwargs):
         return _call.call(REGISTRY[name], (self,) + args, kwargs)

@@ -26,6 +26,7 @@ def _enable_numpy_shapes() -> None:
 _enable_numpy_shapes()
 MXNetError = _mx.base.MXNetError
 _SCALARS = (int, float, bool)
+Array = None            # minpy.array.Array, bound when that module loads (no import on the hot path)
 _F64 = _onp.dtype("float64")
 
 # Hooks filled in by autograd and the lazy engine; kept as module globals so the
@@ -110,7 +111,6 @@ def demote(dt: _onp.dtype, inputs_f64: bool) -> _onp.dtype:
 
 def from_host(value, ctx=None, dtype=None):
     """Wrap host data (NumPy array, list, scalar) as a MinPy array."""
-    from ..array import Array
     if dtype is not None:
         arr = _onp.asarray(value, dtype=_onp.dtype(dtype))
     else:
@@ -126,22 +126,25 @@ def from_host(value, ctx=None, dtype=None):
 
 def normalise(op: Op, operands: tuple):
     """Operands become Arrays on one context, or stay Python scalars where allowed."""
-    from ..array import Array
+    ctx = None
+    fast = True
+    for o in operands:
+        t = type(o)
+        if t is Array:
+            c = o._ctx
+            if ctx is None:
+                ctx = c
+            elif c is not ctx and c != ctx:
+                fast = False
+        elif not (op.scalar_ok and t in _SCALARS):
+            fast = False
+    if fast and ctx is not None:
+        return operands, ctx
     ctx = None
     for o in operands:
         if isinstance(o, Array):
             ctx = o._ctx
             break
-    fast = True
-    for o in operands:
-        if not isinstance(o, Array) and not (op.scalar_ok and ctx is not None and type(o) in _SCALARS):
-            fast = False
-            break
-        if isinstance(o, Array) and o._ctx != ctx:
-            fast = False
-            break
-    if fast:
-        return operands, ctx
     if ctx is None:
         ctx = _context.current_context()
     out = []
@@ -171,17 +174,9 @@ _shape_cache: dict = {}
 
 
 def _dummy(o):
-    from ..array import Array
     if isinstance(o, Array):
         return _onp.broadcast_to(_onp.zeros((), o._dtype), o._shape)
     return o
-
-
-def _sig(o):
-    from ..array import Array
-    if isinstance(o, Array):
-        return (o._shape, o._dtype)
-    return type(o)
 
 
 def _rename(op: Op, e: Exception) -> Exception:
@@ -195,66 +190,94 @@ def _rename(op: Op, e: Exception) -> Exception:
     return new
 
 
-def infer(op: Op, operands: tuple, attrs: tuple):
-    """(shapes, dtypes) of the outputs, as NumPy would give them (cached)."""
-    key = (op.name, tuple(_sig(o) for o in operands), attrs)
+class Inferred:
+    """Cached facts about one (op, attrs, operand signature): output shapes and
+    dtypes, the attrs as keyword arguments, and whether MXNet's own output
+    dtype was seen to match (so the eager path can skip checking)."""
+
+    __slots__ = ("shapes", "dtypes", "kw", "verified")
+
+    def __init__(self, shapes, dtypes, kw) -> None:
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.kw = kw
+        self.verified = False
+
+    def __iter__(self):
+        return iter((self.shapes, self.dtypes))
+
+    def __getitem__(self, i):
+        return (self.shapes, self.dtypes)[i]
+
+
+def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
+    """Output shapes and dtypes as NumPy would give them (cached per signature)."""
+    key = (op, attrs, *[(o._shape, o._dtype) if type(o) is Array else type(o) for o in operands])
     hit = _shape_cache.get(key)
     if hit is not None:
         return hit
+    kw = dict(attrs)
     if op.shape is not None:
-        res = op.shape(operands, dict(attrs))
+        res = op.shape(operands, kw)
     else:
         with _onp.errstate(all="ignore"):
             try:
-                r = op.np(*[_dummy(o) for o in operands], **dict(attrs))
+                r = op.np(*[_dummy(o) for o in operands], **kw)
             except Exception as e:
                 raise _rename(op, e) from None
         rs = r if op.multi else (r,)
         shapes = tuple(_onp.shape(x) for x in rs)
         dtypes = tuple(_onp.result_type(x) if not isinstance(x, _onp.ndarray) else x.dtype for x in rs)
         res = (shapes, dtypes)
-    from ..array import Array
     f64 = any(isinstance(o, Array) and o._dtype == _F64 for o in operands) or \
-        dict(attrs).get("dtype") == "float64"
-    res = (res[0], tuple(demote(_onp.dtype(d), f64) for d in res[1]))
+        kw.get("dtype") == "float64"
+    entry = Inferred(tuple(tuple(int(d) for d in s) for s in res[0]),
+                     tuple(demote(_onp.dtype(d), f64) for d in res[1]), kw)
     if len(_shape_cache) > 100000:
         _shape_cache.clear()
-    _shape_cache[key] = res
-    return res
+    _shape_cache[key] = entry
+    return entry
 
 
 # ----------------------------------------------------------------------------- running
 
 def _mx_error(op: Op, operands, e: Exception) -> Exception:
-    from ..array import Array
     shapes = [o._shape if isinstance(o, Array) else type(o).__name__ for o in operands]
     first = str(e).strip().splitlines()
     first = next((l for l in first if "Check failed" in l or "Error" in l), first[0] if first else "")
     return ValueError(f"minpy.numpy.{op.name}: MXNet failed for operands {shapes}: {first.strip()[:400]}")
 
 
-def run_mxnet(op: Op, operands: tuple, attrs: tuple, shapes, dtypes, ctx):
-    from ..array import Array
-    datas = [o._mx() if isinstance(o, Array) else o for o in operands]
-    kw = dict(attrs)
-    ctx = kw.get("ctx", ctx)
+def run_mxnet(op: Op, operands: tuple, info: Inferred, ctx):
+    datas = [o._mx() if type(o) is Array else o for o in operands]
+    kw = info.kw
     try:
-        with ctx.mx:
+        if not datas or "ctx" in kw:
+            ctx = kw.get("ctx", ctx)
+            with ctx.mx:
+                res = op.mx(F_ND, *datas, **kw)
+        else:
             res = op.mx(F_ND, *datas, **kw)
     except MXNetError as e:
         raise _mx_error(op, operands, e) from None
-    res = res if op.multi else (res,)
+    if not op.multi:
+        res = (res,)
+    wrap = Array._wrap
+    if info.verified:
+        return [wrap(r, s, d, ctx) for r, s, d in zip(res, info.shapes, info.dtypes)]
     out = []
-    for r, s, d in zip(res, shapes, dtypes):
+    same = True
+    for r, s, d in zip(res, info.shapes, info.dtypes):
         if r.dtype != d:
             r = r.astype(d)
-        out.append(Array._wrap(r, s, d, ctx))
+            same = False
+        out.append(wrap(r, s, d, ctx))
+    info.verified = same
     return out
 
 
 def to_host(x):
     """Replace MinPy arrays (nested in lists/tuples/dicts) by NumPy arrays."""
-    from ..array import Array
     if isinstance(x, Array):
         return x._host("fallback")
     if isinstance(x, (list, tuple)):
@@ -281,7 +304,6 @@ def from_host_result(r, ctx, f64: bool):
 
 
 def run_numpy(op: Op, operands: tuple, attrs: tuple, ctx):
-    from ..array import Array
     f64 = any(isinstance(o, Array) and o._dtype == _F64 for o in operands) or \
         dict(attrs).get("dtype") == "float64"
     eng = lazy_engine()
@@ -309,13 +331,13 @@ def call(op: Op, args: tuple, kwargs: dict):
     pol = _policy.current_policy()
     backend = pol.choose(op, operands, attrs)
     if backend == "mxnet":
-        shapes, dtypes = infer(op, operands, attrs)
-        eng = lazy_engine()
+        info = infer(op, operands, attrs)
+        eng = _lazy.engine
         try:
             if eng is not None and not op.random:
-                results = eng.record(op, operands, attrs, shapes, dtypes, ctx)
+                results = eng.record(op, operands, attrs, info, ctx)
             else:
-                results = run_mxnet(op, operands, attrs, shapes, dtypes, ctx)
+                results = run_mxnet(op, operands, info, ctx)
         except ValueError:
             if pol.failed(op, operands, attrs):
                 backend = "numpy"
@@ -334,7 +356,6 @@ def call(op: Op, args: tuple, kwargs: dict):
     else:
         res = results[0]
     if out is not None:
-        from ..array import Array
         if not isinstance(out, Array):
             raise TypeError(f"minpy.numpy.{op.name}: out= must be a MinPy array")
         out[...] = res

@@ -24,11 +24,24 @@ _F64 = _onp.dtype("float64")
 _INTERPRET = "interpret"
 
 cache: "collections.OrderedDict" = collections.OrderedDict()
-last_graph = None      # (node keys, input signatures, outputs) of the latest flush
+last_graph = None      # ((op, attrs, inputs) per node, outputs) of the latest flush
 
 
 class LazyEvaluationError(ValueError):
     """An MXNet failure while evaluating recorded nodes (names the op and line)."""
+
+
+def run_epoch(engine, nodes, ext, scalars, refs, reason, where) -> None:
+    """Fast path: the refs all belong to the epoch ``nodes`` (keys built at record time)."""
+    ctx = nodes[0].ctx
+    mixed = False
+    for n in nodes:
+        if n.ctx is not ctx and n.ctx != ctx:
+            mixed = True
+            break
+    outs = tuple([(r.node.pos, r.index) for r in refs])
+    key = (tuple([n.desc for n in nodes]), outs, ctx)
+    _execute(engine, key, nodes, None, ext, scalars, outs, refs, mixed, reason, where)
 
 
 def _collect(refs):
@@ -42,13 +55,14 @@ def _collect(refs):
         for x in n.inputs:
             if type(x) is LRef and x.value is None:
                 stack.append(x.node)
-    return sorted(nodes.values(), key=lambda n: n.seq)
+    return sorted(nodes.values(), key=lambda n: (n.pos if n.epoch is None else 0, id(n.epoch), n.pos))
 
 
 def _describe(order):
-    """Canonical per-node keys, external buffers and scalars of a graph."""
+    """Indexed input descriptions, external buffers and scalars of a graph built
+    from nodes of several epochs (the rare, slow path)."""
     pos = {id(n): i for i, n in enumerate(order)}
-    ext, ext_ids, scalars, keys = [], {}, [], []
+    ext, ext_ids, scalars, descs = [], {}, [], []
     for n in order:
         ins = []
         for x in n.inputs:
@@ -66,61 +80,159 @@ def _describe(order):
                     ext.append(x)
                 ins.append(("x", k))
             else:
-                ins.append(("s", t))
+                ins.append(("s", t, len(scalars)))
                 scalars.append(x)
-        keys.append((n.op.name, n.attrs, tuple(ins)))
-    return keys, ext, scalars, pos
+        descs.append(tuple(ins))
+    return descs, ext, scalars, pos
 
 
 def run_graph(engine, refs, reason, where) -> None:
-    order = _collect(refs)
-    ctx = order[0].ctx
-    keys, ext, scalars, pos = _describe(order)
+    """Slow path: compute refs whose nodes span epochs (ordered by dependencies)."""
+    order = _topo(refs)
+    descs, ext, scalars, pos = _describe(order)
     outs = tuple((pos[id(r.node)], r.index) for r in refs)
-    ext_sig = tuple((v.shape, v.dtype) for v in ext)
-    key = (tuple(keys), ext_sig, outs, ctx)
+    ctx = order[0].ctx
+    mixed = any(n.ctx != ctx for n in order)
+    key = ("multi-epoch", tuple((n.op, n.attrs, d) for n, d in zip(order, descs)),
+           tuple((v.shape, v.dtype) for v in ext), outs, ctx)
+    _execute(engine, key, order, descs, ext, scalars, outs, refs, mixed, reason, where)
+
+
+def _topo(refs):
+    """Nodes the refs need, producers before consumers."""
+    order, state = [], {}
+    for r in refs:
+        stack = [(r.node, False)]
+        while stack:
+            n, done = stack.pop()
+            if done:
+                if state.get(id(n)) != 2:
+                    state[id(n)] = 2
+                    order.append(n)
+                continue
+            if id(n) in state:
+                continue
+            state[id(n)] = 1
+            stack.append((n, True))
+            for x in n.inputs:
+                if type(x) is LRef and x.value is None and id(x.node) not in state:
+                    stack.append((x.node, False))
+    return order
+
+
+def _indexed(nodes):
+    """Record-time descriptions with external and scalar positions numbered."""
+    descs, j = [], 0
+    for n in nodes:
+        ins = []
+        for d in n.desc[2]:
+            if d[0] == "x":
+                ins.append(("x", d[1]))
+            elif d[0] == "s":
+                ins.append(("s", d[1], j))
+                j += 1
+            else:
+                ins.append(d)
+        descs.append(tuple(ins))
+    return descs
+
+
+def _live_nodes(descs, outs):
+    """Dead-code elimination: positions of the nodes the outputs depend on."""
+    need = set(p for p, _ in outs)
+    for i in range(len(descs) - 1, -1, -1):
+        if i in need:
+            for d in descs[i]:
+                if type(d[0]) is int:
+                    need.add(d[0])
+    return need
+
+
+class _Entry:
+    """Cache entry for one graph structure.
+
+    Python scalars are first baked into the graph as constants (MXNet's fast
+    scalar operators); a scalar position whose value changes between flushes
+    is promoted to a graph input and the graph recompiled once, so a varying
+    learning rate costs one extra compile, not one per step.
+    """
+
+    __slots__ = ("baked", "by_values", "last")
+
+    def __init__(self, nscalars: int) -> None:
+        self.baked = tuple(range(nscalars)) if config.scalar_promotion == "speculative" else ()
+        self.by_values: dict = {}
+        self.last = None
+
+
+def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason, where):
     global last_graph
-    last_graph = (keys, ext_sig, outs)
-    compiled = cache.get(key)
+    entry = cache.get(key)
+    if entry is None:
+        entry = cache[key] = _Entry(len(scalars))
+        while len(cache) > config.cache_capacity:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    baked = entry.baked
+    vkey = tuple([scalars[i] for i in baked]) if baked else ()
+    compiled = entry.by_values.get(vkey)
     hit = compiled is not None
     if hit:
-        cache.move_to_end(key)
         _stats.bump("cache_hits")
     else:
         _stats.bump("cache_misses")
-        if any(n.ctx != ctx for n in order) or len(order) < config.min_graph_nodes:
+        if entry.by_values and entry.last is not None:
+            changed = {i for i in baked if not _same(scalars[i], entry.last[i])}
+            entry.baked = baked = tuple(i for i in baked if i not in changed)
+            entry.by_values.clear()
+            vkey = tuple([scalars[i] for i in baked])
+        if descs is None:
+            descs = _indexed(nodes)
+        keep = _live_nodes(descs, outs)
+        if mixed or len(keep) < config.min_graph_nodes:
             compiled = _INTERPRET
         else:
-            compiled = _compile(engine, order, keys, ext, scalars, outs, ctx)
-        cache[key] = compiled
-        while len(cache) > config.cache_capacity:
-            cache.popitem(last=False)
-    _stats.flushed(reason, where, len(order), hit)
+            compiled = _compile(engine, nodes, descs, keep, ext, scalars, set(baked), outs,
+                                nodes[0].ctx)
+        if len(entry.by_values) >= 64:
+            entry.by_values.clear()
+        entry.by_values[vkey] = compiled
+    entry.last = scalars
+    _stats.flushed(reason, where, len(nodes), hit)
     if compiled is _INTERPRET:
-        values = _interpret(order, keys, ext, scalars, outs)
+        if descs is None:
+            descs = _indexed(nodes)
+        values = _interpret(nodes, descs, ext, scalars, outs)
     else:
         values = compiled.run(ext, scalars)
         _stats.bump("executed_graphs")
-        _stats.bump("executed_nodes", len(order))
+        _stats.bump("executed_nodes", compiled.nodes)
+    last_graph = (key[1] if key[0] == "multi-epoch" else key[0], outs)
     for r, v in zip(refs, values):
         r.value = v
         r.node = None
 
 
+def _same(a, b) -> bool:
+    return type(a) is type(b) and (a == b or a != a and b != b)
+
+
 # ----------------------------------------------------------------------------- interpreting
 
-def _interpret(order, keys, ext, scalars, outs):
-    """Run the nodes one by one eagerly (graphs MXNet cannot compile, or tiny ones)."""
-    vals = []
-    si = 0
-    for n, (_, _, ins) in zip(order, keys):
+def _interpret(order, descs, ext, scalars, outs):
+    """Run the needed nodes one by one eagerly (graphs MXNet cannot compile, tiny ones)."""
+    keep = _live_nodes(descs, outs)
+    vals = [None] * len(order)
+    for i, (n, ins) in enumerate(zip(order, descs)):
+        if i not in keep:
+            continue
         args = []
         for d in ins:
             if d[0] == "x":
                 args.append(ext[d[1]])
             elif d[0] == "s":
-                args.append(scalars[si])
-                si += 1
+                args.append(scalars[d[2]])
             else:
                 args.append(vals[d[0]][d[1]])
         try:
@@ -131,9 +243,8 @@ def _interpret(order, keys, ext, scalars, outs):
                 f"minpy.numpy.{n.op.name} (recorded at {format_where(n.where)}): MXNet failed: "
                 f"{str(e).strip().splitlines()[0][:300]}") from None
         res = list(res) if n.op.multi else [res]
-        res = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
-        vals.append(res)
-    _stats.bump("interpreted_nodes", len(order))
+        vals[i] = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
+    _stats.bump("interpreted_nodes", len(keep))
     return [vals[p][i] for p, i in outs]
 
 
@@ -155,20 +266,34 @@ def _scalar_dtype(value, node, arg_dtypes):
     return out if out.kind in kinds else _mconfig.default_dtype
 
 
-def _build(order, keys, ext, nscalars, casts):
+def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes):
     F = _mx.sym
-    ins = [_meta(F.var(f"in{k}").as_np_ndarray(), tuple(v.shape), _onp.dtype(v.dtype))
-           for k, v in enumerate(ext)]
-    sv = F.var("scalars").as_np_ndarray() if nscalars else None
-    built = []
-    si = 0
-    for i, (n, (_, _, desc)) in enumerate(zip(order, keys)):
+    ins = {}
+    svars = {}
+
+    def piece(k, dt, zero_d):
+        v = svars.get(k)
+        if v is None:
+            v = svars[k] = F.var(f"s{k}", shape=(1,), dtype=dt.name).as_np_ndarray()
+        sdtypes[k] = dt
+        return _meta(F.np.reshape(v, ()) if zero_d else v, () if zero_d else (1,), dt)
+
+    built = [None] * len(order)
+    for i, (n, desc) in enumerate(zip(order, descs)):
+        if i not in keep:
+            continue
         args = [None] * len(desc)
         dts = []
         for j, d in enumerate(desc):
             if d[0] == "x":
-                args[j] = ins[d[1]]
-                dts.append(args[j].dtype)
+                k = d[1]
+                v = ins.get(k)
+                if v is None:
+                    b = ext[k]
+                    v = ins[k] = _meta(F.var(f"in{k}").as_np_ndarray(), tuple(b.shape),
+                                       _onp.dtype(b.dtype))
+                args[j] = v
+                dts.append(v.dtype)
             elif d[0] != "s":
                 args[j] = built[d[0]][d[1]]
                 dts.append(args[j].dtype)
@@ -176,10 +301,12 @@ def _build(order, keys, ext, nscalars, casts):
                 dts.append(None)
         for j, d in enumerate(desc):
             if d[0] == "s":
-                dt = _scalar_dtype(_SCALAR_PROTOS[d[1]], n, dts)
-                s = F.np.reshape(sv[si], ())
-                args[j] = _meta(s.astype(dt.name) if dt != _F64 else s, (), dt)
-                si += 1
+                k = d[2]
+                if k in baked:
+                    args[j] = scalars[k]
+                else:
+                    dt = _scalar_dtype(scalars[k], n, dts)
+                    args[j] = piece(k, dt, n.shapes[0] == ())
         try:
             res = n.op.mx(F, *args, **dict(n.attrs))
         except Exception as e:
@@ -190,11 +317,10 @@ def _build(order, keys, ext, nscalars, casts):
             if (i, k) in casts:
                 r = r.astype(dt.name)
             outs.append(_meta(r, shp, dt))
-        built.append(outs)
+        built[i] = outs
     return built
 
 
-_SCALAR_PROTOS = {int: 1, float: 1.0, bool: True}
 
 
 class _LoweringFailed(Exception):
@@ -204,55 +330,51 @@ class _LoweringFailed(Exception):
         self.error = error
 
 
-def _arg_types(ext, nscalars):
+def _arg_types(ext):
     types = {f"in{k}": _onp.dtype(v.dtype) for k, v in enumerate(ext)}
     shapes = {f"in{k}": tuple(v.shape) for k, v in enumerate(ext)}
-    if nscalars:
-        types["scalars"] = _F64
-        shapes["scalars"] = (nscalars,)
     return types, shapes
 
 
-def _check(order, built, ext, nscalars):
-    """Casts needed where MXNet's dtype differs from NumPy's; False if shapes differ."""
-    flat = [s for outs in built for s in outs]
-    grp = _mx.sym.Group(flat)
-    types, shapes = _arg_types(ext, nscalars)
-    names = grp.list_arguments()
+def _check(order, built, keep, ext, sdtypes):
+    """Casts needed where MXNet's dtype differs from NumPy's; a reason if shapes differ."""
+    idx = [(i, k) for i in sorted(keep) for k in range(len(built[i]))]
+    grp = _mx.sym.Group([built[i][k] for i, k in idx])
+    types, shapes = _arg_types(ext)
+    types.update({f"s{k}": dt for k, dt in sdtypes.items()})
+    shapes.update({f"s{k}": (1,) for k in sdtypes})
+    names = set(grp.list_arguments())
     _, out_types, _ = grp.infer_type(**{k: v for k, v in types.items() if k in names})
     _, out_shapes, _ = grp.infer_shape(**{k: v for k, v in shapes.items() if k in names})
     casts = set()
-    it = iter(zip(out_types, out_shapes))
-    for i, n in enumerate(order):
-        for k in range(len(built[i])):
-            t, s = next(it)
-            if tuple(s) != tuple(n.shapes[k]):
-                return None, (i, f"MXNet gives shape {tuple(s)}, NumPy {n.shapes[k]}")
-            if _onp.dtype(t) != n.dtypes[k]:
-                casts.add((i, k))
+    for (i, k), t, s in zip(idx, out_types, out_shapes):
+        if tuple(s) != tuple(order[i].shapes[k]):
+            return None, (i, f"MXNet gives shape {tuple(s)}, NumPy {order[i].shapes[k]}")
+        if _onp.dtype(t) != order[i].dtypes[k]:
+            casts.add((i, k))
     return casts, None
 
 
-def _compile(engine, order, keys, ext, scalars, outs, ctx):
+def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
     t0 = time.perf_counter()
     try:
-        nsc = len(scalars)
         try:
-            built = _build(order, keys, ext, nsc, set())
-            casts, bad = _check(order, built, ext, nsc)
+            sdtypes = {}
+            built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes)
+            casts, bad = _check(order, built, keep, ext, sdtypes)
             if bad is not None:
                 raise _LoweringFailed(bad[0], ValueError(bad[1]))
             if casts:
-                built = _build(order, keys, ext, nsc, casts)
+                built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes)
         except _LoweringFailed as f:
             n = order[f.index]
-            engine.eager_only.add((n.op.name, n.attrs))
+            engine.eager_only.add((n.op, n.attrs))
             return _INTERPRET
         except _mx.base.MXNetError:
             return _INTERPRET
         group = _mx.sym.Group([built[p][i] for p, i in outs])
         try:
-            return _Compiled(group, ext, nsc, ctx, len(order))
+            return _Compiled(group, ext, sdtypes, ctx, len(keep))
         except _mx.base.MXNetError:
             return _INTERPRET
     finally:
@@ -262,30 +384,39 @@ def _compile(engine, order, keys, ext, scalars, outs, ctx):
 class _Compiled:
     """A bound executor plus the views used to feed it."""
 
-    __slots__ = ("exe", "views", "scalar_arg", "last_scalars", "nodes")
+    __slots__ = ("exe", "views", "svars", "nodes")
 
-    def __init__(self, group, ext, nscalars, ctx, nodes) -> None:
-        names = set(group.list_arguments())
+    def __init__(self, group, ext, sdtypes, ctx, nodes) -> None:
+        names = group.list_arguments()
+        types = {f"in{k}": v.dtype for k, v in enumerate(ext)}
+        types.update({f"s{k}": dt for k, dt in sdtypes.items()})
         args = {}
         with ctx.mx:
             for k, v in enumerate(ext):
                 if f"in{k}" in names:
                     args[f"in{k}"] = _mx.nd.zeros(tuple(v.shape), dtype=v.dtype)
-            if nscalars and "scalars" in names:
-                args["scalars"] = _mx.nd.zeros((nscalars,), dtype="float64")
+            for n in names:
+                if n[0] == "s":
+                    args[n] = _mx.nd.zeros((1,), dtype=types[n])
         self.exe = group.bind(ctx.mx, args=args, grad_req="null")
         d = self.exe.arg_dict
         self.views = [d[f"in{k}"].as_np_ndarray() if f"in{k}" in d else None for k in range(len(ext))]
-        self.scalar_arg = d.get("scalars")
-        self.last_scalars = None
+        # promoted scalars: [position, input array, dtype name, last value fed]
+        self.svars = [[int(n[1:]), d[n], _onp.dtype(types[n]).name, None]
+                      for n in names if n[0] == "s"]
         self.nodes = nodes
 
     def run(self, ext, scalars):
         for v, view in zip(ext, self.views):
             if view is not None:
                 v.copyto(view)
-        if scalars and self.scalar_arg is not None and scalars != self.last_scalars:
-            _mx.nd.array(_onp.asarray(scalars, dtype=_F64), dtype="float64").copyto(self.scalar_arg)
-            self.last_scalars = list(scalars)
+        for sv in self.svars:
+            v = scalars[sv[0]]
+            if v != sv[3] or type(v) is not type(sv[3]):
+                _FULL(shape=(1,), value=float(v), dtype=sv[2], out=sv[1])
+                sv[3] = v
         outs = self.exe.forward(is_train=False)
         return [o.copy().as_np_ndarray() for o in outs]
+
+
+_FULL = _mx.nd._internal._full

@@ -10,15 +10,16 @@ def last_graph_networkx():
     from . import compile as _c
     if _c.last_graph is None:
         return None
-    keys, ext_sig, outs = _c.last_graph
+    nodes, outs = _c.last_graph
     g = nx.DiGraph()
-    for k, (shape, dtype) in enumerate(ext_sig):
-        g.add_node(f"in{k}", label=f"input {k}\\n{tuple(shape)} {dtype.__name__ if hasattr(dtype, '__name__') else dtype}", kind="input")
-    for i, (name, attrs, ins) in enumerate(keys):
-        g.add_node(f"n{i}", label=name, kind="op")
+    for i, (op, attrs, ins) in enumerate(nodes):
+        g.add_node(f"n{i}", label=op.name, kind="op")
         for j, d in enumerate(ins):
             if d[0] == "x":
-                g.add_edge(f"in{d[1]}", f"n{i}")
+                src = f"x{i}_{j}"
+                label = f"input {d[1]} {d[2]}" if len(d) == 3 else f"input {d[1]}"
+                g.add_node(src, label=label, kind="input")
+                g.add_edge(src, f"n{i}")
             elif d[0] == "s":
                 g.add_node(f"s{i}_{j}", label=f"scalar {d[1].__name__}", kind="scalar")
                 g.add_edge(f"s{i}_{j}", f"n{i}")

@@ -1,13 +1,13 @@
 """Lazy mode: record MinPy calls as graph nodes; flush them as one MXNet graph.
 
-Recording is the hot path: one node, one reference per output, one array
-handle, one weak reference. Everything else -- ordering, keys, compiling,
-graph passes -- happens in :func:`Engine.flush`.
+Recording is the hot path: one node (whose key part is built right there),
+one reference per output, one array handle, one weak reference. Ordering,
+dead-code elimination, compiling and binding happen at flush time, and only
+on a cache miss.
 """
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import weakref
 
@@ -20,45 +20,85 @@ from .config import config
 from .graph import LNode, LRef, user_frame
 
 _MXND = _mx.np.ndarray
-_seq = itertools.count()
-_global_lazy = os.environ.get("MINPY_LAZY", "0").strip().lower() in ("1", "true", "yes", "on")
+_EAGER_ONLY = {"_to_context", "_function_backward"}
+
+
+class _Epoch:
+    """Identity of the nodes recorded since the last flush."""
+    __slots__ = ()
 
 
 class Engine:
     """Per-thread recorder of pending nodes."""
 
     def __init__(self) -> None:
-        self.live: list = []          # weak references to arrays made since the last flush
-        self.pending = 0
-        self.eager_only: set = set()  # (op name, attrs) whose symbolic lowering failed
+        self.live: list = []          # weak references to handles that may hold pending values
+        self.nodes: list = []         # this epoch's nodes, in record order
+        self.ext: list = []           # concrete input buffers, each once, in first-use order
+        self.ext_ids: dict = {}       # id(buffer) -> position in ext
+        self.scalars: list = []       # Python scalars, likewise
+        self.epoch = _Epoch()
+        self.eager_only: set = set()  # (op, attrs) whose symbolic lowering failed
         self.reason = None
 
     # -- hot path ----------------------------------------------------------------------
-    def record(self, op, operands, attrs, shapes, dtypes, ctx):
-        if (op.name, attrs) in self.eager_only or op.name in _EAGER_ONLY:
+    def record(self, op, operands, attrs, info, ctx):
+        if op.name in _EAGER_ONLY or (op, attrs) in self.eager_only:
             _stats.bump("eager_ops")
-            return _call.run_mxnet(op, operands, attrs, shapes, dtypes, ctx)
-        inputs = []
+            return _call.run_mxnet(op, operands, info, ctx)
+        epoch = self.epoch
+        ext_ids = self.ext_ids
+        desc, inputs, ext, scal, new_ids = [], [], [], [], []
         for o in operands:
             if type(o) is Array:
                 d = o._data
-                if type(d) is LRef and d.value is not None:
-                    d = d.value
+                if type(d) is LRef:
+                    v = d.value
+                    if v is None:
+                        n = d.node
+                        if n.epoch is epoch:
+                            desc.append((n.pos, d.index))
+                            inputs.append(d)
+                            continue
+                        # pending from an older epoch that no live handle kept: compute it now
+                        d.materialise(o, "stale")
+                        return self.record(op, operands, attrs, info, ctx)
+                    d = v
+                k = ext_ids.get(id(d))
+                if k is None:
+                    k = len(self.ext) + len(ext)
+                    ext.append(d)
+                    new_ids.append((id(d), k))
+                desc.append(("x", k, o._shape, o._dtype))
                 inputs.append(d)
             else:
+                desc.append(("s", type(o)))
+                scal.append(o)
                 inputs.append(o)
+        nodes = self.nodes
         where = user_frame(2) if config.record_source_lines else None
-        node = LNode(op, tuple(inputs), attrs, shapes, dtypes, ctx, next(_seq), where)
-        out = []
+        node = LNode(op, inputs, attrs, info.shapes, info.dtypes, ctx, len(nodes), epoch,
+                     (op, attrs, tuple(desc)), where)
+        nodes.append(node)
+        if ext:
+            self.ext += ext
+            ext_ids.update(new_ids)
+        if scal:
+            self.scalars += scal
         live = self.live
-        for i in range(len(shapes)):
-            a = Array._wrap(LRef(node, i), shapes[i], dtypes[i], ctx)
+        wrap = Array._wrap
+        out = []
+        for i, (s, d) in enumerate(zip(info.shapes, info.dtypes)):
+            a = wrap(LRef(node, i), s, d, ctx)
             live.append(weakref.ref(a))
             out.append(a)
-        self.pending += 1
-        if self.pending >= config.max_pending:
+        if len(nodes) >= config.max_pending:
             self.flush("bound")
         return out
+
+    def track(self, arr) -> None:
+        """A handle (not made by ``record``) now holds a pending value."""
+        self.live.append(weakref.ref(arr))
 
     def note_fallback(self, name: str) -> None:
         self.reason = "fallback"
@@ -67,7 +107,8 @@ class Engine:
     def flush(self, reason: str = "flush", extra=()) -> None:
         if self.reason is not None:
             reason, self.reason = self.reason, None
-        refs, arrays = [], []
+        epoch = self.epoch
+        refs, handles, stale = [], [], []
         seen = set()
         for w in self.live:
             a = w()
@@ -75,32 +116,34 @@ class Engine:
                 continue
             d = a._data
             if type(d) is LRef:
+                handles.append(a)
                 if d.value is None and id(d) not in seen:
                     seen.add(id(d))
-                    refs.append(d)
-                arrays.append(a)
+                    (refs if d.node.epoch is epoch else stale).append(d)
         for r in extra:
             if r.value is None and id(r) not in seen:
                 seen.add(id(r))
-                refs.append(r)
-        self.live = []
-        self.pending = 0
+                (refs if r.node.epoch is epoch else stale).append(r)
+        nodes, ext, scalars = self.nodes, self.ext, self.scalars
+        self.live, self.nodes, self.ext, self.scalars = [], [], [], []
+        self.ext_ids = {}
+        self.epoch = _Epoch()
+        from .compile import run_epoch, run_graph
+        where = user_frame(2)
+        if stale:
+            run_graph(self, stale, reason, where)
         if refs:
-            from .compile import run_graph
-            run_graph(self, refs, reason, user_frame(2))
-        for a in arrays:
+            run_epoch(self, nodes, ext, scalars, refs, reason, where)
+        for a in handles:
             d = a._data
             if type(d) is LRef and d.value is not None:
                 a._data = d.value
 
 
-_EAGER_ONLY = {"_to_context", "_function_backward"}
-
-
 _state = _call._lazy
-_call.lazy_factory = lambda: Engine()
-_call.lazy_default = _global_lazy
-if _global_lazy and _state.engine is None:
+_call.lazy_factory = Engine
+_call.lazy_default = os.environ.get("MINPY_LAZY", "0").strip().lower() in ("1", "true", "yes", "on")
+if _call.lazy_default and _state.engine is None:
     _state.engine = Engine()
 
 
@@ -115,6 +158,7 @@ def engine_for_flush() -> Engine:
 
 
 def is_lazy() -> bool:
+    """Whether calls in this thread are recorded lazily."""
     return _state.engine is not None
 
 
@@ -150,4 +194,3 @@ def flush() -> None:
     eng = _state.engine or _state.spare
     if eng is not None:
         eng.flush("flush")
-

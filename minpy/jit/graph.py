@@ -5,25 +5,35 @@ import os
 import sys
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_inside: dict = {}     # code object -> True when it belongs to the minpy package
 
 
 class LNode:
-    """One recorded operation: operator, inputs (refs, buffers or scalars), attributes."""
+    """One recorded operation.
 
-    __slots__ = ("op", "inputs", "attrs", "shapes", "dtypes", "ctx", "seq", "where")
+    ``desc`` is the node's part of the graph key, fixed at record time:
+    ``(op, attrs, inputs)`` where an input is ``(position, output)`` for a node
+    of the same epoch, ``("x", shape, dtype)`` for a concrete buffer and
+    ``("s", type)`` for a Python scalar (fed at run time, never baked in).
+    """
 
-    def __init__(self, op, inputs, attrs, shapes, dtypes, ctx, seq, where) -> None:
+    __slots__ = ("op", "inputs", "attrs", "shapes", "dtypes", "ctx", "pos", "epoch", "desc",
+                 "where")
+
+    def __init__(self, op, inputs, attrs, shapes, dtypes, ctx, pos, epoch, desc, where) -> None:
         self.op = op
         self.inputs = inputs
         self.attrs = attrs
         self.shapes = shapes
         self.dtypes = dtypes
         self.ctx = ctx
-        self.seq = seq
+        self.pos = pos
+        self.epoch = epoch
+        self.desc = desc
         self.where = where
 
     def __repr__(self) -> str:
-        return f"<lazy {self.op.name} #{self.seq} at {format_where(self.where)}>"
+        return f"<lazy {self.op.name} #{self.pos} at {format_where(self.where)}>"
 
 
 class LRef:
@@ -49,11 +59,15 @@ class LRef:
 def user_frame(depth: int = 2):
     """(filename, line) of the first caller outside the minpy package."""
     f = sys._getframe(depth)
-    while f is not None and f.f_code.co_filename.startswith(_PKG):
+    while f is not None:
+        code = f.f_code
+        inside = _inside.get(code)
+        if inside is None:
+            inside = _inside[code] = code.co_filename.startswith(_PKG)
+        if not inside:
+            return (code.co_filename, f.f_lineno)
         f = f.f_back
-    if f is None:
-        return None
-    return (f.f_code.co_filename, f.f_lineno)
+    return None
 
 
 def format_where(where) -> str:
