@@ -7,6 +7,7 @@ gradient is MXNet's own backward pass for the symbol.
 from __future__ import annotations
 
 import itertools
+import weakref
 from typing import Optional
 
 import mxnet as _mx
@@ -44,7 +45,8 @@ class Function:
         self.output_shapes = out_shapes
         self._aux: dict = {}
         self._executors: dict = {}
-        self._last = None
+        self._pending: dict = {}
+        self._eval_symbol = None
 
     # -- shapes ------------------------------------------------------------------------------
     def _infer(self, shapes: dict):
@@ -63,47 +65,106 @@ class Function:
         return {n: {"shape": s} for n, s in self._param_shapes.items()}
 
     def get_aux_states(self) -> dict:
-        return {n: self._aux.get(n) for n in self.aux_names}
+        """Current auxiliary states (BatchNorm running statistics), or None before a
+        training-mode call has produced them."""
+        return {n: Array.from_mx(self._aux[n]) if n in self._aux else None
+                for n in self.aux_names}
+
+    def num_executors(self) -> int:
+        """How many MXNet executors are bound (they are cached and reused)."""
+        return sum(len(pool) for pool in self._executors.values())
 
     # -- running -----------------------------------------------------------------------------
-    def _executor(self, arrays, ctx):
-        key = (tuple((a.shape, a.dtype.name) for a in arrays), ctx)
-        exe = self._executors.get(key)
-        if exe is None:
-            shapes = {n: s for n, (s, _) in zip(self.arg_names, key[0])}
-            _, _, aux_shapes = self._infer(shapes)
-            with ctx.mx:
-                args = [_mx.nd.zeros(s, dtype=d) for s, d in key[0]]
-                grads = [_mx.nd.zeros(s, dtype=d) for s, d in key[0]]
-                aux = [_mx.nd.zeros(s) for s in aux_shapes]
-            for n, a in zip(self.aux_names, aux):
-                if n.endswith("moving_var"):
-                    a[:] = 1
-            exe = self.symbol.bind(ctx.mx, args=args, args_grad=grads, grad_req="write",
-                                    aux_states=aux)
-            self._executors[key] = exe
+    #
+    # An executor keeps the state of its last forward pass, which its backward pass needs.
+    # A training-mode forward that is being recorded for a gradient therefore keeps its
+    # executor reserved until the backward pass has used it (or its result is gone), so
+    # that two calls of one Function inside a loss each get the backward pass of their own
+    # forward pass (same Dropout mask, BatchNorm statistics updated once per call).
+    max_executors_per_signature = 8
+
+    def _inference_symbol(self):
+        """The symbol for is_train=False: BatchNorm uses (and differentiates through) its
+        running statistics."""
+        if self._eval_symbol is None:
+            import json
+            graph = json.loads(self.symbol.tojson())
+            for node in graph["nodes"]:
+                if "BatchNorm" in node["op"]:
+                    node.setdefault("attrs", {})["use_global_stats"] = "True"
+            self._eval_symbol = _mx.sym.load_json(json.dumps(graph))
+        return self._eval_symbol
+
+    def _bind_executor(self, sig, is_train, ctx):
+        shapes = {n: s for n, (s, _) in zip(self.arg_names, sig)}
+        _, _, aux_shapes = self._infer(shapes)
+        try:
+            _, _, aux_types = self.symbol.infer_type(**{n: d for n, (_, d) in zip(self.arg_names, sig)})
+        except _mx.base.MXNetError:
+            aux_types = None
+        aux_types = aux_types or [sig[0][1] if sig else "float32"] * len(aux_shapes)
+        with ctx.mx:
+            args = [_mx.nd.zeros(s, dtype=d) for s, d in sig]
+            grads = [_mx.nd.zeros(s, dtype=d) for s, d in sig]
+            aux = [_mx.nd.zeros(s, dtype=t) for s, t in zip(aux_shapes, aux_types)]
+        for n, a in zip(self.aux_names, aux):
+            if n.endswith("moving_var"):
+                a[:] = 1
+        sym = self.symbol if is_train else self._inference_symbol()
+        return sym.bind(ctx.mx, args=args, args_grad=grads, grad_req="write", aux_states=aux)
+
+    def _free_executor(self, arrays, is_train, ctx):
+        key = (tuple((tuple(a.shape), _onp.dtype(a.dtype).name) for a in arrays), ctx, is_train)
+        pool = self._executors.setdefault(key, [])
+        for exe in pool:
+            held = self._pending.get(id(exe))
+            if held is None or held[0]() is None:
+                self._pending.pop(id(exe), None)
+                return exe
+        if len(pool) < self.max_executors_per_signature:
+            exe = self._bind_executor(key[0], is_train, ctx)
+            pool.append(exe)
+            return exe
+        # every executor waits for a backward pass: take the oldest; its backward pass
+        # will recompute its forward pass
+        exe = pool.pop(0)
+        pool.append(exe)
+        self._pending.pop(id(exe), None)
         return exe
 
-    def _forward(self, datas, is_train: bool, ctx):
-        exe = self._executor(datas, ctx)
+    def _run_forward(self, datas, is_train, ctx, update_aux=True):
+        exe = self._free_executor(datas, is_train, ctx)
         for dst, src in zip(exe.arg_arrays, datas):
             src.as_nd_ndarray().copyto(dst)
         for n, a in zip(self.aux_names, exe.aux_arrays):
             if n in self._aux:
                 self._aux[n].as_nd_ndarray().copyto(a)
         outs = exe.forward(is_train=is_train)
-        if is_train:
+        if is_train and update_aux:
             for n, a in zip(self.aux_names, exe.aux_arrays):
                 self._aux[n] = a.copy().as_np_ndarray()
-        self._last = (exe, tuple(id(d) for d in datas), is_train)
-        return [o.copy().as_np_ndarray() for o in outs]
+        return exe, [o.copy().as_np_ndarray() for o in outs]
 
-    def _backward(self, datas, out_grads, ctx):
-        exe = self._executor(datas, ctx)
-        if self._last is None or self._last[0] is not exe or \
-                self._last[1] != tuple(id(d) for d in datas) or not self._last[2]:
-            self._forward(datas, True, ctx)
+    def _forward(self, datas, is_train: bool, ctx, record: bool = False):
+        exe, outs = self._run_forward(datas, is_train, ctx)
+        if record:
+            self._pending[id(exe)] = (weakref.ref(outs[0]), exe)
+        return outs
+
+    def _backward(self, datas, out_grads, first_out, is_train, ctx):
+        exe = None
+        for k, (ref, e) in list(self._pending.items()):
+            if ref() is first_out:
+                exe = e
+                del self._pending[k]
+                break
+        if exe is None:
+            exe, _ = self._run_forward(datas, is_train, ctx, update_aux=False)
         exe.backward([g.as_nd_ndarray() for g in out_grads])
+        if is_train:
+            # some MXNet builds update running statistics in the backward pass
+            for n, a in zip(self.aux_names, exe.aux_arrays):
+                self._aux[n] = a.copy().as_np_ndarray()
         return [g.copy().as_np_ndarray() for g in exe.grad_arrays]
 
     def __call__(self, **kwargs):
@@ -114,16 +175,20 @@ class Function:
                             + (f"missing arguments {missing}" if missing else "")
                             + ("; " if missing and extra else "")
                             + (f"unexpected arguments {extra}" if extra else ""))
-        res = _call.call(_FUNCTION_OP, tuple(kwargs[n] for n in self.arg_names),
-                         {"fn": self, "is_train": self.is_train})
+        operands = tuple(kwargs[n] for n in self.arg_names)
+        from .autograd import _active
+        record = bool(self.is_train and _active() and any(
+            isinstance(a, Array) and a._rec for a in operands))
+        res = _call.call(_FUNCTION_OP, operands,
+                         {"fn": self, "is_train": bool(self.is_train), "record": record})
         return res[0] if len(res) == 1 else res
 
     def __repr__(self) -> str:
         return f"<minpy Function {self.name}: {self.arg_names} -> {len(self.output_shapes)} output(s)>"
 
 
-def _bind(*operands, fn, is_train):
-    return operands, (("fn", fn), ("is_train", bool(is_train)))
+def _bind(*operands, fn, is_train, record=False):
+    return operands, (("fn", fn), ("is_train", bool(is_train)), ("record", bool(record)))
 
 
 def _shape(operands, attrs):
@@ -134,10 +199,10 @@ def _shape(operands, attrs):
     return tuple(out), tuple(dt for _ in out)
 
 
-def _lower(F, *datas, fn, is_train):
+def _lower(F, *datas, fn, is_train, record):
     if F is not _mx.nd:
         raise NotImplementedError("symbolic lowering of Function")
-    return fn._forward(datas, is_train, current_context_of(datas))
+    return fn._forward(datas, is_train, current_context_of(datas), record)
 
 
 def current_context_of(datas):
@@ -145,22 +210,24 @@ def current_context_of(datas):
     return from_mx(datas[0].ctx)
 
 
-def _np_impl(*operands, fn, is_train):
+def _np_impl(*operands, fn, is_train, record=False):
     raise NotImplementedError(f"minpy.core.Function({fn.name}) runs only on MXNet")
 
 
-def _vjp(gs, ans, operands, fn, is_train):
+def _vjp(gs, ans, operands, fn, is_train, record):
     from .ops._util import c
     gs = [g if g is not None else c("zeros_like", a) for g, a in zip(gs, ans)]
-    return list(_call.call(_BACKWARD_OP, tuple(operands) + tuple(gs), {"fn": fn}))
+    # the first output identifies the forward pass whose executor state to use
+    return list(_call.call(_BACKWARD_OP, tuple(operands) + tuple(gs) + (ans[0],),
+                           {"fn": fn, "is_train": is_train}))
 
 
 _FUNCTION_OP = defop("_function", nin=-1, bind=_bind, shape=_shape, mx=_lower, np=_np_impl,
                      multi=True, grad=_vjp)
 
 
-def _bw_bind(*operands, fn):
-    return operands, (("fn", fn),)
+def _bw_bind(*operands, fn, is_train):
+    return operands, (("fn", fn), ("is_train", bool(is_train)))
 
 
 def _bw_shape(operands, attrs):
@@ -169,10 +236,11 @@ def _bw_shape(operands, attrs):
     return tuple(o.shape for o in operands[:n]), tuple(o.dtype for o in operands[:n])
 
 
-def _bw_lower(F, *datas, fn):
+def _bw_lower(F, *datas, fn, is_train):
     n = len(fn.arg_names)
-    return fn._backward(datas[:n], datas[n:], current_context_of(datas))
+    return fn._backward(datas[:n], datas[n:-1], datas[-1], is_train, current_context_of(datas))
 
 
 _BACKWARD_OP = defop("_function_backward", nin=-1, bind=_bw_bind, shape=_bw_shape, mx=_bw_lower,
-                     np=lambda *a, fn: _np_impl(fn=fn, is_train=True), multi=True, grad=None)
+                     np=lambda *a, fn, is_train: _np_impl(fn=fn, is_train=is_train), multi=True,
+                     grad=None)
