@@ -201,8 +201,17 @@ def _shape(operands, attrs):
 
 def _lower(F, *datas, fn, is_train, record):
     if F is not _mx.nd:
-        raise NotImplementedError("symbolic lowering of Function")
+        # inside a lazy graph: splice the symbol in (inference without state only)
+        outs = fn.symbol(**{n: d.as_nd_ndarray() for n, d in zip(fn.arg_names, datas)})
+        return [outs[i].as_np_ndarray() for i in range(len(fn.output_shapes))]
     return fn._forward(datas, is_train, current_context_of(datas), record)
+
+
+def _splice_ok(attrs) -> bool:
+    """Lazy mode may defer a call only when it has no effects: no training
+    mode (Dropout masks, BatchNorm updates) and no auxiliary states."""
+    kw = dict(attrs)
+    return not kw["is_train"] and not kw["fn"].aux_names
 
 
 def current_context_of(datas):
@@ -223,7 +232,7 @@ def _vjp(gs, ans, operands, fn, is_train, record):
 
 
 _FUNCTION_OP = defop("_function", nin=-1, bind=_bind, shape=_shape, mx=_lower, np=_np_impl,
-                     multi=True, grad=_vjp)
+                     multi=True, grad=_vjp, lazy=_splice_ok)
 
 
 def _bw_bind(*operands, fn, is_train):
@@ -243,4 +252,4 @@ def _bw_lower(F, *datas, fn, is_train):
 
 _BACKWARD_OP = defop("_function_backward", nin=-1, bind=_bw_bind, shape=_bw_shape, mx=_bw_lower,
                      np=lambda *a, fn, is_train: _np_impl(fn=fn, is_train=is_train), multi=True,
-                     grad=None)
+                     grad=None, lazy=False)

@@ -36,13 +36,13 @@ class Op:
     """One registered function; see the module docstring."""
 
     __slots__ = ("name", "mx", "np", "grads", "nin", "params", "defaults", "shape",
-                 "scalar_ok", "bind", "multi", "random", "doc", "nondiff", "__weakref__")
+                 "scalar_ok", "bind", "multi", "random", "doc", "nondiff", "lazy", "__weakref__")
 
     def __init__(self, name: str, *, mx: Optional[Callable], np: Optional[Callable],
                  grads: Optional[Sequence[Optional[Callable]]], nin: int,
                  params: Sequence[tuple], shape: Optional[Callable], scalar_ok: bool,
                  bind: Optional[Callable], multi: bool, random: bool, nondiff: bool,
-                 doc: str) -> None:
+                 doc: str, lazy=None) -> None:
         self.name = name
         self.mx = mx
         self.np = np
@@ -57,6 +57,7 @@ class Op:
         self.random = random
         self.nondiff = nondiff
         self.doc = doc
+        self.lazy = lazy
 
     def __repr__(self) -> str:
         where = "mxnet" if self.mx is not None else "numpy"
@@ -66,7 +67,7 @@ class Op:
 def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = None,
           nin: int = 1, params: Sequence = (), shape: Optional[Callable] = None,
           scalar_ok: bool = False, bind: Optional[Callable] = None, multi: bool = False,
-          random: bool = False, nondiff: bool = False, doc: str = "") -> Op:
+          random: bool = False, nondiff: bool = False, doc: str = "", lazy=None) -> Op:
     """Register an operator.
 
     ``params`` lists the non-array parameters after the ``nin`` operands as
@@ -74,6 +75,9 @@ def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = No
     one operand or a sequence with one entry (or ``None``) per operand.
     ``nondiff`` marks functions whose outputs carry no gradient (comparisons,
     argmax, integer-valued results). ``mx=None`` makes a NumPy-only function.
+    ``lazy`` says whether lazy mode may defer a call: ``None`` (always),
+    ``False`` (never: it has effects that must happen in program order), or a
+    predicate on the call's attrs dict.
     """
     if mx == "default":
         mx = _default_mx(name)
@@ -84,7 +88,7 @@ def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = No
     params = [p if isinstance(p, tuple) else (p, None) for p in params]
     op = Op(name, mx=mx, np=np, grads=grad, nin=nin, params=params, shape=shape,
             scalar_ok=scalar_ok, bind=bind, multi=multi, random=random,
-            nondiff=nondiff, doc=doc)
+            nondiff=nondiff, doc=doc, lazy=lazy)
     if name in REGISTRY:
         raise ValueError(f"operator {name!r} registered twice")
     REGISTRY[name] = op

@@ -20,7 +20,6 @@ from .config import config
 from .graph import LNode, LRef, user_frame
 
 _MXND = _mx.np.ndarray
-_EAGER_ONLY = {"_to_context", "_function_backward"}
 
 
 class _Epoch:
@@ -43,7 +42,8 @@ class Engine:
 
     # -- hot path ----------------------------------------------------------------------
     def record(self, op, operands, attrs, info, ctx):
-        if op.name in _EAGER_ONLY or (op, attrs) in self.eager_only:
+        lz = op.lazy
+        if lz is not None and (lz is False or not lz(attrs)) or (op, attrs) in self.eager_only:
             _stats.bump("eager_ops")
             return _call.run_mxnet(op, operands, info, ctx)
         epoch = self.epoch

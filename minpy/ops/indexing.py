@@ -216,8 +216,8 @@ defop("copy", mx=lambda F, x: F.np.copy(x), np=lambda x: _onp.array(x, copy=True
 
 
 def _to_ctx_mx(F, x, ctx):
-    return x.as_in_context(ctx.mx)
+    return x.as_in_ctx(ctx.mx)
 
 
-defop("_to_context", params=[("ctx", None)], mx=_to_ctx_mx, np=lambda x, ctx: x,
+defop("_to_context", params=[("ctx", None)], mx=_to_ctx_mx, np=lambda x, ctx: x, lazy=False,
       grad=lambda g, ans, x, ctx: g.as_in_context(x.context))
