@@ -80,7 +80,7 @@ class Array:
             return d.asnumpy()
         except _mx.base.MXNetError as e:
             raise RuntimeError(f"minpy: computing this array failed in MXNet: "
-                               f"{str(e).strip().splitlines()[0]}") from None
+                               f"{_call.mx_message(e)}") from None
 
     def asmxnet(self):
         """The MXNet ``mx.np.ndarray`` behind this array (forces evaluation)."""

@@ -241,11 +241,19 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
 
 # ----------------------------------------------------------------------------- running
 
+def mx_message(e: Exception) -> str:
+    """The informative line of an MXNet error (its text starts with a C++ traceback)."""
+    lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
+    for l in lines:
+        if ("Check failed" in l or "Error" in l) and not l.startswith("Traceback"):
+            return l[:400]
+    rest = [l for l in lines if not l.startswith(("Traceback", "File ", "["))]
+    return (rest[-1] if rest else (lines[0] if lines else "unknown MXNet error"))[:400]
+
+
 def _mx_error(op: Op, operands, e: Exception) -> Exception:
     shapes = [o._shape if isinstance(o, Array) else type(o).__name__ for o in operands]
-    first = str(e).strip().splitlines()
-    first = next((l for l in first if "Check failed" in l or "Error" in l), first[0] if first else "")
-    return ValueError(f"minpy.numpy.{op.name}: MXNet failed for operands {shapes}: {first.strip()[:400]}")
+    return ValueError(f"minpy.numpy.{op.name}: MXNet failed for operands {shapes}: {mx_message(e)}")
 
 
 def run_mxnet(op: Op, operands: tuple, info: Inferred, ctx):

@@ -15,6 +15,7 @@ import mxnet as _mx
 import numpy as _onp
 
 from ..config import config as _mconfig
+from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
 from .graph import LRef, format_where
@@ -241,7 +242,7 @@ def _interpret(order, descs, ext, scalars, outs):
         except _mx.base.MXNetError as e:
             raise LazyEvaluationError(
                 f"minpy.numpy.{n.op.name} (recorded at {format_where(n.where)}): MXNet failed: "
-                f"{str(e).strip().splitlines()[0][:300]}") from None
+                f"{_call.mx_message(e)}") from None
         res = list(res) if n.op.multi else [res]
         vals[i] = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
     _stats.bump("interpreted_nodes", len(keep))
