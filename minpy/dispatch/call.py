@@ -52,7 +52,15 @@ def lazy_engine():
 
 # ----------------------------------------------------------------------------- binding
 
+_PLAIN = (int, float, bool, str, type(None))
+
+
 def _canon(v):
+    t = type(v)
+    if t in _PLAIN:
+        return v
+    if t is tuple and all(type(x) is int for x in v):
+        return v
     if isinstance(v, list):
         return tuple(_canon(x) for x in v)
     if isinstance(v, tuple):

@@ -41,8 +41,27 @@ def run_epoch(engine, nodes, ext, scalars, refs, reason, where) -> None:
             mixed = True
             break
     outs = tuple([(r.node.pos, r.index) for r in refs])
-    key = (tuple([n.desc for n in nodes]), outs, ctx)
+    key = _Key((tuple([n.desc for n in nodes]), outs, ctx))
     _execute(engine, key, nodes, None, ext, scalars, outs, refs, mixed, reason, where)
+
+
+class _Key:
+    """A graph key that hashes its large nested contents once, not per lookup."""
+
+    __slots__ = ("items", "h")
+
+    def __init__(self, items) -> None:
+        self.items = items
+        self.h = hash(items)
+
+    def __hash__(self) -> int:
+        return self.h
+
+    def __eq__(self, other) -> bool:
+        return type(other) is _Key and other.h == self.h and other.items == self.items
+
+    def __getitem__(self, i):
+        return self.items[i]
 
 
 def _collect(refs):
@@ -94,8 +113,8 @@ def run_graph(engine, refs, reason, where) -> None:
     outs = tuple((pos[id(r.node)], r.index) for r in refs)
     ctx = order[0].ctx
     mixed = any(n.ctx != ctx for n in order)
-    key = ("multi-epoch", tuple((n.op, n.attrs, d) for n, d in zip(order, descs)),
-           tuple((v.shape, v.dtype) for v in ext), outs, ctx)
+    key = _Key(("multi-epoch", tuple((n.op, n.attrs, d) for n, d in zip(order, descs)),
+                tuple((v.shape, v.dtype) for v in ext), outs, ctx))
     _execute(engine, key, order, descs, ext, scalars, outs, refs, mixed, reason, where)
 
 

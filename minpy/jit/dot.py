@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as _onp
+
 
 def last_graph_networkx():
     """The most recently flushed graph as a ``networkx.DiGraph`` (None before any flush)."""
@@ -17,7 +19,7 @@ def last_graph_networkx():
         for j, d in enumerate(ins):
             if d[0] == "x":
                 src = f"x{i}_{j}"
-                label = f"input {d[1]} {d[2]}" if len(d) == 3 else f"input {d[1]}"
+                label = f"input {d[2]} {_onp.dtype(d[3]).name}" if len(d) == 4 else f"input {d[1]}"
                 g.add_node(src, label=label, kind="input")
                 g.add_edge(src, f"n{i}")
             elif d[0] == "s":

@@ -43,12 +43,13 @@ class Engine:
     # -- hot path ----------------------------------------------------------------------
     def record(self, op, operands, attrs, info, ctx):
         lz = op.lazy
-        if lz is not None and (lz is False or not lz(attrs)) or (op, attrs) in self.eager_only:
+        if lz is not None and (lz is False or not lz(attrs)) or \
+                self.eager_only and (op, attrs) in self.eager_only:
             _stats.bump("eager_ops")
             return _call.run_mxnet(op, operands, info, ctx)
         epoch = self.epoch
-        ext_ids = self.ext_ids
-        desc, inputs, ext, scal, new_ids = [], [], [], [], []
+        ext = self.ext
+        desc, inputs = [], []
         for o in operands:
             if type(o) is Array:
                 d = o._data
@@ -60,38 +61,37 @@ class Engine:
                             desc.append((n.pos, d.index))
                             inputs.append(d)
                             continue
-                        # pending from an older epoch that no live handle kept: compute it now
+                        # pending from an older epoch that no live handle kept: compute it
+                        # now (the flush starts a new epoch; anything appended is ignored)
                         d.materialise(o, "stale")
                         return self.record(op, operands, attrs, info, ctx)
                     d = v
-                k = ext_ids.get(id(d))
+                k = self.ext_ids.get(id(d))
                 if k is None:
-                    k = len(self.ext) + len(ext)
+                    k = self.ext_ids[id(d)] = len(ext)
                     ext.append(d)
-                    new_ids.append((id(d), k))
-                desc.append(("x", k, o._shape, o._dtype))
+                desc.append(("x", k, o._shape, o._dtype.char))
                 inputs.append(d)
             else:
                 desc.append(("s", type(o)))
-                scal.append(o)
+                self.scalars.append(o)
                 inputs.append(o)
         nodes = self.nodes
-        where = user_frame(2) if config.record_source_lines else None
         node = LNode(op, inputs, attrs, info.shapes, info.dtypes, ctx, len(nodes), epoch,
-                     (op, attrs, tuple(desc)), where)
+                     (op, attrs, tuple(desc)),
+                     user_frame(2) if config.record_source_lines else None)
         nodes.append(node)
-        if ext:
-            self.ext += ext
-            ext_ids.update(new_ids)
-        if scal:
-            self.scalars += scal
-        live = self.live
-        wrap = Array._wrap
-        out = []
-        for i, (s, d) in enumerate(zip(info.shapes, info.dtypes)):
-            a = wrap(LRef(node, i), s, d, ctx)
-            live.append(weakref.ref(a))
-            out.append(a)
+        shapes = info.shapes
+        if len(shapes) == 1:
+            a = Array._wrap(LRef(node, 0), shapes[0], info.dtypes[0], ctx)
+            self.live.append(weakref.ref(a))
+            out = [a]
+        else:
+            out = []
+            for i, (s, d) in enumerate(zip(shapes, info.dtypes)):
+                a = Array._wrap(LRef(node, i), s, d, ctx)
+                self.live.append(weakref.ref(a))
+                out.append(a)
         if len(nodes) >= config.max_pending:
             self.flush("bound")
         return out

@@ -1,0 +1,1 @@
+"""MinPy benchmark suites (pytest-benchmark); run with ``python -m pytest benchmarks``."""
