@@ -1,2 +1,3 @@
 """Operator definitions; importing this package fills the registry."""
 from . import creation, elementwise, indexing, linalg, random, reduction, shape  # noqa: F401
+from . import nn  # noqa: F401,E402  (minpy.nn's operators)
