@@ -56,12 +56,13 @@ class Array:
 
     def _assign(self, other: "Array") -> None:
         """Re-point this handle at another value (the basis of every write)."""
+        eng = _call.lazy_engine()
+        if eng is not None and eng.tracing is not None:
+            eng.tracing.note_write(self)
         self._data, self._shape, self._dtype, self._ctx, self._rec = \
             other._data, other._shape, other._dtype, other._ctx, other._rec
-        if type(self._data) is not _MXND:
-            eng = _call.lazy_engine()
-            if eng is not None:
-                eng.live.append(_weakref.ref(self))
+        if eng is not None and type(self._data) is not _MXND:
+            eng.live.append(_weakref.ref(self))
 
     # -- materialisation ------------------------------------------------------------
     def _mx(self, reason: str = "value"):

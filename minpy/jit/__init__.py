@@ -6,3 +6,14 @@ from .engine import flush, is_lazy, lazy, set_lazy  # noqa: F401
 from .counters import flush_log, print_flush_log, reset_stats, stats  # noqa: F401
 from .compile import LazyEvaluationError  # noqa: F401
 from .dot import last_graph_dot, write_last_graph  # noqa: F401
+from .tracing import GraphBreakError, JitCheckError, JitFunction, explain, jit  # noqa: F401
+
+
+class _CallableModule(type(__import__("sys"))):
+    """``minpy.jit`` is a package and also the decorator: ``@minpy.jit``."""
+
+    def __call__(self, fn=None, **kwargs):
+        return jit(fn, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -12,6 +12,7 @@ class JitConfig:
         self.flush_log_size = 64         # recent flushes kept for minpy.jit.flush_log()
         self.min_graph_nodes = 1         # smaller graphs run op by op instead of compiling
         self.scalar_promotion = "speculative"  # bake scalars until they vary ("inputs": never bake)
+        self.jit_max_traces = 8          # warn once when one jitted function traced more often
 
     def __repr__(self) -> str:
         return "JitConfig(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"

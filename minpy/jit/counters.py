@@ -12,7 +12,7 @@ _lock = threading.Lock()
 def _fresh() -> dict:
     return {"flushes": {}, "cache_hits": 0, "cache_misses": 0, "compile_seconds": 0.0,
             "executed_graphs": 0, "executed_nodes": 0, "interpreted_nodes": 0,
-            "recorded_nodes": 0, "eager_ops": 0}
+            "eager_ops": 0, "jit_traces": 0, "jit_replays": 0}
 
 
 _stats = _fresh()

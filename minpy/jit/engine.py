@@ -39,6 +39,7 @@ class Engine:
         self.epoch = _Epoch()
         self.eager_only: set = set()  # (op, attrs) whose symbolic lowering failed
         self.reason = None
+        self.tracing = None           # a minpy.jit trace in progress (records handles, breaks)
 
     # -- hot path ----------------------------------------------------------------------
     def record(self, op, operands, attrs, info, ctx):
@@ -70,6 +71,8 @@ class Engine:
                 if k is None:
                     k = self.ext_ids[id(d)] = len(ext)
                     ext.append(d)
+                    if self.tracing is not None:
+                        self.tracing.ext_handles.append(o)
                 desc.append(("x", k, o._shape, o._dtype.char))
                 inputs.append(d)
             else:
@@ -107,6 +110,8 @@ class Engine:
     def flush(self, reason: str = "flush", extra=()) -> None:
         if self.reason is not None:
             reason, self.reason = self.reason, None
+        if self.tracing is not None:
+            self.tracing.graph_break(reason, user_frame(2))
         epoch = self.epoch
         refs, handles, stale = [], [], []
         seen = set()

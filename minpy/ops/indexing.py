@@ -6,9 +6,11 @@ masks are turned into integer arrays (their shape depends on their values).
 """
 from __future__ import annotations
 
+import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch.registry import defop
+from . import _symindex as _sym
 from ._util import c, unbroadcast
 
 
@@ -85,6 +87,12 @@ def _getitem_bind(x, index=None):
 
 
 def _getitem_mx(F, x, *arrays, index):
+    if F is _mx.sym:
+        if not arrays:
+            return _sym.getitem_basic(F, x, build_index(index, ()))
+        if _sym.leading_arrays(index) == len(arrays):
+            return _sym.gather(F, x, arrays)
+        raise NotImplementedError("this advanced index inside a graph")
     return x[build_index(index, arrays)]
 
 
@@ -105,6 +113,12 @@ def _index_add_bind(base, g, *arrays, index):
 
 
 def _index_add_mx(F, base, g, *arrays, index):
+    if F is _mx.sym:
+        if not arrays:
+            return _sym.index_add_basic(F, base, g, build_index(index, ()))
+        if _sym.leading_arrays(index) == len(arrays):
+            return _sym.scatter_add(F, base, g, arrays)
+        raise NotImplementedError("this advanced index inside a graph")
     if not arrays:
         # basic indexing selects each element at most once: no duplicates to accumulate
         idx = build_index(index, ())
@@ -140,6 +154,12 @@ def _setitem_bind(x, value, index=None):
 
 
 def _setitem_mx(F, x, value, *arrays, index):
+    if F is _mx.sym:
+        if not arrays:
+            return _sym.setitem_basic(F, x, value, build_index(index, ()))
+        if _sym.leading_arrays(index) == len(arrays):
+            return _sym.scatter_set(F, x, value, arrays)
+        raise NotImplementedError("this advanced index inside a graph")
     out = F.np.copy(x)
     out[build_index(index, arrays)] = value
     return out
