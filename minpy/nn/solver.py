@@ -1,0 +1,241 @@
+"""Train a :class:`~minpy.nn.model.ModelBase` with mini-batch gradient descent.
+
+The training step is a plain function of arrays and update-rule configs
+(:func:`make_train_step`); by default it runs in lazy mode, so forward pass,
+backward pass and parameter update of one batch become one MXNet graph,
+compiled on the first batch and then fetched from the executor cache.
+"""
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+
+import numpy as _onp
+
+import minpy
+from .. import numpy as np
+from ..array import Array
+from ..autograd import grad_and_loss
+from . import optim as _optim
+from .io import NDArrayIter
+
+__all__ = ["Solver", "make_train_step"]
+
+
+def make_train_step(model, update_rule, keys, for_jit=False):
+    """``step(params, X, y, configs) -> (new_params, new_configs, loss)``.
+
+    ``params`` and ``configs`` are lists ordered like ``keys``. The step takes the
+    gradient of ``model.loss(model.forward(X, 'train'), y)`` with respect to every
+    parameter and applies ``update_rule`` to each. It has no Python control flow
+    that depends on array values, so it records as one lazy graph.
+
+    ``for_jit=True`` adds ``+ 0.0`` to each parameter before differentiating: a
+    workaround for ``@minpy.jit`` treating the handles that ``grad`` makes for
+    its differentiated arguments as captured constants (replays would reuse the
+    first call's parameters).
+    """
+    keys = list(keys)
+    rule = _optim.get(update_rule)
+
+    def loss_of_params(*ps):
+        saved = model.params
+        model.params = dict(zip(keys, ps))
+        try:
+            return model.loss(model.forward(X_[0], "train"), y_[0])
+        finally:
+            model.params = saved
+
+    X_, y_ = [None], [None]
+    gl = grad_and_loss(loss_of_params, list(range(len(keys))))
+
+    def train_step(params, X, y, configs):
+        X_[0], y_[0] = X, y
+        try:
+            grads, loss = gl(*[p + 0.0 for p in params] if for_jit else params)
+        finally:
+            X_[0] = y_[0] = None
+        new_params, new_configs = [], []
+        for w, dw, cfg in zip(params, grads, configs):
+            nw, cfg = rule(w, dw, cfg)
+            new_params.append(nw)
+            new_configs.append(cfg)
+        return new_params, new_configs, loss
+
+    return train_step
+
+
+def _progress(iterable, total, desc, enabled):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, leave=False)
+
+
+class Solver:
+    """Mini-batch training loop with history, learning-rate decay and checkpoints.
+
+    model            a ModelBase (parameters declared; ``init()`` creates them)
+    train_dataiter   a NDArrayIter (or anything yielding batches with data/label/pad
+                     and having ``reset()``)
+    test_dataiter    the validation iterator, or None
+    num_epochs       passes over the training data
+    update_rule      'sgd', 'sgd_momentum', 'rmsprop', 'adam' or a callable
+    optim_config     hyperparameters for the rule (copied per parameter)
+    init_rule, init_config  default initialiser for ``init()``
+    lr_decay         the learning rate is multiplied by this after every epoch
+    verbose, print_every  print the loss every ``print_every`` iterations and
+                     the accuracies every epoch (with a tqdm bar when tqdm is installed)
+    checkpoint       None or a path prefix: ``model.save(f'{prefix}-{epoch:04d}')``
+                     after every ``checkpoint_every`` epochs
+    train_acc_num_samples  samples used to measure training accuracy (None: all)
+    lazy             run the training step (and accuracy checks) in lazy mode
+    jit              wrap the step with ``@minpy.jit`` (trace once, replay the cached
+                     graph); where ``minpy.jit`` is not callable this falls back to
+                     lazy mode with a warning
+
+    After ``train()``: ``loss_history`` (per iteration), ``train_acc_history`` and
+    ``val_acc_history`` (per epoch), ``best_val_acc`` / ``best_params`` (the model
+    ends with the best parameters when there is validation data).
+    """
+
+    def __init__(self, model, train_dataiter, test_dataiter=None, num_epochs=10,
+                 update_rule="sgd", optim_config=None, init_rule="xavier", init_config=None,
+                 lr_decay=1.0, verbose=True, print_every=100, checkpoint=None,
+                 checkpoint_every=1, train_acc_num_samples=1000, lazy=True, jit=False) -> None:
+        self.model = model
+        self.train_dataiter = train_dataiter
+        self.test_dataiter = test_dataiter
+        self.num_epochs = int(num_epochs)
+        self.update_rule = _optim.get(update_rule)
+        self.optim_config = dict(optim_config or {})
+        self.init_rule = init_rule
+        self.init_config = dict(init_config or {})
+        self.lr_decay = float(lr_decay)
+        self.verbose = verbose
+        self.print_every = int(print_every)
+        self.checkpoint = checkpoint
+        self.checkpoint_every = int(checkpoint_every)
+        self.train_acc_num_samples = train_acc_num_samples
+        self.lazy = bool(lazy) or bool(jit)
+        self.jit = False
+        if jit:
+            jit_fn = getattr(minpy, "jit", None)
+            if callable(jit_fn):
+                self.jit = True
+            else:
+                warnings.warn("minpy.nn.Solver: @minpy.jit is not available yet; "
+                              "training in lazy mode instead", stacklevel=2)
+        self._step_fn = None
+        self._reset_history()
+
+    def _reset_history(self):
+        self.epoch = 0
+        self.iteration = 0
+        self.best_val_acc = 0.0
+        self.best_params = {}
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        self.epoch_times = []
+
+    # -- setup ----------------------------------------------------------------------------
+    def init(self):
+        """Create the model's parameters and one optimiser config per parameter."""
+        self.model.init_params(self.init_rule, self.init_config)
+        self.optim_configs = {k: copy.deepcopy(self.optim_config) for k in self.model.params}
+        self._keys = list(self.model.params)
+        step = make_train_step(self.model, self.update_rule, self._keys, for_jit=self.jit)
+        self._step_fn = minpy.jit(step) if self.jit else step
+        self._reset_history()
+        return self
+
+    # -- training -------------------------------------------------------------------------
+    def _step(self, batch):
+        """One update on one batch; returns the loss (a MinPy array)."""
+        params = [self.model.params[k] for k in self._keys]
+        configs = [self.optim_configs[k] for k in self._keys]
+        with minpy.lazy(self.lazy):
+            new_params, new_configs, loss = self._step_fn(params, batch.data[0], batch.label[0],
+                                                          configs)
+            for k, w, cfg in zip(self._keys, new_params, new_configs):
+                self.model.params[k] = w
+                self.optim_configs[k] = cfg
+            if self.lazy:
+                minpy.flush()
+        return loss
+
+    def train(self):
+        """Run ``num_epochs`` epochs; returns self."""
+        if self._step_fn is None or not self.model.params:
+            self.init()
+        for _ in range(self.num_epochs):
+            t0 = time.perf_counter()
+            self.train_dataiter.reset()
+            losses = []
+            bar = _progress(self.train_dataiter, getattr(self.train_dataiter, "num_batches", None),
+                            f"epoch {self.epoch + 1}/{self.num_epochs}", self.verbose)
+            for batch in bar:
+                loss = self._step(batch)
+                losses.append(loss)
+                self.iteration += 1
+                if self.verbose and self.print_every and self.iteration % self.print_every == 0:
+                    print(f"(Iteration {self.iteration}) loss: {float(loss):.6f}")
+            self.loss_history.extend(float(l) for l in losses)
+            self.epoch += 1
+            for cfg in self.optim_configs.values():
+                if "learning_rate" in cfg:
+                    cfg["learning_rate"] = cfg["learning_rate"] * self.lr_decay
+            train_acc = self.check_accuracy(self.train_dataiter, self.train_acc_num_samples)
+            self.train_acc_history.append(train_acc)
+            if self.test_dataiter is not None:
+                val_acc = self.check_accuracy(self.test_dataiter)
+                self.val_acc_history.append(val_acc)
+                if val_acc >= self.best_val_acc or not self.best_params:
+                    self.best_val_acc = val_acc
+                    self.best_params = dict(self.model.params)
+            self.epoch_times.append(time.perf_counter() - t0)
+            if self.verbose:
+                val = f", val acc {self.val_acc_history[-1]:.4f}" if self.val_acc_history else ""
+                print(f"(Epoch {self.epoch}/{self.num_epochs}) train acc {train_acc:.4f}{val}, "
+                      f"loss {self.loss_history[-1]:.6f}, {self.epoch_times[-1]:.2f} s")
+            if self.checkpoint and self.epoch % self.checkpoint_every == 0:
+                self.model.save(f"{self.checkpoint}-{self.epoch:04d}")
+        if self.best_params:
+            self.model.params = dict(self.best_params)
+        return self
+
+    def check_accuracy(self, dataiter, num_samples=None):
+        """Fraction of samples whose highest score is their label (padding excluded).
+
+        For a :class:`NDArrayIter` the samples are read in order by a separate
+        iterator (the training iterator's position and roll-over state are left
+        alone); with ``num_samples`` a random subset of that many is used.
+        """
+        if isinstance(dataiter, NDArrayIter):
+            data, label = dataiter.data, dataiter.label
+            n = dataiter.num_data
+            if num_samples is not None and num_samples < n:
+                idx = _onp.sort(_onp.random.choice(n, num_samples, replace=False))
+                data, label = [a[idx] for a in data], [a[idx] for a in label]
+            dataiter = NDArrayIter(data, label, dataiter.batch_size, shuffle=False,
+                                   last_batch_handle="pad", dtype=dataiter.dtype)
+            num_samples = None
+        else:
+            dataiter.reset()
+        correct = total = 0
+        with minpy.lazy(self.lazy):
+            for batch in dataiter:
+                pred = np.argmax(self.model.forward_batch(batch, "test"), axis=1).asnumpy()
+                label = batch.label[0]
+                label = label.asnumpy() if isinstance(label, Array) else _onp.asarray(label)
+                n = len(pred) - batch.pad
+                correct += int((pred[:n] == label[:n].reshape(-1)).sum())
+                total += n
+                if num_samples is not None and total >= num_samples:
+                    break
+        return correct / max(total, 1)
