@@ -250,7 +250,11 @@ _call.Array = Array
 
 def _method(name: str):
     def m(self, *args, **kwargs):
-        return _call.call(REGISTRY[name], (self,) + args, kwargs)
+        op = REGISTRY.get(name)
+        if op is None:      # not registered: the namespace's NumPy fallback
+            from . import numpy as _mnp
+            return getattr(_mnp, name)(self, *args, **kwargs)
+        return _call.call(op, (self,) + args, kwargs)
     m.__name__ = name
     m.__doc__ = f"Same as ``minpy.numpy.{name}(self, ...)``."
     return m

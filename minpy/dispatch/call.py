@@ -45,6 +45,9 @@ class _LazyState(threading.local):
 _lazy = _LazyState()
 
 
+_ASTYPE = None          # the astype operator, bound once the registry is filled
+
+
 def lazy_engine():
     """The lazy engine recording this thread's calls, or None in eager mode."""
     return _lazy.engine
@@ -82,7 +85,12 @@ def bind_args(op: Op, args: tuple, kwargs: dict):
     if kwargs is None:
         kwargs = {}
     if op.bind is not None:
-        operands, attrs = op.bind(*args, **kwargs)
+        try:
+            operands, attrs = op.bind(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            if "minpy" in str(e):
+                raise
+            raise _rename(op, e) from None
         return tuple(operands), tuple((k, _canon(v)) for k, v in attrs), out
     nin = op.nin
     if len(args) < nin:
@@ -132,6 +140,14 @@ def from_host(value, ctx=None, dtype=None):
     return Array._wrap(_mx.np.array(arr, dtype=arr.dtype, ctx=ctx.mx), arr.shape, arr.dtype, ctx)
 
 
+class _NeedsNumPy(Exception):
+    """An operand only NumPy can hold (complex, object...): run the NumPy version."""
+
+
+def _call_host(o):
+    return o._host("fallback") if isinstance(o, Array) else o
+
+
 def normalise(op: Op, operands: tuple):
     """Operands become Arrays on one context, or stay Python scalars where allowed."""
     ctx = None
@@ -164,6 +180,8 @@ def normalise(op: Op, operands: tuple):
             out.append(o.item() if isinstance(o, _onp.generic) else o)
         elif isinstance(o, _mx.nd.NDArray):
             out.append(Array.from_mx(o))
+        elif isinstance(o, _onp.ndarray) and o.dtype.kind not in "biuf":
+            raise _NeedsNumPy()
         else:
             if o is None or isinstance(o, (str, dict, set)):
                 raise TypeError(f"minpy.numpy.{op.name}: expected an array-like operand, "
@@ -203,13 +221,14 @@ class Inferred:
     dtypes, the attrs as keyword arguments, and whether MXNet's own output
     dtype was seen to match (so the eager path can skip checking)."""
 
-    __slots__ = ("shapes", "dtypes", "kw", "verified")
+    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts")
 
     def __init__(self, shapes, dtypes, kw) -> None:
         self.shapes = shapes
         self.dtypes = dtypes
         self.kw = kw
         self.verified = False
+        self.casts = None     # per operand: the dtype to cast it to first, or None
 
     def __iter__(self):
         return iter((self.shapes, self.dtypes))
@@ -241,10 +260,24 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
         kw.get("dtype") == "float64"
     entry = Inferred(tuple(tuple(int(d) for d in s) for s in res[0]),
                      tuple(demote(_onp.dtype(d), f64) for d in res[1]), kw)
+    if op.promote:
+        entry.casts = _promotion(operands, entry.dtypes[0], f64)
     if len(_shape_cache) > 100000:
         _shape_cache.clear()
     _shape_cache[key] = entry
     return entry
+
+
+def _promotion(operands, out: _onp.dtype, f64: bool):
+    """Casts that make MXNet compute in the dtype NumPy computes in."""
+    if out.kind == "f":
+        target = out
+    else:
+        target = demote(_onp.result_type(*[o._dtype if isinstance(o, Array) else o
+                                           for o in operands]), f64)
+    casts = tuple(target if isinstance(o, Array) and o._dtype != target else None
+                  for o in operands)
+    return casts if any(c is not None for c in casts) else None
 
 
 # ----------------------------------------------------------------------------- running
@@ -341,13 +374,28 @@ def call(op: Op, args: tuple, kwargs: dict):
         else (args, op.defaults, None)
     ctx = None
     if operands:
-        operands, ctx = normalise(op, operands)
+        try:
+            operands, ctx = normalise(op, operands)
+        except _NeedsNumPy:      # e.g. complex data, which MXNet cannot hold
+            if op.np is None:
+                raise TypeError(f"minpy.numpy.{op.name}: MXNet cannot hold these operands "
+                                f"and there is no NumPy implementation") from None
+            _stats.count(op.name, "numpy")
+            host = [_call_host(o) for o in operands]
+            f64 = any(getattr(h, "dtype", None) in (_F64, _onp.complex128) for h in host)
+            r = op.np(*host, **dict(attrs))
+            return from_host_result(r, _context.current_context(), f64)
     if ctx is None:
         ctx = _context.current_context()
     pol = _policy.current_policy()
     backend = pol.choose(op, operands, attrs)
     if backend == "mxnet":
         info = infer(op, operands, attrs)
+        if info.casts is not None:
+            astype = _ASTYPE
+            operands = tuple(o if dt is None else call(astype, (o, dt), None)
+                             for o, dt in zip(operands, info.casts))
+            info = infer(op, operands, attrs)
         eng = _lazy.engine
         try:
             if eng is not None and not op.random:

@@ -36,13 +36,13 @@ class Op:
     """One registered function; see the module docstring."""
 
     __slots__ = ("name", "mx", "np", "grads", "nin", "params", "defaults", "shape",
-                 "scalar_ok", "bind", "multi", "random", "doc", "nondiff", "lazy", "__weakref__")
+                 "scalar_ok", "bind", "multi", "random", "doc", "nondiff", "lazy", "promote", "__weakref__")
 
     def __init__(self, name: str, *, mx: Optional[Callable], np: Optional[Callable],
                  grads: Optional[Sequence[Optional[Callable]]], nin: int,
                  params: Sequence[tuple], shape: Optional[Callable], scalar_ok: bool,
                  bind: Optional[Callable], multi: bool, random: bool, nondiff: bool,
-                 doc: str, lazy=None) -> None:
+                 doc: str, lazy=None, promote: bool = False) -> None:
         self.name = name
         self.mx = mx
         self.np = np
@@ -58,6 +58,7 @@ class Op:
         self.nondiff = nondiff
         self.doc = doc
         self.lazy = lazy
+        self.promote = promote
 
     def __repr__(self) -> str:
         where = "mxnet" if self.mx is not None else "numpy"
@@ -67,7 +68,8 @@ class Op:
 def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = None,
           nin: int = 1, params: Sequence = (), shape: Optional[Callable] = None,
           scalar_ok: bool = False, bind: Optional[Callable] = None, multi: bool = False,
-          random: bool = False, nondiff: bool = False, doc: str = "", lazy=None) -> Op:
+          random: bool = False, nondiff: bool = False, doc: str = "", lazy=None,
+          promote: bool = False) -> Op:
     """Register an operator.
 
     ``params`` lists the non-array parameters after the ``nin`` operands as
@@ -77,7 +79,9 @@ def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = No
     argmax, integer-valued results). ``mx=None`` makes a NumPy-only function.
     ``lazy`` says whether lazy mode may defer a call: ``None`` (always),
     ``False`` (never: it has effects that must happen in program order), or a
-    predicate on the call's attrs dict.
+    predicate on the call's attrs dict. ``promote`` marks elementwise math whose
+    operands NumPy converts to one dtype first (``int_array + 2.5``, ``exp`` of
+    integers); MinPy casts them before MXNet sees them.
     """
     if mx == "default":
         mx = _default_mx(name)
@@ -88,7 +92,7 @@ def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = No
     params = [p if isinstance(p, tuple) else (p, None) for p in params]
     op = Op(name, mx=mx, np=np, grads=grad, nin=nin, params=params, shape=shape,
             scalar_ok=scalar_ok, bind=bind, multi=multi, random=random,
-            nondiff=nondiff, doc=doc, lazy=lazy)
+            nondiff=nondiff, doc=doc, lazy=lazy, promote=promote)
     if name in REGISTRY:
         raise ValueError(f"operator {name!r} registered twice")
     REGISTRY[name] = op

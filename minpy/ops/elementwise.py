@@ -45,17 +45,27 @@ _UNARY = {
     "rad2deg": lambda g, ans, x: g * (180.0 / math.pi),
     "sign": _zero, "floor": _zero, "ceil": _zero, "rint": _zero, "trunc": _zero, "fix": _zero,
 }
-for _name, _vjp in _UNARY.items():
-    defop(_name, grad=_vjp)
+# NumPy names MXNet's namespaces lack, written with operators it has
+_LOWER = {
+    "positive": lambda F, x: F.np.copy(x),
+    "floor_divide": lambda F, x, y: F.np.floor(F.np.true_divide(x, y)),
+    "logical_and": lambda F, x, y: F.np.bitwise_and(x != 0, y != 0),
+    "logical_or": lambda F, x, y: F.np.bitwise_or(x != 0, y != 0),
+    "logical_xor": lambda F, x, y: F.np.not_equal(x != 0, y != 0),
+    "signbit": lambda F, x: F.np.copysign(F.np.ones_like(x), x) < 0,
+}
 
-defop("radians", mx=lambda F, x: F.np.deg2rad(x), grad=_UNARY["deg2rad"])
-defop("degrees", mx=lambda F, x: F.np.rad2deg(x), grad=_UNARY["rad2deg"])
+for _name, _vjp in _UNARY.items():
+    defop(_name, grad=_vjp, promote=True, mx=_LOWER.get(_name, "default"))
+
+defop("radians", mx=lambda F, x: F.np.deg2rad(x), grad=_UNARY["deg2rad"], promote=True)
+defop("degrees", mx=lambda F, x: F.np.rad2deg(x), grad=_UNARY["rad2deg"], promote=True)
 defop("round", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
       grad=_zero)
 defop("around", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
       grad=_zero)
 for _name in ("isnan", "isinf", "isfinite", "logical_not", "signbit", "isposinf", "isneginf"):
-    defop(_name, nondiff=True)
+    defop(_name, nondiff=True, mx=_LOWER.get(_name, "default"))
 defop("invert", nondiff=True,
       mx=lambda F, x: F.np.logical_not(x) if x.dtype == _onp.bool_ else F.np.invert(x))
 
@@ -100,15 +110,17 @@ _BINARY = {
                  lambda g, ans, x, y: unbroadcast(c("zeros_like", g), y)),
 }
 for _name, (_gx, _gy) in _BINARY.items():
-    defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy))
+    defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy), promote=True,
+          mx=_LOWER.get(_name, "default"))
 
 
 def _divide_mx(F, x, y):
     return F.np.true_divide(x, y)
 
 
-defop("divide", nin=2, scalar_ok=True, mx=_divide_mx, grad=_BINARY["true_divide"])
-defop("remainder", nin=2, scalar_ok=True, mx=lambda F, x, y: F.np.mod(x, y), grad=_BINARY["mod"])
+defop("divide", nin=2, scalar_ok=True, mx=_divide_mx, grad=_BINARY["true_divide"], promote=True)
+defop("remainder", nin=2, scalar_ok=True, mx=lambda F, x, y: F.np.mod(x, y), grad=_BINARY["mod"],
+      promote=True)
 defop("fmod", nin=2, scalar_ok=True, mx=None, grad=(
     lambda g, ans, x, y: unbroadcast(g, x),
     lambda g, ans, x, y: unbroadcast(-g * c("trunc", x / y), y)))
@@ -121,7 +133,8 @@ defop("logaddexp2", nin=2, scalar_ok=True, mx=None, grad=(
 
 for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
               "logical_and", "logical_or", "logical_xor"):
-    defop(_name, nin=2, scalar_ok=True, nondiff=True)
+    defop(_name, nin=2, scalar_ok=True, nondiff=True, promote=True,
+          mx=_LOWER.get(_name, "default"))
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
     defop(_name, nin=2, scalar_ok=True, nondiff=True)
 
@@ -163,5 +176,7 @@ defop("clip", params=[("a_min", None), ("a_max", None)], mx=_clip_mx, grad=_clip
 # correct slope) so that second derivatives are right there too.
 defop("sinc", mx=None, grad=lambda g, ans, x: g * c("where", x == 0, x * (-math.pi ** 2 / 3.0), (
     c("cos", math.pi * x) - ans) / c("where", x == 0, 1.0, x)))
-defop("exp2", mx=lambda F, x: F.np.power(2.0, x), grad=lambda g, ans, x: g * ans * math.log(2.0))
-defop("nan_to_num", mx=None, grad=lambda g, ans, x: g * c("isfinite", x))
+defop("exp2", mx=lambda F, x: F.np.power(2.0, x), grad=lambda g, ans, x: g * ans * math.log(2.0),
+      promote=True)
+defop("nan_to_num", mx=None, grad=lambda g, ans, x, copy, nan, posinf, neginf: g * c("isfinite", x),
+      params=[("copy", True), ("nan", 0.0), ("posinf", None), ("neginf", None)])

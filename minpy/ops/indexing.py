@@ -228,7 +228,14 @@ def _astype_vjp(g, ans, x, dtype):
     return c("astype", g, x.dtype) if x.dtype.kind == "f" else g
 
 
-defop("astype", params=[("dtype", None)], mx=lambda F, x, dtype: x.astype(dtype),
+def _astype_bind(x, dtype=None, copy=True):
+    dt = _onp.dtype(dtype)
+    if dt.kind not in "biuf":
+        raise TypeError(f"minpy.numpy.astype: MXNet has no {dt.name} arrays")
+    return (x,), (("dtype", dt.name),)
+
+
+defop("astype", bind=_astype_bind, mx=lambda F, x, dtype: x.astype(dtype),
       np=lambda x, dtype: x.astype(dtype), grad=_astype_vjp,
       shape=lambda ops, attrs: ((ops[0].shape,), (_onp.dtype(attrs["dtype"]),)))
 defop("copy", mx=lambda F, x: F.np.copy(x), np=lambda x: _onp.array(x, copy=True),
