@@ -78,13 +78,7 @@ def test_comparisons_give_bool():
     onp.testing.assert_array_equal((a < b).asnumpy(), [True, False])
 
 
-MX_BUG = "MXNet result of an int operand is computed in int before the cast to the " \
-         "inferred float dtype (dispatch/call.py run_mxnet)"
 
-
-@pytest.mark.xfail(reason="mxnet.ndarray.numpy has no logical_and/logical_or/logical_xor; "
-                          "the default lowering raises AttributeError (ops/elementwise.py)",
-                   raises=AttributeError, strict=False)
 @pytest.mark.parametrize("fn", ["logical_and", "logical_or", "logical_xor"])
 def test_logical_binary_give_bool(fn):
     a, b = onp.array([1.0, 0.0, 2.0]), onp.array([1.0, 1.0, 0.0])
@@ -124,7 +118,6 @@ def test_int_arrays_stay_int():
     assert (b + 1).dtype == onp.int32
 
 
-@pytest.mark.xfail(reason=MX_BUG, strict=False)
 def test_int_plus_float_scalar():
     a = np.array([1, 2])
     r = a + 2.5
@@ -150,7 +143,6 @@ def test_small_int_with_python_int():
     assert r.dtype in (onp.int8, onp.int16)
 
 
-@pytest.mark.xfail(reason=MX_BUG, strict=False)
 @pytest.mark.parametrize("fn", ["exp", "sin", "log", "tanh", "sqrt"])
 def test_float_functions_of_int_arrays(fn):
     a = onp.array([1, 2, 4])

@@ -114,10 +114,6 @@ def test_negative_dimensions():
         np.zeros((-1, 2))
 
 
-@pytest.mark.xfail(reason="exceptions from an op's bind() are not renamed: np.zeros('abc') "
-                          "raises ValueError('invalid literal for int()') without naming "
-                          "minpy.numpy.zeros (ops/creation.py _shape_arg, dispatch/call.py bind_args)",
-                   strict=False)
 def test_zeros_of_string():
     with pytest.raises(TypeError, match="minpy.numpy.zeros"):
         np.zeros("abc")
@@ -128,8 +124,6 @@ def test_random_bad_size():
         np.random.normal(0, 1, size="a")
 
 
-@pytest.mark.xfail(reason="astype to complex raises KeyError from MXNet's dtype table "
-                          "(ops/indexing.py astype lowering)", strict=False)
 def test_astype_unsupported_dtype(x):
     with pytest.raises(TypeError, match="minpy"):
         x.astype("complex64")
@@ -172,16 +166,12 @@ def test_take_out_of_range(x):
 
 # ----------------------------------------------------------------------------- known gaps
 
-@pytest.mark.xfail(reason="mxnet.ndarray.numpy has no floor_divide: // raises AttributeError "
-                          "(ops/elementwise.py default lowering)", strict=False)
 def test_floor_divide():
     a = onp.array([7, -7, 8])
     r = np.array(a) // np.array([2, 2, 3])
     onp.testing.assert_array_equal(r.asnumpy(), a // onp.array([2, 2, 3]))
 
 
-@pytest.mark.xfail(reason="Array.nonzero is bound to REGISTRY['nonzero'], which is not "
-                          "registered: KeyError (array.py method list)", strict=False)
 def test_nonzero_method():
     r = np.array([0, 1, 2]).nonzero()
     onp.testing.assert_array_equal(r[0].asnumpy(), [1, 2])

@@ -63,9 +63,6 @@ def test_fft_returns_host_complex_values():
     assert minpy.call_stats()["fft.fft"] == {"mxnet": 0, "numpy": 1}
 
 
-@pytest.mark.xfail(reason="np.abs of a complex host array raises TypeError in "
-                          "dispatch/call.py normalise (no NumPy route for complex operands)",
-                   strict=False)
 def test_fft_magnitude_with_minpy_abs():
     a = onp.array([1.0, 2.0, 3.0, 4.0], dtype="float32")
     mag = np.abs(np.fft.fft(np.array(a)))

@@ -14,6 +14,9 @@ def _dt(dtype):
 def _shape_arg(shape):
     if isinstance(shape, (int, _onp.integer)):
         return (int(shape),)
+    if isinstance(shape, (str, bytes, float)) or \
+            any(not isinstance(s, (int, _onp.integer)) for s in shape):
+        raise TypeError(f"expected a shape (int or tuple of ints), got {shape!r}")
     try:
         return tuple(int(s) for s in shape)
     except TypeError:
