@@ -1,6 +1,8 @@
 """Helpers shared by operator definitions (gradients are MinPy calls)."""
 from __future__ import annotations
 
+import numpy as _onp
+
 from ..dispatch import call as _call
 from ..dispatch.registry import REGISTRY
 
@@ -45,3 +47,65 @@ def expand_reduced(g, shape: tuple, axis, keepdims: bool):
         kept = tuple(1 if i in axes else s for i, s in enumerate(shape))
         g = c("reshape", g, kept)
     return c("broadcast_to", g, shape)
+
+
+# ----------------------------------------------------------------------------- lowering helpers
+# MXNet's numpy operators mostly need both operands to share one dtype and many
+# reject bool or integer inputs; lowerings use these helpers to cast first, so
+# the values match NumPy's (the call path casts the result to the inferred dtype).
+
+def operand_dtype(v):
+    """The NumPy dtype of an MXNet operand, or None for a Python scalar."""
+    dt = getattr(v, "dtype", None)
+    return None if dt is None else _onp.dtype(dt)
+
+
+def result_dtype(*vals, float_only: bool = False, demote: bool = True):
+    """NumPy's result dtype for these operands (Python scalars by value).
+
+    float64 becomes the default float dtype unless an operand was float64
+    (``demote=False`` keeps NumPy's choice, for comparisons); ``float_only``
+    gives a float dtype for integer/bool inputs, as NumPy's float ufuncs do.
+    """
+    from ..config import config
+    args, f64 = [], False
+    for v in vals:
+        d = operand_dtype(v)
+        if d is None:
+            args.append(v)
+        else:
+            args.append(d)
+            f64 = f64 or d == _onp.float64
+    r = _onp.result_type(*args)
+    if float_only and r.kind != "f":
+        return config.default_dtype
+    if demote and r == _onp.float64 and not f64:
+        return config.default_dtype
+    return r
+
+
+def cast(v, dt):
+    """``v`` as dtype ``dt`` (Python scalars and arrays already of ``dt`` unchanged)."""
+    d = operand_dtype(v)
+    if d is None or d == dt:
+        return v
+    return v.astype(_onp.dtype(dt).name)
+
+
+def via_int8(F, x, fn):
+    """Run ``fn`` (a data-movement op) on bool ``x`` as int8 (MXNet lacks bool kernels)."""
+    if operand_dtype(x) == _onp.bool_:
+        r = fn(x.astype("int8"))
+        if isinstance(r, (list, tuple)):
+            return [p.astype("bool") for p in r]
+        return r.astype("bool")
+    return fn(x)
+
+
+def pos_axis(axis, ndim: int):
+    """Negative axes (int or tuple) made positive (MXNet rejects some negatives)."""
+    if axis is None:
+        return None
+    if isinstance(axis, tuple):
+        return tuple(a % ndim if ndim else a for a in axis)
+    return axis % ndim if ndim else axis

@@ -6,7 +6,8 @@ import math
 import numpy as _onp
 
 from ..dispatch.registry import defop
-from ._util import c, unbroadcast
+from ..config import config as _config
+from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
 
 
 def _zero(g, ans, *xs, **k):
@@ -55,17 +56,70 @@ _LOWER = {
     "signbit": lambda F, x: F.np.copysign(F.np.ones_like(x), x) < 0,
 }
 
-for _name, _vjp in _UNARY.items():
-    defop(_name, grad=_vjp, promote=True, mx=_LOWER.get(_name, "default"))
+# Functions whose NumPy result is float for integer/bool input: MXNet computes
+# them in the input's integer dtype (exp(1) == 2), so the lowering casts first.
+_FLOAT_VALUED = {"exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "cbrt", "sin", "cos",
+                 "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
+                 "arccosh", "arctanh"}
 
-defop("radians", mx=lambda F, x: F.np.deg2rad(x), grad=_UNARY["deg2rad"], promote=True)
-defop("degrees", mx=lambda F, x: F.np.rad2deg(x), grad=_UNARY["rad2deg"], promote=True)
+
+def _float_unary(mxname):
+    def lower(F, x):
+        if operand_dtype(x).kind != "f":
+            x = x.astype(_config.default_dtype.name)
+        return getattr(F.np, mxname)(x)
+    lower.__name__ = f"mx_{mxname}"
+    return lower
+
+
+def _rint_mx(F, x):
+    # MXNet's rint rounds halves down (rint(0.5) == 0, rint(-0.5) == -1); its round
+    # rounds halves to even, like NumPy's rint.
+    return F.np.round(x) if operand_dtype(x).kind == "f" else x
+
+
+def _signbit_mx(F, x):
+    # x < 0, or x is -0.0 (1 / -0.0 == -inf). A NaN with its sign bit set gives
+    # False here (NumPy: True); MXNet has no bit-level access to tell them apart.
+    if operand_dtype(x).kind != "f":
+        return F.np.less(x, 0)
+    neg = F.np.less(x, 0).astype("int8")
+    negzero = F.np.equal(x, 0).astype("int8") * F.np.less(1.0 / x, 0).astype("int8")
+    return F.np.not_equal(neg + negzero, 0)
+
+
+def _scale_float(k):
+    # MXNet's radians/degrees kernels use a float32 pi even for float64 input
+    def lower(F, x):
+        if operand_dtype(x).kind != "f":
+            x = x.astype(_config.default_dtype.name)
+        return x * k
+    return lower
+
+
+_SPECIAL_MX = {
+    "deg2rad": _scale_float(math.pi / 180.0),   # mx.nd.np.deg2rad has no kernel behind it
+    "rad2deg": _scale_float(180.0 / math.pi),
+    "positive": lambda F, x: x,             # buffers are immutable: sharing one is safe
+    "rint": _rint_mx,
+}
+for _name, _vjp in _UNARY.items():
+    if _name in _FLOAT_VALUED:
+        defop(_name, grad=_vjp, mx=_float_unary(_name))
+    elif _name in _SPECIAL_MX:
+        defop(_name, grad=_vjp, mx=_SPECIAL_MX[_name])
+    else:
+        defop(_name, grad=_vjp)
+
+defop("radians", mx=_scale_float(math.pi / 180.0), grad=_UNARY["deg2rad"])
+defop("degrees", mx=_scale_float(180.0 / math.pi), grad=_UNARY["rad2deg"])
 defop("round", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
       grad=_zero)
 defop("around", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
       grad=_zero)
-for _name in ("isnan", "isinf", "isfinite", "logical_not", "signbit", "isposinf", "isneginf"):
-    defop(_name, nondiff=True, mx=_LOWER.get(_name, "default"))
+for _name in ("isnan", "isinf", "isfinite", "logical_not", "isposinf", "isneginf"):
+    defop(_name, nondiff=True)
+defop("signbit", nondiff=True, mx=_signbit_mx)
 defop("invert", nondiff=True,
       mx=lambda F, x: F.np.logical_not(x) if x.dtype == _onp.bool_ else F.np.invert(x))
 
@@ -109,18 +163,79 @@ _BINARY = {
     "copysign": (lambda g, ans, x, y: unbroadcast(g * c("sign", x) * c("sign", ans), x),
                  lambda g, ans, x, y: unbroadcast(c("zeros_like", g), y)),
 }
+
+
+def _truth(F, v):
+    """``v != 0`` as int8 (0/1); Python scalars become Python ints."""
+    d = operand_dtype(v)
+    if d is None:
+        return int(bool(v))
+    return (v if d.kind == "b" else F.np.not_equal(v, 0)).astype("int8")
+
+
+def _logical(kind):
+    def lower(F, x, y):
+        a, b = _truth(F, x), _truth(F, y)
+        if kind == "and":
+            r = a * b
+        elif kind == "or":
+            r = a + b
+        else:
+            r = a + b if isinstance(a, int) or isinstance(b, int) else F.np.not_equal(a, b)
+            if isinstance(a, int) or isinstance(b, int):
+                r = F.np.equal(r, 1)
+        return F.np.not_equal(r, 0)
+    lower.__name__ = f"mx_logical_{kind}"
+    return lower
+
+
+def _binary(mxname, float_only=False, demote=True, on_bool=None):
+    """Lowering that casts both operands to NumPy's result dtype first.
+
+    MXNet rejects mixed dtypes in most binary kernels, casts a float scalar to an
+    integer array's dtype (``x + 1.5`` on int32 adds 1) and lacks some float
+    kernels for integers; ``on_bool`` handles bool operands MXNet cannot take.
+    """
+    def lower(F, x, y):
+        dt = result_dtype(x, y, float_only=float_only, demote=demote)
+        if dt.kind == "b" and on_bool is not None:
+            return on_bool(F, x, y)
+        return getattr(F.np, mxname)(cast(x, dt), cast(y, dt))
+    lower.__name__ = f"mx_{mxname}"
+    return lower
+
+
+def _floor_divide_mx(F, x, y):
+    # MXNet 1.9 has no floor_divide. NumPy's floor division is (x - mod(x, y)) / y
+    # rounded (floor(x / y) is wrong for 1.0 // 0.1); integers go through float64,
+    # exact below 2**53. Integer division by zero is undefined here (NumPy gives 0).
+    dt = result_dtype(x, y)
+    work = dt if dt.kind == "f" else _onp.dtype("float64")
+    xf, yf = cast(x, work), cast(y, work)
+    q = F.np.round((xf - F.np.mod(xf, yf)) / yf)
+    return q if dt.kind == "f" else q.astype(dt.name)
+
+
+_BINARY_MX = {
+    "add": _binary("add", on_bool=_logical("or")),
+    "subtract": _binary("subtract"),
+    "multiply": _binary("multiply", on_bool=_logical("and")),
+    "true_divide": _binary("true_divide", float_only=True),
+    "power": _binary("power"),
+    "maximum": _binary("maximum", on_bool=_logical("or")),
+    "minimum": _binary("minimum", on_bool=_logical("and")),
+    "arctan2": _binary("arctan2", float_only=True),
+    "hypot": _binary("hypot", float_only=True),
+    "mod": _binary("mod"),
+    "floor_divide": _floor_divide_mx,
+    "copysign": _binary("copysign", float_only=True),
+}
 for _name, (_gx, _gy) in _BINARY.items():
-    defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy), promote=True,
-          mx=_LOWER.get(_name, "default"))
+    defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy), mx=_BINARY_MX[_name])
 
 
-def _divide_mx(F, x, y):
-    return F.np.true_divide(x, y)
-
-
-defop("divide", nin=2, scalar_ok=True, mx=_divide_mx, grad=_BINARY["true_divide"], promote=True)
-defop("remainder", nin=2, scalar_ok=True, mx=lambda F, x, y: F.np.mod(x, y), grad=_BINARY["mod"],
-      promote=True)
+defop("divide", nin=2, scalar_ok=True, mx=_BINARY_MX["true_divide"], grad=_BINARY["true_divide"])
+defop("remainder", nin=2, scalar_ok=True, mx=_BINARY_MX["mod"], grad=_BINARY["mod"])
 defop("fmod", nin=2, scalar_ok=True, mx=None, grad=(
     lambda g, ans, x, y: unbroadcast(g, x),
     lambda g, ans, x, y: unbroadcast(-g * c("trunc", x / y), y)))
@@ -131,12 +246,14 @@ defop("logaddexp2", nin=2, scalar_ok=True, mx=None, grad=(
     lambda g, ans, x, y: unbroadcast(g * c("exp2", x - ans), x),
     lambda g, ans, x, y: unbroadcast(g * c("exp2", y - ans), y)))
 
-for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-              "logical_and", "logical_or", "logical_xor"):
-    defop(_name, nin=2, scalar_ok=True, nondiff=True, promote=True,
-          mx=_LOWER.get(_name, "default"))
+# comparisons run in NumPy's (undemoted) common dtype: int64 == 1.5 compares in float64
+for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"):
+    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_binary(_name, demote=False))
+for _name in ("logical_and", "logical_or", "logical_xor"):
+    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_logical(_name.split("_")[1]))
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
-    defop(_name, nin=2, scalar_ok=True, nondiff=True)
+    defop(_name, nin=2, scalar_ok=True, nondiff=True,
+          mx=_binary(_name, on_bool=_logical(_name.split("_")[1].replace("xor", "xor"))))
 
 # ---------------------------------------------------------------------------- three-way
 
@@ -148,13 +265,22 @@ def _where_bind(condition, x=None, y=None):
     return (condition, x, y), ()
 
 
-defop("where", nin=3, scalar_ok=True, bind=_where_bind, grad=(
+def _where_mx(F, cond, x, y):
+    dt = result_dtype(x, y)
+    if operand_dtype(cond) is not None and operand_dtype(cond).kind != "b":
+        cond = F.np.not_equal(cond, 0)
+    return F.np.where(cond, cast(x, dt), cast(y, dt))
+
+
+defop("where", nin=3, scalar_ok=True, bind=_where_bind, mx=_where_mx, grad=(
     None,
     lambda g, ans, cond, x, y: unbroadcast(c("where", cond, g, 0.0), x),
     lambda g, ans, cond, x, y: unbroadcast(c("where", cond, 0.0, g), y)))
 
 
 def _clip_mx(F, x, a_min, a_max):
+    # an integer array clipped to float bounds is a float result in NumPy
+    x = cast(x, result_dtype(x, *[v for v in (a_min, a_max) if v is not None]))
     return F.np.clip(x, a_min, a_max)
 
 
@@ -176,7 +302,7 @@ defop("clip", params=[("a_min", None), ("a_max", None)], mx=_clip_mx, grad=_clip
 # correct slope) so that second derivatives are right there too.
 defop("sinc", mx=None, grad=lambda g, ans, x: g * c("where", x == 0, x * (-math.pi ** 2 / 3.0), (
     c("cos", math.pi * x) - ans) / c("where", x == 0, 1.0, x)))
-defop("exp2", mx=lambda F, x: F.np.power(2.0, x), grad=lambda g, ans, x: g * ans * math.log(2.0),
+defop("exp2", mx=lambda F, x: F.np.power(2.0, cast(x, result_dtype(x, float_only=True))), grad=lambda g, ans, x: g * ans * math.log(2.0),
       promote=True)
 defop("nan_to_num", mx=None, grad=lambda g, ans, x, copy, nan, posinf, neginf: g * c("isfinite", x),
       params=[("copy", True), ("nan", 0.0), ("posinf", None), ("neginf", None)])

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..dispatch.registry import defop
-from ._util import c, expand_reduced, norm_axes
+from ..config import config as _config
+from ._util import c, cast, expand_reduced, norm_axes, operand_dtype, pos_axis
 
 
 def _count(shape, axis) -> int:
@@ -46,16 +47,40 @@ def _std_vjp(g, ans, x, axis, dtype, ddof, keepdims):
 _RED = [("axis", None), ("dtype", None), ("keepdims", False)]
 
 
-def _sum_mx(F, x, axis, dtype, keepdims):
-    return F.np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+def _red_axis(x, axis):
+    # MXNet rejects axis=0 on 0-d arrays (NumPy accepts it) and some negative axes
+    return None if x.ndim == 0 else pos_axis(axis, x.ndim)
 
 
-def _mean_mx(F, x, axis, dtype, keepdims):
-    return F.np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
+def _fdtype(x, dtype):
+    """The float dtype a mean/var/std is computed in (NumPy: float64, here demoted)."""
+    if dtype is not None:
+        return dtype
+    return x.dtype if operand_dtype(x).kind == "f" else _config.default_dtype.name
 
 
-def _prod_mx(F, x, axis, dtype, keepdims):
-    return F.np.prod(x, axis=axis, dtype=dtype, keepdims=keepdims)
+def _reduction(name):
+    def lower(F, x, axis, dtype, keepdims):
+        ax = _red_axis(x, axis)
+        if dtype is not None:
+            # NumPy converts each element first: sum(x, dtype=int64) truncates, then adds
+            x = cast(x, dtype)
+        elif name == "mean":
+            x = cast(x, _fdtype(x, None))
+        if x.ndim and _count(x.shape, axis) == 0:
+            # MXNet fails or gives 0 on empty reductions: mean is NaN, prod is 1
+            s = F.np.sum(x, axis=ax, keepdims=keepdims)
+            if name == "mean":
+                return s * float("nan")
+            if name == "prod":
+                return F.np.ones_like(s)
+            return s
+        return getattr(F.np, name)(x, axis=ax, keepdims=keepdims)
+    lower.__name__ = f"mx_{name}"
+    return lower
+
+
+_sum_mx, _mean_mx, _prod_mx = _reduction("sum"), _reduction("mean"), _reduction("prod")
 
 
 defop("sum", params=_RED, mx=_sum_mx, grad=_sum_vjp)
@@ -65,20 +90,33 @@ defop("prod", params=_RED, mx=_prod_mx, grad=_prod_vjp)
 _EXT = [("axis", None), ("keepdims", False)]
 for _name, _mxname in (("max", "max"), ("min", "min"), ("amax", "max"), ("amin", "min")):
     defop(_name, params=_EXT, grad=_extreme_vjp,
-          mx=(lambda m: lambda F, x, axis, keepdims: getattr(F.np, m)(x, axis=axis, keepdims=keepdims))(_mxname))
+          mx=(lambda m: lambda F, x, axis, keepdims: getattr(F.np, m)(
+              x, axis=_red_axis(x, axis), keepdims=keepdims))(_mxname))
 
 _VAR = [("axis", None), ("dtype", None), ("ddof", 0), ("keepdims", False)]
-defop("var", params=_VAR, grad=_var_vjp,
-      mx=lambda F, x, axis, dtype, ddof, keepdims: F.np.var(x, axis=axis, dtype=dtype, ddof=ddof,
-                                                          keepdims=keepdims))
-defop("std", params=_VAR, grad=_std_vjp,
-      mx=lambda F, x, axis, dtype, ddof, keepdims: F.np.std(x, axis=axis, dtype=dtype, ddof=ddof,
-                                                          keepdims=keepdims))
+
+
+def _moment(name):
+    def lower(F, x, axis, dtype, ddof, keepdims):
+        # MXNet computes var/std of integers in integer arithmetic and has no bool kernel
+        x = cast(x, _fdtype(x, dtype))
+        ax = _red_axis(x, axis)
+        if x.ndim and _count(x.shape, axis) == 0:
+            return F.np.sum(x, axis=ax, keepdims=keepdims) * float("nan")
+        return getattr(F.np, name)(x, axis=ax, ddof=ddof, keepdims=keepdims)
+    lower.__name__ = f"mx_{name}"
+    return lower
+
+
+defop("var", params=_VAR, grad=_var_vjp, mx=_moment("var"))
+defop("std", params=_VAR, grad=_std_vjp, mx=_moment("std"))
 
 
 def _arg_mx(name):
     def lower(F, x, axis, keepdims=False):
-        return getattr(F.np, name)(x, axis=axis)
+        if operand_dtype(x).kind == "b":
+            x = x.astype("int8")        # MXNet has no bool argmax kernel
+        return getattr(F.np, name)(x, axis=_red_axis(x, axis))
     return lower
 
 
@@ -90,6 +128,10 @@ def _logic_mx(name):
     def lower(F, x, axis, keepdims):
         if x.dtype != "bool":
             x = x != 0
+        if x.size == 0 and _count(x.shape, axis) == 0:
+            # MXNet's max/min have no identity for empty input
+            s = F.np.sum(x.astype("int8"), axis=_red_axis(x, axis), keepdims=keepdims)
+            return F.np.equal(s, 0) if name == "all" else F.np.not_equal(s, 0)
         if axis is None:
             y = getattr(F.np, "max" if name == "any" else "min")(x.astype("int8"))
             y = y != 0
@@ -124,7 +166,8 @@ def _ptp_vjp(g, ans, x, axis, keepdims):
 
 
 defop("cumsum", params=[("axis", None), ("dtype", None)],
-      mx=lambda F, x, axis, dtype: F.np.cumsum(x, axis=axis, dtype=dtype), grad=_cumsum_vjp)
+      mx=lambda F, x, axis, dtype: F.np.cumsum(x, axis=pos_axis(axis, x.ndim), dtype=dtype),
+      grad=_cumsum_vjp)
 defop("cumprod", params=[("axis", None), ("dtype", None)], mx=None, grad=_cumprod_vjp)
 defop("ptp", params=[("axis", None), ("keepdims", False)], mx=None, grad=_ptp_vjp)
 defop("count_nonzero", params=[("axis", None)], mx=None, nondiff=True)
