@@ -46,16 +46,6 @@ _UNARY = {
     "rad2deg": lambda g, ans, x: g * (180.0 / math.pi),
     "sign": _zero, "floor": _zero, "ceil": _zero, "rint": _zero, "trunc": _zero, "fix": _zero,
 }
-# NumPy names MXNet's namespaces lack, written with operators it has
-_LOWER = {
-    "positive": lambda F, x: F.np.copy(x),
-    "floor_divide": lambda F, x, y: F.np.floor(F.np.true_divide(x, y)),
-    "logical_and": lambda F, x, y: F.np.bitwise_and(x != 0, y != 0),
-    "logical_or": lambda F, x, y: F.np.bitwise_or(x != 0, y != 0),
-    "logical_xor": lambda F, x, y: F.np.not_equal(x != 0, y != 0),
-    "signbit": lambda F, x: F.np.copysign(F.np.ones_like(x), x) < 0,
-}
-
 # Functions whose NumPy result is float for integer/bool input: MXNet computes
 # them in the input's integer dtype (exp(1) == 2), so the lowering casts first.
 _FLOAT_VALUED = {"exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "cbrt", "sin", "cos",
@@ -105,14 +95,14 @@ _SPECIAL_MX = {
 }
 for _name, _vjp in _UNARY.items():
     if _name in _FLOAT_VALUED:
-        defop(_name, grad=_vjp, mx=_float_unary(_name))
+        defop(_name, grad=_vjp, mx=_float_unary(_name), promote=True)
     elif _name in _SPECIAL_MX:
-        defop(_name, grad=_vjp, mx=_SPECIAL_MX[_name])
+        defop(_name, grad=_vjp, mx=_SPECIAL_MX[_name], promote=True)
     else:
-        defop(_name, grad=_vjp)
+        defop(_name, grad=_vjp, promote=True)
 
-defop("radians", mx=_scale_float(math.pi / 180.0), grad=_UNARY["deg2rad"])
-defop("degrees", mx=_scale_float(180.0 / math.pi), grad=_UNARY["rad2deg"])
+defop("radians", mx=_scale_float(math.pi / 180.0), grad=_UNARY["deg2rad"], promote=True)
+defop("degrees", mx=_scale_float(180.0 / math.pi), grad=_UNARY["rad2deg"], promote=True)
 defop("round", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
       grad=_zero)
 defop("around", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
@@ -231,11 +221,12 @@ _BINARY_MX = {
     "copysign": _binary("copysign", float_only=True),
 }
 for _name, (_gx, _gy) in _BINARY.items():
-    defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy), mx=_BINARY_MX[_name])
+    defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy), mx=_BINARY_MX[_name], promote=True)
 
 
-defop("divide", nin=2, scalar_ok=True, mx=_BINARY_MX["true_divide"], grad=_BINARY["true_divide"])
-defop("remainder", nin=2, scalar_ok=True, mx=_BINARY_MX["mod"], grad=_BINARY["mod"])
+defop("divide", nin=2, scalar_ok=True, mx=_BINARY_MX["true_divide"], grad=_BINARY["true_divide"],
+      promote=True)
+defop("remainder", nin=2, scalar_ok=True, mx=_BINARY_MX["mod"], grad=_BINARY["mod"], promote=True)
 defop("fmod", nin=2, scalar_ok=True, mx=None, grad=(
     lambda g, ans, x, y: unbroadcast(g, x),
     lambda g, ans, x, y: unbroadcast(-g * c("trunc", x / y), y)))
@@ -248,12 +239,13 @@ defop("logaddexp2", nin=2, scalar_ok=True, mx=None, grad=(
 
 # comparisons run in NumPy's (undemoted) common dtype: int64 == 1.5 compares in float64
 for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"):
-    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_binary(_name, demote=False))
+    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_binary(_name, demote=False), promote=True)
 for _name in ("logical_and", "logical_or", "logical_xor"):
-    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_logical(_name.split("_")[1]))
+    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_logical(_name.split("_")[1]),
+          promote=True)
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
     defop(_name, nin=2, scalar_ok=True, nondiff=True,
-          mx=_binary(_name, on_bool=_logical(_name.split("_")[1].replace("xor", "xor"))))
+          mx=_binary(_name, on_bool=_logical(_name.split("_")[1])))
 
 # ---------------------------------------------------------------------------- three-way
 
@@ -302,7 +294,9 @@ defop("clip", params=[("a_min", None), ("a_max", None)], mx=_clip_mx, grad=_clip
 # correct slope) so that second derivatives are right there too.
 defop("sinc", mx=None, grad=lambda g, ans, x: g * c("where", x == 0, x * (-math.pi ** 2 / 3.0), (
     c("cos", math.pi * x) - ans) / c("where", x == 0, 1.0, x)))
-defop("exp2", mx=lambda F, x: F.np.power(2.0, cast(x, result_dtype(x, float_only=True))), grad=lambda g, ans, x: g * ans * math.log(2.0),
+defop("exp2",
+      mx=lambda F, x: F.np.power(2.0, cast(x, result_dtype(x, float_only=True))),
+      grad=lambda g, ans, x: g * ans * math.log(2.0),
       promote=True)
 defop("nan_to_num", mx=None, grad=lambda g, ans, x, copy, nan, posinf, neginf: g * c("isfinite", x),
       params=[("copy", True), ("nan", 0.0), ("posinf", None), ("neginf", None)])

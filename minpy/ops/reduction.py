@@ -128,7 +128,7 @@ def _logic_mx(name):
     def lower(F, x, axis, keepdims):
         if x.dtype != "bool":
             x = x != 0
-        if x.size == 0 and _count(x.shape, axis) == 0:
+        if x.ndim and _count(x.shape, axis) == 0:
             # MXNet's max/min have no identity for empty input
             s = F.np.sum(x.astype("int8"), axis=_red_axis(x, axis), keepdims=keepdims)
             return F.np.equal(s, 0) if name == "all" else F.np.not_equal(s, 0)
