@@ -71,11 +71,17 @@ def atleast_3d(a) -> Array:
 
 
 def vsplit(ary, indices_or_sections):
+    ary = asarray(ary)
+    if ary.ndim < 2:
+        raise ValueError("minpy.numpy.vsplit only works on arrays of 2 or more dimensions")
     return c("split", ary, indices_or_sections, 0)
 
 
 def hsplit(ary, indices_or_sections):
-    return c("split", ary, indices_or_sections, 1 if asarray(ary).ndim > 1 else 0)
+    ary = asarray(ary)
+    if ary.ndim == 0:
+        raise ValueError("minpy.numpy.hsplit only works on arrays of 1 or more dimensions")
+    return c("split", ary, indices_or_sections, 1 if ary.ndim > 1 else 0)
 
 
 def ndim(a) -> int:

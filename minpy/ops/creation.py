@@ -142,7 +142,9 @@ def _eye_bind(N, M=None, k=0, dtype=None, order="C"):
 
 
 defop("eye", nin=0, bind=_eye_bind, nondiff=True,
-      mx=lambda F, N, M, k, dtype: F.np.eye(N, M, k, dtype=dtype),
+      # MXNet's eye has no bool dtype: build it as int8
+      mx=lambda F, N, M, k, dtype: F.np.eye(N, M, k, dtype="int8" if dtype == "bool" else dtype)
+      .astype(dtype),
       np=lambda N, M, k, dtype: _onp.eye(N, M, k, dtype=dtype))
 
 
@@ -151,5 +153,5 @@ def _identity_bind(n, dtype=None):
 
 
 defop("identity", nin=0, bind=_identity_bind, nondiff=True,
-      mx=lambda F, n, dtype: F.np.eye(n, dtype=dtype),
+      mx=lambda F, n, dtype: F.np.eye(n, dtype="int8" if dtype == "bool" else dtype).astype(dtype),
       np=lambda n, dtype: _onp.identity(n, dtype=dtype))

@@ -4,7 +4,22 @@ from __future__ import annotations
 import numpy as _onp
 
 from ..dispatch.registry import defop
-from ._util import c, unbroadcast
+from ._util import c, cast, result_dtype, unbroadcast
+
+
+def _in_float(fn):
+    """Products in NumPy's result dtype: MXNet's dot/matmul kernels take one float
+    dtype only, so integer and bool products run in float64 (exact below 2**53)
+    and are cast back; bool products are "any of the ands", i.e. != 0."""
+    def lower(F, a, b, **attrs):
+        dt = result_dtype(a, b)
+        work = dt if dt.kind == "f" else _onp.dtype("float64")
+        r = fn(F, cast(a, work), cast(b, work), **attrs)
+        if dt.kind == "f":
+            return r
+        return F.np.not_equal(r, 0) if dt.kind == "b" else r.astype(dt.name)
+    lower.__name__ = getattr(fn, "__name__", "mx_product")
+    return lower
 
 
 def _swap(a):
@@ -29,7 +44,8 @@ def _matmul_vjp_b(g, ans, a, b):
     return unbroadcast(c("matmul", _swap(a), g), b)
 
 
-defop("matmul", nin=2, grad=(_matmul_vjp_a, _matmul_vjp_b))
+defop("matmul", nin=2, grad=(_matmul_vjp_a, _matmul_vjp_b),
+      mx=_in_float(lambda F, a, b: F.np.matmul(a, b)))
 
 
 def _dot_vjp(which):
@@ -52,7 +68,7 @@ def _dot_mx(F, a, b):
     return F.np.dot(a, b)
 
 
-defop("dot", nin=2, mx=_dot_mx, grad=(_dot_vjp(0), _dot_vjp(1)))
+defop("dot", nin=2, mx=_in_float(_dot_mx), grad=(_dot_vjp(0), _dot_vjp(1)))
 
 
 def _canon_axes(axes, na: int, nb: int):
@@ -94,14 +110,14 @@ def _tensordot_bind(a, b, axes=2):
 
 
 defop("tensordot", nin=2, bind=_tensordot_bind, grad=(_tensordot_vjp(0), _tensordot_vjp(1)),
-      mx=lambda F, a, b, axes: F.np.tensordot(a, b, axes))
+      mx=_in_float(lambda F, a, b, axes: F.np.tensordot(a, b, axes)))
 
 
 def _outer_mx(F, a, b):
     return F.np.reshape(a, (-1, 1)) * F.np.reshape(b, (1, -1))
 
 
-defop("outer", nin=2, mx=_outer_mx, grad=(
+defop("outer", nin=2, mx=_in_float(_outer_mx), grad=(
     lambda g, ans, a, b: c("reshape", c("matmul", g, c("ravel", b)), a.shape),
     lambda g, ans, a, b: c("reshape", c("matmul", c("ravel", a), g), b.shape)))
 
@@ -120,14 +136,14 @@ def _inner_vjp(which):
     return vjp
 
 
-defop("inner", nin=2, mx=_inner_mx, grad=(_inner_vjp(0), _inner_vjp(1)))
+defop("inner", nin=2, mx=_in_float(_inner_mx), grad=(_inner_vjp(0), _inner_vjp(1)))
 
 
 def _vdot_mx(F, a, b):
     return F.np.sum(F.np.reshape(a, (-1,)) * F.np.reshape(b, (-1,)))
 
 
-defop("vdot", nin=2, mx=_vdot_mx, grad=(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a))
+defop("vdot", nin=2, mx=_in_float(_vdot_mx), grad=(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a))
 
 
 # ---------------------------------------------------------------------------- einsum
@@ -175,7 +191,7 @@ def _einsum_vjp(g, ans, operands, subscripts):
 
 
 defop("einsum", nin=-1, bind=_einsum_bind, grad=_einsum_vjp,
-      mx=lambda F, *ops, subscripts: F.np.einsum(subscripts, *ops),
+      mx=lambda F, *ops, subscripts: F.np.einsum(subscripts, *[cast(o, result_dtype(*ops)) for o in ops]),
       np=lambda *ops, subscripts: _onp.einsum(subscripts, *ops))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as _onp
 
 from ..dispatch.registry import defop
-from ._util import c, unbroadcast
+from ..dispatch.call import from_host as _from_host
+from ._util import c, cast, pos_axis, result_dtype, unbroadcast, via_int8
 
 
 def _to_shape(g, ans, x, *a, **k):
@@ -43,14 +44,18 @@ def _transpose_vjp(g, ans, x, axes):
 
 
 defop("transpose", params=[("axes", None)], grad=_transpose_vjp,
-      mx=lambda F, x, axes: F.np.transpose(x, axes))
+      mx=lambda F, x, axes: via_int8(F, x, lambda v: F.np.transpose(v, axes)))
+# MXNet has no bool kernels for transpose-like data movement: via_int8 casts around them
 defop("swapaxes", params=[("axis1", None), ("axis2", None)],
+      mx=lambda F, x, axis1, axis2: via_int8(F, x, lambda v: F.np.swapaxes(v, axis1, axis2)),
       grad=lambda g, ans, x, axis1, axis2: c("swapaxes", g, axis1, axis2))
 defop("moveaxis", params=[("source", None), ("destination", None)],
+      mx=lambda F, x, source, destination: via_int8(
+          F, x, lambda v: F.np.moveaxis(v, source, destination)),
       grad=lambda g, ans, x, source, destination: c("moveaxis", g, destination, source))
 defop("flip", params=[("axis", None)], grad=lambda g, ans, x, axis: c("flip", g, axis),
-      mx=lambda F, x, axis: F.np.flip(x, axis) if axis is not None or x.ndim == 0
-      else F.np.flip(x, tuple(range(x.ndim))))
+      mx=lambda F, x, axis: via_int8(F, x, lambda v: F.np.flip(
+          v, pos_axis(axis, v.ndim) if axis is not None or v.ndim == 0 else tuple(range(v.ndim)))))
 defop("broadcast_to", params=[("shape", None)], grad=lambda g, ans, x, shape: unbroadcast(g, x),
       mx=lambda F, x, shape: F.np.broadcast_to(x, shape))
 
@@ -60,7 +65,21 @@ def _roll_vjp(g, ans, x, shift, axis):
     return c("roll", g, neg, axis)
 
 
-defop("roll", params=[("shift", 0), ("axis", None)], grad=_roll_vjp)
+def _roll_mx(F, x, shift, axis):
+    if isinstance(axis, tuple) or isinstance(shift, tuple):
+        # NumPy adds the shifts of a repeated axis; MXNet rejects repeated axes
+        axes = axis if isinstance(axis, tuple) else (axis,) * len(shift)
+        shifts = shift if isinstance(shift, tuple) else (shift,) * len(axes)
+        total: dict = {}
+        for a, k in zip(_onp.broadcast_to(axes, _onp.broadcast_shapes((len(axes),), (len(shifts),))),
+                        _onp.broadcast_to(shifts, _onp.broadcast_shapes((len(axes),), (len(shifts),)))):
+            a = int(a) % x.ndim
+            total[a] = total.get(a, 0) + int(k)
+        axis, shift = tuple(total), tuple(total.values())
+    return via_int8(F, x, lambda v: F.np.roll(v, shift, axis))
+
+
+defop("roll", params=[("shift", 0), ("axis", None)], grad=_roll_vjp, mx=_roll_mx)
 
 
 # ---------------------------------------------------------------------------- joining
@@ -98,6 +117,9 @@ def _concat_vjp(g, ans, operands, axis):
 
 
 def _concat_mx(F, *arrays, axis):
+    # MXNet needs one dtype; NumPy joins in the common one
+    dt = result_dtype(*arrays)
+    arrays = [cast(a, dt) for a in arrays]
     if axis is None:
         arrays = [F.np.reshape(a, (-1,)) for a in arrays]
         axis = 0
@@ -115,7 +137,8 @@ def _stack_vjp(g, ans, operands, axis):
 
 
 defop("stack", nin=-1, bind=_seq_bind("stack", 0),
-      mx=lambda F, *arrays, axis: F.np.stack(arrays, axis=axis),
+      mx=lambda F, *arrays, axis: F.np.stack([cast(a, result_dtype(*arrays)) for a in arrays],
+                                             axis=axis),
       np=lambda *a, axis: _onp.stack(a, axis=axis), grad=_stack_vjp)
 
 
@@ -131,7 +154,7 @@ def _hstack(tup):
 
 def _column_stack(tup):
     arrays = [c("reshape", a, (-1, 1)) if a.ndim < 2 else a
-              for a in (c("asarray", t) if not hasattr(t, "ndim") else t for t in tup)]
+              for a in (_from_host(t) if not hasattr(t, "ndim") else t for t in tup)]
     return c("concatenate", arrays, 1)
 
 
@@ -161,7 +184,7 @@ def _split_mx(F, x, indices_or_sections, axis):
             idx[axis] = slice(lo, max(lo, hi))
             out.append(x[tuple(idx)])
         return out
-    r = F.np.split(x, ios, axis=axis)
+    r = via_int8(F, x, lambda v: F.np.split(v, ios, axis=axis))
     return list(r) if isinstance(r, (list, tuple)) else [r]
 
 
@@ -222,9 +245,23 @@ def _repeat_vjp(g, ans, x, repeats, axis):
 
 
 def _repeat_mx(F, x, repeats, axis):
-    if not isinstance(repeats, int):
-        raise ValueError("per-element repeats")
-    return F.np.repeat(x, repeats, axis)
+    if axis is None:
+        x, axis = F.np.reshape(x, (-1,)), 0
+    n = x.shape[axis]
+    if isinstance(repeats, tuple) and len(repeats) == 1:
+        repeats = repeats[0]
+    if isinstance(repeats, int) and repeats > 0:
+        return F.np.repeat(x, repeats, axis)
+    # per-element repeats (and zero repeats, where MXNet loses the other axes):
+    # take the positions NumPy's repeat would produce
+    pos = _onp.repeat(_onp.arange(n), repeats)
+    if pos.size == 0:
+        shape = tuple(x.shape[:axis]) + (0,) + tuple(x.shape[axis + 1:])
+        return F.np.zeros(shape, dtype=x.dtype)
+    import mxnet as _mx
+    if F is _mx.sym:
+        raise NotImplementedError("per-element repeats inside a graph")
+    return F.np.take(x, _mx.np.array(pos, dtype="int64", ctx=x.ctx), axis=axis)
 
 
 defop("repeat", params=[("repeats", 1), ("axis", None)], grad=_repeat_vjp, mx=_repeat_mx)
@@ -243,12 +280,14 @@ def _sort_vjp(g, ans, x, axis, kind=None, order=None):
 def _sort_mx(F, x, axis, kind, order):
     if axis is None:
         x, axis = F.np.reshape(x, (-1,)), -1
-    return F.np.sort(x, axis=axis)
+    return via_int8(F, x, lambda v: F.np.sort(v, axis=axis))
 
 
 def _argsort_mx(F, x, axis, kind, order):
     if axis is None:
         x, axis = F.np.reshape(x, (-1,)), -1
+    if x.dtype == _onp.bool_:
+        x = x.astype("int8")
     return F.np.argsort(x, axis=axis).astype("int64")
 
 
@@ -262,8 +301,28 @@ def _tal_vjp(g, ans, arr, indices, axis):
     return c("_scatter_add_along_axis", base, indices, g, axis=axis)
 
 
-defop("take_along_axis", nin=2, params=[("axis", None)], grad=(_tal_vjp, None),
-      mx=lambda F, a, idx, axis: F.np.take_along_axis(a, idx, axis))
+def _tal_mx(F, a, idx, axis):
+    # MXNet 1.9 has no take_along_axis: gather with index grids for the other axes
+    if axis is None:
+        a, axis = F.np.reshape(a, (-1,)), 0
+    axis %= a.ndim
+    out = tuple(int(d) for d in _onp.broadcast_shapes(
+        tuple(a.shape[:axis]) + (idx.shape[axis],) + tuple(a.shape[axis + 1:]), tuple(idx.shape)))
+    idx = idx.astype("int64")
+    idx = F.np.where(idx < 0, idx + a.shape[axis], idx)
+    coords = []
+    for d in range(a.ndim):
+        if d == axis:
+            coords.append(F.np.broadcast_to(idx, out))
+        else:
+            shape = [1] * len(out)
+            shape[d] = out[d]
+            grid = F.np.reshape(F.np.arange(out[d], dtype="int64"), tuple(shape))
+            coords.append(F.np.broadcast_to(grid, out))
+    return via_int8(F, a, lambda v: F.npx.gather_nd(v, F.np.stack(coords)))
+
+
+defop("take_along_axis", nin=2, params=[("axis", None)], grad=(_tal_vjp, None), mx=_tal_mx)
 
 
 def _scatter_np(base, indices, values, axis):
