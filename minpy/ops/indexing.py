@@ -20,7 +20,7 @@ def _to_int(v):
     return int(v)
 
 
-def split_index(index, ndim):
+def split_index(index, shape):
     """(template, index_arrays) for one ``__getitem__``/``__setitem__`` index."""
     from ..array import Array
     if not isinstance(index, tuple):
@@ -52,7 +52,6 @@ def split_index(index, ndim):
                 for part in _onp.nonzero(host):
                     template.append(("a", len(arrays)))
                     arrays.append(part.astype("int64"))
-                template[-1:] = template[-1:]
                 if host.ndim == 0:
                     raise IndexError("minpy: 0-d boolean indices are not supported")
                 continue
@@ -61,7 +60,59 @@ def split_index(index, ndim):
                                  "numpy.newaxis (`None`) and integer or boolean arrays are valid indices")
             template.append(("a", len(arrays)))
             arrays.append(item)
+    return _checked(template, arrays, shape)
+
+
+def _checked(template, arrays, shape):
+    """NumPy's bounds rules, applied before MXNet sees an index: negative entries
+    wrap, anything out of range is an ``IndexError`` (MXNet would read or write
+    outside the buffer)."""
+    used = sum(1 for t in template if t[0] in "isa")
+    if used > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, "
+                         f"but {used} were indexed")
+    ax = 0
+    for i, t in enumerate(template):
+        if t[0] == "e":
+            ax += len(shape) - used
+            continue
+        if t[0] == "n":
+            continue
+        n = shape[ax]
+        if t[0] == "i":
+            if not -n <= t[1] < n:
+                raise IndexError(f"index {t[1]} is out of bounds for axis {ax} with size {n}")
+            template[i] = ("i", t[1] % n)
+        elif t[0] == "a":
+            arrays[t[1]] = normalise_indices(arrays[t[1]], n, ax)
+        ax += 1
     return tuple(template), arrays
+
+
+def normalise_indices(idx, n: int, axis: int):
+    """Integer index array with negatives wrapped, checked against size ``n``.
+
+    Concrete indices are checked on the host. Indices still pending in a lazy
+    graph or a trace are wrapped and clipped there instead (reading them would
+    cut the graph), so an out-of-range pending index selects the edge element.
+    """
+    from ..array import Array
+    from ..jit.graph import LRef
+    if isinstance(idx, Array):
+        if type(idx._data) is LRef and idx._data.value is None:
+            wrapped = c("where", idx < 0, idx + n, idx)
+            return c("clip", wrapped, 0, max(n - 1, 0))
+        host = idx._host("index")
+    else:
+        host = _onp.asarray(idx)
+    if host.size:
+        lo, hi = int(host.min()), int(host.max())
+        if lo < -n or hi >= n:
+            bad = lo if lo < -n else hi
+            raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
+        if lo < 0:
+            return _onp.where(host < 0, host + n, host).astype("int64")
+    return idx if isinstance(idx, Array) else host.astype("int64", copy=False)
 
 
 def build_index(template, arrays):
@@ -82,7 +133,7 @@ def build_index(template, arrays):
 
 
 def _getitem_bind(x, index=None):
-    template, arrays = split_index(index, getattr(x, "ndim", 0))
+    template, arrays = split_index(index, tuple(getattr(x, "shape", ())))
     return (x, *arrays), (("index", template),)
 
 
@@ -149,7 +200,7 @@ defop("_index_add", nin=-1, bind=_index_add_bind, mx=_index_add_mx, np=_index_ad
 
 
 def _setitem_bind(x, value, index=None):
-    template, arrays = split_index(index, getattr(x, "ndim", 0))
+    template, arrays = split_index(index, tuple(getattr(x, "shape", ())))
     return (x, value, *arrays), (("index", template),)
 
 
@@ -193,6 +244,21 @@ defop("_setitem", nin=-1, scalar_ok=True, bind=_setitem_bind_any, mx=_setitem_mx
 def _take_bind(a, indices, axis=None, out=None, mode="raise"):
     if mode != "raise" and mode != "clip" and mode != "wrap":
         raise ValueError(f"minpy.numpy.take: unknown mode {mode!r}")
+    if mode == "raise":
+        shape = tuple(getattr(a, "shape", _onp.shape(a)))
+        if axis is None:
+            n = int(_onp.prod(shape))
+        else:
+            if not -len(shape) <= axis < len(shape):
+                raise _onp.AxisError(axis, len(shape))
+            n = shape[axis]
+        if isinstance(indices, (int, _onp.integer)):
+            if not -n <= indices < n:
+                raise IndexError(f"index {indices} is out of bounds for axis "
+                                 f"{0 if axis is None else axis} with size {n}")
+            indices = int(indices) % n
+        else:
+            indices = normalise_indices(indices, n, 0 if axis is None else axis)
     return (a, indices), (("axis", axis), ("mode", mode))
 
 
