@@ -144,6 +144,10 @@ def _getitem_mx(F, x, *arrays, index):
         if _sym.leading_arrays(index) == len(arrays):
             return _sym.gather(F, x, arrays)
         raise NotImplementedError("this advanced index inside a graph")
+    if x.ndim == 0 and not arrays and all(t[0] in "ne" for t in index):
+        # MXNet's 0-d arrays accept only x[()]: x[...] is x, each None adds an axis
+        k = sum(t[0] == "n" for t in index)
+        return F.np.reshape(x, (1,) * k) if k else F.np.copy(x)
     return x[build_index(index, arrays)]
 
 
@@ -211,8 +215,12 @@ def _setitem_mx(F, x, value, *arrays, index):
         if _sym.leading_arrays(index) == len(arrays):
             return _sym.scatter_set(F, x, value, arrays)
         raise NotImplementedError("this advanced index inside a graph")
+    idx = build_index(index, arrays)
+    if not arrays and _onp.broadcast_to(_onp.zeros((), "int8"), tuple(x.shape))[idx].size == 0:
+        # MXNet asserts on an empty basic selection (x[2:1] = v); NumPy writes nothing
+        return F.np.copy(x)
     out = F.np.copy(x)
-    out[build_index(index, arrays)] = value
+    out[idx] = value
     return out
 
 
