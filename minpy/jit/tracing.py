@@ -11,19 +11,21 @@ captured handles to the bound executor and re-point the handles it updates.
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
 import mxnet as _mx
 import numpy as _onp
 
+from .. import autograd as _autograd
 from ..array import Array
 from ..config import config as _mconfig
 from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
 from .engine import _set_thread, _state
-from .graph import LRef, format_where
+from .graph import LRef, format_where, user_frame
 
 _MXND = _mx.np.ndarray
 _FULL = _mx.nd._internal._full
@@ -35,6 +37,73 @@ class GraphBreakError(RuntimeError):
 
 class JitCheckError(AssertionError):
     """``check=True``: replaying the cached graph disagreed with running the function."""
+
+
+# ----------------------------------------------------------------------------- trace hooks
+#
+# While a trace runs, three things must be seen that the lazy engine does not report:
+# a read of a *concrete* array's value (``float(x)`` on an argument, a NumPy fallback
+# on a captured array: the value would be baked into the graph), an operation that
+# runs eagerly instead of being recorded (random sampling, eager-only operators: its
+# result would be baked too), and autograd's snapshots of arrays (a snapshot is a new
+# handle on the same buffer; the user's handle is the one to read on later calls).
+# The hooks are installed only while some thread traces and act only in that thread.
+
+_hook_lock = threading.Lock()
+_hook_users = 0
+_ORIG_MX = Array._mx
+_ORIG_RUN = _call.run_mxnet
+_ORIG_SNAP = _autograd._snap
+
+
+def _tracing():
+    eng = _state.engine
+    return eng.tracing if eng is not None else None
+
+
+def _traced_mx(self, reason: str = "value"):
+    d = self._data
+    if type(d) is not LRef or d.value is not None:
+        tr = _tracing()
+        if tr is not None:
+            tr.graph_break(reason, user_frame(2))
+    return _ORIG_MX(self, reason)
+
+
+def _traced_run(op, operands, info, ctx):
+    tr = _tracing()
+    if tr is not None:
+        why = "random sampling" if op.random else "eagerly run operator"
+        tr.graph_break(f"{why} minpy.numpy.{op.name}", user_frame(2))
+    return _ORIG_RUN(op, operands, info, ctx)
+
+
+def _traced_snap(a, rec):
+    s = _ORIG_SNAP(a, rec)
+    tr = _tracing()
+    if tr is not None:
+        tr.origin[id(s)] = (s, a)
+    return s
+
+
+def _install_hooks() -> None:
+    global _hook_users
+    with _hook_lock:
+        if _hook_users == 0:
+            Array._mx = _traced_mx
+            _call.run_mxnet = _traced_run
+            _autograd._snap = _traced_snap
+        _hook_users += 1
+
+
+def _remove_hooks() -> None:
+    global _hook_users
+    with _hook_lock:
+        _hook_users -= 1
+        if _hook_users == 0:
+            Array._mx = _ORIG_MX
+            _call.run_mxnet = _ORIG_RUN
+            _autograd._snap = _ORIG_SNAP
 
 
 # ----------------------------------------------------------------------------- pytrees
@@ -82,7 +151,7 @@ def _leaf_sig(x, static: bool):
 
 
 class _TraceState:
-    __slots__ = ("ext_handles", "mutated", "original", "breaks", "strict", "name")
+    __slots__ = ("ext_handles", "mutated", "original", "breaks", "strict", "name", "origin")
 
     def __init__(self, strict: bool, name: str) -> None:
         self.ext_handles: list = []
@@ -91,6 +160,18 @@ class _TraceState:
         self.breaks: list = []
         self.strict = strict
         self.name = name
+        self.origin: dict = {}        # id(snapshot) -> (snapshot, the handle it was taken of)
+
+    def resolve(self, h):
+        """The handle an autograd snapshot ``h`` was taken of (following chains)."""
+        seen = 0
+        while id(h) in self.origin and seen < 1000:
+            h = self.origin[id(h)][1]
+            seen += 1
+        return h
+
+    def note_fallback(self, name: str) -> None:
+        self.graph_break(f"NumPy fallback minpy.numpy.{name}", user_frame(2))
 
     def note_write(self, handle) -> None:
         if id(handle) not in self.mutated:
@@ -103,6 +184,8 @@ class _TraceState:
             h._data, h._shape, h._dtype, h._ctx, h._rec = self.original[k]
 
     def graph_break(self, reason: str, where) -> None:
+        if self.breaks and self.breaks[-1][1] == where:
+            return                    # one break per line (a fallback reads, then flushes)
         self.breaks.append((reason, where))
         if self.strict:
             raise GraphBreakError(
@@ -142,6 +225,11 @@ class JitFunction:
         self.warned = False
         functools.update_wrapper(self, fn)
 
+    def __get__(self, obj, objtype=None):
+        # ``@minpy.jit`` on a method: the instance is a static argument (by identity),
+        # its array attributes are captured arrays, read by reference on every call
+        return self if obj is None else functools.partial(self, obj)
+
     # -- signature ---------------------------------------------------------------------
     def _signature(self, args, kwargs):
         leaves: list = []
@@ -176,8 +264,9 @@ class JitFunction:
     # -- calling -----------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         sig, leaves, statics = self._signature(args, kwargs)
-        if any(type(x) is Array and x._rec for x in leaves):
-            # a gradient is being taken through this call: run the body on the tape
+        if any(type(x) is Array and x._rec for x in leaves) or _tracing() is not None:
+            # a gradient is being taken through this call (run the body on the tape), or
+            # an enclosing jitted function is being traced (inline the body into its trace)
             return self.fn(*args, **kwargs)
         entry = self.cache.get(sig)
         if entry is None:
@@ -211,16 +300,20 @@ class JitFunction:
         name = getattr(self.fn, "__name__", "function")
         tr = _TraceState(self.strict, name)
         call_leaves = list(leaves)
-        arg_ids = {}
+        arg_ids, arg_bufs = {}, {}
         for j, (x, d) in enumerate(zip(leaves, sig[3])):
             if d[0] == "S":
                 dt = _mconfig.default_dtype if d[1] is float else ("int64" if d[1] is int else "bool")
                 x = call_leaves[j] = _call.from_host(x, None, dt)
             if type(x) is Array:
                 arg_ids.setdefault(id(x), j)
+                if d[0] != "S":
+                    arg_bufs.setdefault(id(x._data), j)
         args, kwargs = self._rebuild(sig, call_leaves)
         eng.tracing = tr
+        eng.note_fallback = tr.note_fallback     # a NumPy fallback is a break, by name
         self._last_trace = tr
+        _install_hooks()
         try:
             out = self.fn(*args, **kwargs)
         except BaseException:
@@ -228,6 +321,9 @@ class JitFunction:
             eng.flush("jit")
             _set_thread(prev)
             raise
+        finally:
+            _remove_hooks()
+            del eng.note_fallback
         eng.tracing = None
         entry = _Entry()
         entry.breaks = tr.breaks
@@ -235,17 +331,18 @@ class JitFunction:
             if tr.breaks:
                 entry.broken = True
                 return out
-            built = self._build(entry, eng, tr, arg_ids, out, sig, call_leaves)
+            built = self._build(entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves)
             if built is None:
                 entry.broken = True
                 return out
+            out = None      # the traced values are not needed: the graph computed them
             return built
         finally:
             self.cache[sig] = entry
             eng.flush("jit")
             _set_thread(prev)
 
-    def _build(self, entry, eng, tr, arg_ids, out, sig, call_leaves):
+    def _build(self, entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves):
         from .compile import _INTERPRET, _compile, _indexed, _live_nodes
         epoch = eng.epoch
         nodes, ext, scalars = eng.nodes, eng.ext, eng.scalars
@@ -261,11 +358,17 @@ class JitFunction:
             return None
         for x in out_leaves:
             if type(x) is Array:
+                j = arg_ids.get(id(x))
+                if j is not None and sig[3][j][0] != "S" or id(x) in tr.mutated:
+                    # an argument or captured handle itself (updated in place, maybe):
+                    # return that handle, as an eager call would
+                    out_plan.append(("arg", j) if j is not None else ("const", x))
+                    continue
                 k = graph_output(x)
                 if k is not None:
                     out_plan.append(("out", k, x._shape, x._dtype, x._ctx))
-                elif id(x) in arg_ids:
-                    out_plan.append(("arg", arg_ids[id(x)]))
+                elif j is not None:
+                    out_plan.append(("arg", j))
                 else:
                     out_plan.append(("const", x))
             else:
@@ -280,9 +383,12 @@ class JitFunction:
             elif h._rec is None:
                 muts.append(("cap", h, k))
         plan = []
-        for h in tr.ext_handles:
-            if id(h) in arg_ids:
-                j = arg_ids[id(h)]
+        for k, h in enumerate(tr.ext_handles):
+            h = tr.resolve(h)
+            j = arg_ids.get(id(h))
+            if j is None:
+                j = arg_bufs.get(id(ext[k]))      # another handle on an argument's buffer
+            if j is not None:
                 plan.append(("sarg", j) if sig[3][j][0] == "S" else ("arg", j))
             else:
                 plan.append(("cap", h))
@@ -314,7 +420,7 @@ class JitFunction:
         for k, (kind, _) in enumerate(plan):
             if kind == "sarg":
                 entry.last[k] = None
-        return self._deliver(entry, values, call_leaves)
+        return self._deliver(entry, values, leaves)
 
     # -- replaying ---------------------------------------------------------------------
     def _run(self, entry, ext):
