@@ -143,8 +143,18 @@ def _toposort(start_nodes):
     return order
 
 
-def _add(a, b):
-    return b if a is None else a + b
+def _total(parts):
+    """Sum of a node's gradient contributions: one node for many (add_n)."""
+    if parts is None or len(parts) == 1:
+        return None if parts is None else parts[0]
+    from .ops._util import c
+    first = parts[0]
+    if all(p.shape == first.shape and p.dtype == first.dtype for p in parts):
+        return c("_add_n", *parts)
+    total = first
+    for p in parts[1:]:
+        total = total + p
+    return total
 
 
 def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
@@ -155,11 +165,14 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
     if entry is not None:
         node0, idx0 = entry
         pending = {id(node0): [None] * max(len(node0.ans or ()), 1)}
-        pending[id(node0)][idx0] = c("ones_like", out)
+        pending[id(node0)][idx0] = [c("ones_like", out)]
         leaf_grads = {}
         for node in _toposort([node0]):
             gs = pending.pop(id(node), None)
-            if gs is None or all(g is None for g in gs):
+            if gs is None:
+                continue
+            gs = [_total(parts) for parts in gs]
+            if all(g is None for g in gs):
                 continue
             op = node.op
             if op is None:          # a leaf: an input of this trace
@@ -195,7 +208,10 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
                 slot = pending.get(id(pnode))
                 if slot is None:
                     slot = pending[id(pnode)] = [None] * max(len(pnode.ans or ()), 1)
-                slot[pidx] = _add(slot[pidx], gi)
+                if slot[pidx] is None:
+                    slot[pidx] = [gi]
+                else:
+                    slot[pidx].append(gi)
         results = [leaf_grads.get(id(leaf)) for leaf in leaves]
     return results
 

@@ -313,6 +313,16 @@ case("_index_add",
 case("_index_add",
      lambda b, g: wsum(_call_op("_index_add", b, g, index=(("s", 1, None, None),))),
      rnd(3, 4), rnd(2, 4), argnum=[0, 1], name="basic")
+# internal operators that gradients are built from (second order runs through them)
+for _ta, _tb, _sa, _sb in [(False, False, (3, 4), (4, 2)), (True, False, (4, 3), (4, 2)),
+                           (False, True, (3, 4), (2, 4)), (True, True, (4, 3), (2, 4))]:
+    case("_matmul_t",
+         (lambda ta, tb: lambda a, b: wsum(_call_op("_matmul_t", a, b, ta, tb)))(_ta, _tb),
+         rnd(*_sa), rnd(*_sb), argnum=[0, 1], name=f"ta={_ta},tb={_tb}")
+case("_tanh_grad", lambda g, y: wsum(_call_op("_tanh_grad", g, y)), rnd(3, 4), unit(3, 4),
+     argnum=[0, 1])
+case("_add_n", lambda a, b, d: wsum(_call_op("_add_n", a, b, d) * a), rnd(3, 4), rnd(3, 4),
+     rnd(3, 4), argnum=[0, 1, 2])
 case("take", lambda x: wsum(np.take(x, np.array(_idx_dup))), rnd(3, 4))
 case("take", lambda x: wsum(np.take(x, np.array(_idx_dup), axis=0)), rnd(3, 4), name="axis0")
 case("take", lambda x: wsum(np.take(x, np.array([3, 1, 1]), axis=1)), rnd(3, 4), name="axis1")

@@ -1,4 +1,5 @@
 """Operator definitions; importing this package fills the registry."""
+from . import fused  # noqa: F401  (internal operators gradients use; before their users)
 from . import creation, elementwise, indexing, linalg, random, reduction, shape  # noqa: F401
 from . import nn  # noqa: F401,E402  (minpy.nn's operators)
 

@@ -17,13 +17,12 @@ def unbroadcast(g, x):
     shape = x.shape if hasattr(x, "shape") else ()
     if g.shape != shape:
         lead = g.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
-                                          if s == 1 and g.shape[i + lead] != 1)
-        if axes:
-            g = c("sum", g, axes, keepdims=True)
-        if lead:
-            g = c("reshape", g, shape)
-        elif g.shape != shape:
+        inner = tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+        if not inner:
+            # only leading axes were broadcast: one reduction gives the shape
+            g = c("sum", g, tuple(range(lead)))
+        else:
+            g = c("sum", g, tuple(range(lead)) + inner, keepdims=True)
             g = c("reshape", g, shape)
     dt = getattr(x, "dtype", None)
     if dt is not None and g.dtype != dt and dt.kind == "f":

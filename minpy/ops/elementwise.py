@@ -38,7 +38,7 @@ _UNARY = {
     "arctan": lambda g, ans, x: g / (1.0 + x * x),
     "sinh": lambda g, ans, x: g * c("cosh", x),
     "cosh": lambda g, ans, x: g * c("sinh", x),
-    "tanh": lambda g, ans, x: g * (1.0 - ans * ans),
+    "tanh": lambda g, ans, x: c("_tanh_grad", g, ans),
     "arcsinh": lambda g, ans, x: g / c("sqrt", x * x + 1.0),
     "arccosh": lambda g, ans, x: g / c("sqrt", x * x - 1.0),
     "arctanh": lambda g, ans, x: g / (1.0 - x * x),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as _onp
 
 from ..dispatch.registry import defop
+from . import fused as _fused
 from ._util import c, cast, result_dtype, unbroadcast
 
 
@@ -32,7 +33,7 @@ def _matmul_vjp_a(g, ans, a, b):
         return unbroadcast(ga, a)
     if a.ndim == 1:
         return unbroadcast(c("matmul", c("expand_dims", g, -2), _swap(b))[..., 0, :], a)
-    return unbroadcast(c("matmul", g, _swap(b)), a)
+    return unbroadcast(_fused.matmul_t(g, b, False, True), a)
 
 
 def _matmul_vjp_b(g, ans, a, b):
@@ -41,7 +42,7 @@ def _matmul_vjp_b(g, ans, a, b):
         return unbroadcast(gb, b)
     if b.ndim == 1:
         return unbroadcast(c("matmul", _swap(a), c("expand_dims", g, -1))[..., 0], b)
-    return unbroadcast(c("matmul", _swap(a), g), b)
+    return unbroadcast(_fused.matmul_t(a, g, True, False), b)
 
 
 defop("matmul", nin=2, grad=(_matmul_vjp_a, _matmul_vjp_b),
