@@ -1,0 +1,16 @@
+"""Shared pytest fixtures (keep these small and generic)."""
+import pytest
+
+import minpy
+
+
+@pytest.fixture
+def set_policy():
+    """``set_policy(name)`` switches the global dispatch policy for one test."""
+    old = minpy.get_global_policy()
+
+    def _set(policy):
+        minpy.set_global_policy(policy)
+
+    yield _set
+    minpy.set_global_policy(old)
