@@ -226,6 +226,19 @@ def test_conv2d_lazy_matches_eager_and_float32():
     assert err < TOL
 
 
+def test_conv2d_cached_lazy_graph_sees_new_weights():
+    """A cache hit must compute with the weights fed now (MXNet's MKLDNN subgraph
+    backend keeps the first weights of a bound executor; minpy.ops.nn turns it off)."""
+    x, b = r(2, 1, 6, 6), onp.zeros(3)
+    minpy.jit.reset_stats()
+    for i in range(3):
+        w = r(3, 1, 3, 3)
+        with minpy.lazy():
+            out = (layers.conv2d(np.array(x), np.array(w), np.array(b), pad=1) * 1.0).asnumpy()
+        onp.testing.assert_allclose(out, ref_conv(x, w, b, 1, 1), rtol=1e-4, atol=1e-4)
+    assert minpy.jit.stats()["cache_hits"] >= 2
+
+
 def test_conv2d_shape_errors():
     with pytest.raises(ValueError, match="channels"):
         layers.conv2d(np.zeros((1, 3, 5, 5)), np.zeros((2, 4, 3, 3)), np.zeros(2))

@@ -184,7 +184,10 @@ class Solver:
                 losses.append(loss)
                 self.iteration += 1
                 if self.verbose and self.print_every and self.iteration % self.print_every == 0:
-                    print(f"(Iteration {self.iteration}) loss: {float(loss):.6f}")
+                    msg = f"(Iteration {self.iteration}) loss: {float(loss):.6f}"
+                    bar.write(msg) if hasattr(bar, "write") else print(msg)
+            if hasattr(bar, "close"):
+                bar.close()
             self.loss_history.extend(float(l) for l in losses)
             self.epoch += 1
             for cfg in self.optim_configs.values():

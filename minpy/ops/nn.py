@@ -23,10 +23,19 @@ supported; ties share the gradient of their window.
 """
 from __future__ import annotations
 
+import os as _os
+
 import numpy as _onp
 
 from ..dispatch.registry import defop
 from ._util import c
+
+# MXNet 1.9.1's default CPU subgraph backend (MKLDNN) fuses Convolution and
+# FullyConnected in bound executors and keeps the weights it saw on the first
+# forward: a cached executor fed new weights computes with the old ones. The
+# lazy engine reuses executors across steps, so turn that backend off (MXNet
+# reads the variable at bind time; a user's own setting wins).
+_os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 
 
 def _pair(v) -> tuple:
