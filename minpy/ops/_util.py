@@ -83,12 +83,21 @@ def result_dtype(*vals, float_only: bool = False, demote: bool = True):
     return r
 
 
+_MX_DTYPES = frozenset(_onp.dtype(d) for d in ("float16", "float32", "float64", "uint8", "int8",
+                                                 "int32", "int64", "bool"))
+
+
 def cast(v, dt):
-    """``v`` as dtype ``dt`` (Python scalars and arrays already of ``dt`` unchanged)."""
+    """``v`` as dtype ``dt`` (Python scalars and arrays already of ``dt`` unchanged).
+
+    A dtype MXNet has no arrays of (int16 from ``int8_array + 1000``) leaves ``v``
+    as it is; the call path decides what such a result becomes.
+    """
     d = operand_dtype(v)
-    if d is None or d == dt:
+    dt = _onp.dtype(dt)
+    if d is None or d == dt or dt not in _MX_DTYPES:
         return v
-    return v.astype(_onp.dtype(dt).name)
+    return v.astype(dt.name)
 
 
 def via_int8(F, x, fn):
