@@ -30,11 +30,15 @@ import numpy as _onp
 from ..dispatch.registry import defop
 from ._util import c
 
-# MXNet 1.9.1's default CPU subgraph backend (MKLDNN) fuses Convolution and
-# FullyConnected in bound executors and keeps the weights it saw on the first
-# forward: a cached executor fed new weights computes with the old ones. The
-# lazy engine reuses executors across steps, so turn that backend off (MXNet
-# reads the variable at bind time; a user's own setting wins).
+# MXNet 1.9.1's MKLDNN subgraph backend (on by default on CPU) fuses float32
+# Convolution (and FullyConnected) nodes of a bound executor into subgraph
+# operators that keep the weights they saw on the first forward: a cached
+# executor fed new weights (or, in the weight gradient, a new output gradient)
+# computes with the old ones. The lazy engine reuses executors across steps,
+# so the subgraph backend is turned off. MXNet reads this variable at every
+# bind (MXNET_DISABLE_MKLDNN_CONV_OPT would be narrower, but MXNet reads it
+# only when the library loads, before this module runs); it logs one line per
+# bind saying so. A user's own setting wins.
 _os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 
 
