@@ -214,6 +214,22 @@ def test_conv2d(xs, ws, pad, stride):
     assert check_grad(f, [x, w, b], [0, 1, 2]) < TOL
 
 
+def test_conv2d_second_order():
+    """The gradient helpers have gradients too: d/dw of a function of dL/dx."""
+    x, w, b = r(1, 2, 5, 5), r(3, 2, 3, 3), r(3)
+    cot = r(1, 3, 3, 3)
+
+    def gx_norm(w, x):
+        gx = minpy.grad(lambda x: np.sum(layers.conv2d(x, w, a64(b), 1, 2) * a64(cot)))(x)
+        return np.sum(gx * gx)
+
+    def gw_norm(x, w):
+        gw = minpy.grad(lambda w: np.sum(layers.conv2d(x, w, a64(b), 1, 2) * a64(cot)))(w)
+        return np.sum(gw * gw)
+    assert check_grad(gx_norm, [w, x], 0) < TOL
+    assert check_grad(gw_norm, [x, w], 0) < TOL
+
+
 def test_conv2d_lazy_matches_eager_and_float32():
     x, w, b = r(2, 3, 7, 7), r(4, 3, 3, 3), r(4)
     ref = ref_conv(x, w, b, 1, 2)

@@ -171,8 +171,23 @@ def _dgrad_np(g, w, stride, pad, adj):
     return dxp[:, :, pad[0]:hp - pad[0], pad[1]:wp - pad[1]]
 
 
+def _no_bias_conv(x, w, stride, pad):
+    return c("nn.conv2d", x, w, c("zeros", (w.shape[0],), w.dtype), stride, pad)
+
+
+# Both helpers are bilinear, so their own gradients are the other two
+# convolutions (which makes second derivatives of conv2d available too).
+def _dgrad_vjp_g(cot, ans, g, w, stride, pad, adj):
+    return _no_bias_conv(cot, w, stride, pad)
+
+
+def _dgrad_vjp_w(cot, ans, g, w, stride, pad, adj):
+    return c("nn.conv2d_weight_grad", cot, g, (int(w.shape[2]), int(w.shape[3])), stride, pad)
+
+
 defop("nn.conv2d_data_grad", nin=2, params=[("stride", (1, 1)), ("pad", (0, 0)), ("adj", (0, 0))],
       mx=_dgrad_mx, np=_dgrad_np, shape=_same_dtype(_dgrad_shape),
+      grad=(_dgrad_vjp_g, _dgrad_vjp_w),
       doc="gradient of conv2d with respect to its data (a transposed convolution)")
 
 
@@ -190,8 +205,18 @@ def _wgrad_np(x, g, kernel, stride, pad):
     return _onp.einsum("nchwij,nfhw->fcij", win, g).astype(x.dtype)
 
 
+def _wgrad_vjp_x(cot, ans, x, g, kernel, stride, pad):
+    adj = ((x.shape[2] + 2 * pad[0] - kernel[0]) % stride[0],
+           (x.shape[3] + 2 * pad[1] - kernel[1]) % stride[1])
+    return c("nn.conv2d_data_grad", g, cot, stride, pad, adj)
+
+
+def _wgrad_vjp_g(cot, ans, x, g, kernel, stride, pad):
+    return _no_bias_conv(x, cot, stride, pad)
+
+
 defop("nn.conv2d_weight_grad", nin=2, params=[("kernel", (1, 1)), ("stride", (1, 1)), ("pad", (0, 0))],
-      mx=_wgrad_mx, np=_wgrad_np,
+      mx=_wgrad_mx, np=_wgrad_np, grad=(_wgrad_vjp_x, _wgrad_vjp_g),
       shape=_same_dtype(lambda ops, a: (ops[1].shape[1], ops[0].shape[1]) + tuple(a["kernel"])),
       doc="gradient of conv2d with respect to its weights (a dilated convolution)")
 
