@@ -260,8 +260,15 @@ def _method(name: str):
     return m
 
 
+def _sort_in_place(self, axis=-1, kind=None, order=None) -> None:
+    """Sort in place, as ``numpy.ndarray.sort`` does (the handle is re-pointed)."""
+    self._assign(_call.call(REGISTRY["sort"], (self, axis, kind, order), None))
+
+
+Array.sort = _sort_in_place
+
 for _n in ("sum", "mean", "prod", "max", "min", "argmax", "argmin", "std", "var", "all", "any",
-           "cumsum", "swapaxes", "squeeze", "ravel", "clip", "round", "repeat", "sort", "argsort",
+           "cumsum", "swapaxes", "squeeze", "ravel", "clip", "round", "repeat", "argsort",
            "nonzero", "take", "trace", "diagonal", "cumprod", "ptp"):
     setattr(Array, _n, _method(_n))
 
@@ -278,15 +285,20 @@ def _binop(name: str, reflected: bool = False):
 
 def _inplace(name: str):
     def f(self, other):
-        self._assign(_call.call(REGISTRY[name], (self, other), None).astype(self._dtype, copy=False))
+        res = _call.call(REGISTRY[name], (self, other), None)
+        if res._dtype != self._dtype and not _onp.can_cast(res._dtype, self._dtype, "same_kind"):
+            raise TypeError(f"Cannot cast {name} output from dtype('{res._dtype.name}') to "
+                            f"dtype('{self._dtype.name}') with casting rule 'same_kind' "
+                            f"(in-place operator on a MinPy array)")
+        self._assign(res.astype(self._dtype, copy=False))
         return self
     return f
 
 
 for _dunder, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
                      ("truediv", "true_divide"), ("floordiv", "floor_divide"), ("mod", "mod"),
-                     ("pow", "power"), ("matmul", "matmul"), ("and", "logical_and_bits"),
-                     ("or", "logical_or_bits"), ("xor", "logical_xor_bits")):
+                     ("pow", "power"), ("matmul", "matmul"), ("and", "bitwise_and"),
+                     ("or", "bitwise_or"), ("xor", "bitwise_xor")):
     setattr(Array, f"__{_dunder}__", _binop(_op))
     setattr(Array, f"__r{_dunder}__", _binop(_op, True))
     setattr(Array, f"__i{_dunder}__", _inplace(_op))

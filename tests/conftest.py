@@ -14,3 +14,15 @@ def set_policy():
 
     yield _set
     minpy.set_global_policy(old)
+
+
+@pytest.fixture(params=["eager", "lazy"])
+def minpy_mode(request):
+    """Run a test eagerly and again in lazy mode (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("minpy_mode")``)."""
+    if request.param == "eager":
+        yield "eager"
+        return
+    with minpy.lazy():
+        yield "lazy"
+        minpy.flush()

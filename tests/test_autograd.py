@@ -8,6 +8,9 @@ from minpy.core import (convert_args, grad, grad_and_loss, minpy_to_numpy, numpy
                         return_numpy)
 from minpy.utils.gradient_checker import check_grad
 
+# every test here runs eagerly and in lazy mode
+pytestmark = pytest.mark.usefixtures("minpy_mode")
+
 _rng = onp.random.RandomState(1)
 
 

@@ -34,6 +34,9 @@ from minpy.array import Array
 from minpy.dispatch import call as _call
 from minpy.dispatch.registry import REGISTRY, mxnet_functions
 
+# every test here runs eagerly and in lazy mode
+pytestmark = pytest.mark.usefixtures("minpy_mode")
+
 FLOATS = ("float32", "float64")
 INTS = ("int32", "int64")
 NUM = FLOATS + INTS
@@ -1034,36 +1037,12 @@ def run_case(case: Case, dt, policy: str = "prefer_mxnet", seed: int = 0):
         assert stats.get(case.infer_op(), {}).get("mxnet", 0) >= 1, stats
 
 
-# Bugs outside the operator files (minpy/array.py), reported to its owner; strict
-# xfail so that the fix turns these into failures until the marker is removed.
-KNOWN_ARRAY_BUGS = {
-    "&": "array.py maps & to unregistered 'logical_and_bits' (should be bitwise_and)",
-    "|": "array.py maps | to unregistered 'logical_or_bits' (should be bitwise_or)",
-    "^": "array.py maps ^ to unregistered 'logical_xor_bits' (should be bitwise_xor)",
-    "&=": "array.py maps &= to unregistered 'logical_and_bits'",
-    "|=": "array.py maps |= to unregistered 'logical_or_bits'",
-    "^=": "array.py maps ^= to unregistered 'logical_xor_bits'",
-}
-KNOWN_ARRAY_BUGS_DT = {
-    ("/=", "int32"): "array.py __itruediv__ on an int array casts silently; NumPy raises",
-    ("/=", "int64"): "array.py __itruediv__ on an int array casts silently; NumPy raises",
-}
-
-
-def _marks(case, dt):
-    if case.name != "Array":
-        return ()
-    head = case.tag.split(" ")[0]
-    reason = KNOWN_ARRAY_BUGS.get(head) or (KNOWN_ARRAY_BUGS_DT.get((case.tag, dt)))
-    return (pytest.mark.xfail(strict=True, reason=reason),) if reason else ()
-
-
 def _params():
     out = []
     for case in TABLE:
         for dt in case.dtypes:
             out.append(pytest.param(case, dt, id=f"{case.id}-{dt}" if dt else case.id,
-                                    marks=_marks(case, dt)))
+                                    marks=()))
     return out
 
 
@@ -1095,7 +1074,7 @@ def _policy_subset():
                                         and REGISTRY[case.name].mx is None):
                 continue
             out.append(pytest.param(case, dt, pol, id=f"{case.id}-{dt}-{pol}",
-                                    marks=_marks(case, dt)))
+                                    marks=()))
     return out
 
 

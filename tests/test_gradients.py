@@ -15,6 +15,9 @@ from minpy.dispatch.registry import REGISTRY
 from minpy.ops._util import c as _call_op
 from minpy.utils.gradient_checker import check_grad
 
+# every test here runs eagerly and in lazy mode
+pytestmark = pytest.mark.usefixtures("minpy_mode")
+
 TOL = 1e-5
 _rng = onp.random.RandomState(0)
 

@@ -19,6 +19,7 @@ from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
 from .graph import LRef, format_where
+from .passes import optimise
 
 _MXND = _mx.np.ndarray
 _F64 = _onp.dtype("float64")
@@ -378,6 +379,11 @@ def _check(order, built, keep, ext, sdtypes):
 def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
     t0 = time.perf_counter()
     try:
+        original = order
+        try:
+            order, descs, keep, outs = optimise(order, descs, keep, outs, scalars, baked, ext)
+        except Exception:            # a pass must never cost correctness: compile as recorded
+            order = original
         try:
             sdtypes = {}
             built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes)
@@ -388,12 +394,17 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
                 built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes)
         except _LoweringFailed as f:
             n = order[f.index]
-            engine.eager_only.add((n.op, n.attrs))
+            if order is original:
+                engine.eager_only.add((n.op, n.attrs))
             return _INTERPRET
         except _mx.base.MXNetError:
             return _INTERPRET
         group = _mx.sym.Group([built[p][i] for p, i in outs])
         try:
+            return _VEHICLES[config.vehicle](group, ext, sdtypes, ctx, len(keep))
+        except _mx.base.MXNetError:
+            pass
+        try:       # e.g. a CachedOp cannot hold operators without a registered gradient
             return _Compiled(group, ext, sdtypes, ctx, len(keep))
         except _mx.base.MXNetError:
             return _INTERPRET
@@ -402,9 +413,14 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
 
 
 class _Compiled:
-    """A bound executor plus the views used to feed it."""
+    """A bound executor and the input arrays it reads (the "executor" vehicle).
 
-    __slots__ = ("exe", "views", "svars", "nodes")
+    Inputs are copied into the executor's own arrays, skipped when the same
+    immutable buffer was fed last time; outputs are copied out because the
+    next run overwrites them.
+    """
+
+    __slots__ = ("exe", "views", "fill", "last", "svars", "nodes")
 
     def __init__(self, group, ext, sdtypes, ctx, nodes) -> None:
         names = group.list_arguments()
@@ -421,22 +437,93 @@ class _Compiled:
         self.exe = group.bind(ctx.mx, args=args, grad_req="null")
         d = self.exe.arg_dict
         self.views = [d[f"in{k}"].as_np_ndarray() if f"in{k}" in d else None for k in range(len(ext))]
+        self.fill = [(d[f"in{k}"], _onp.dtype(ext[k].dtype).name) if f"in{k}" in d else None
+                     for k in range(len(ext))]
+        self.last = [None] * len(ext)
         # promoted scalars: [position, input array, dtype name, last value fed]
         self.svars = [[int(n[1:]), d[n], _onp.dtype(types[n]).name, None]
                       for n in names if n[0] == "s"]
         self.nodes = nodes
 
     def run(self, ext, scalars):
-        for v, view in zip(ext, self.views):
-            if view is not None:
+        """Outputs for inputs ``ext`` (buffers, or Python scalars for 0-d inputs)."""
+        views, last = self.views, self.last
+        for k, v in enumerate(ext):
+            view = views[k]
+            if view is None:
+                continue
+            t = type(v)
+            if t is float or t is int or t is bool:
+                if t is not type(last[k]) or v != last[k]:
+                    arr, dt = self.fill[k]
+                    _FULL(shape=(), value=float(v), dtype=dt, out=arr)
+                    last[k] = v
+            elif v is not last[k]:
                 v.copyto(view)
-        for sv in self.svars:
-            v = scalars[sv[0]]
-            if v != sv[3] or type(v) is not type(sv[3]):
-                _FULL(shape=(1,), value=float(v), dtype=sv[2], out=sv[1])
-                sv[3] = v
+                last[k] = v
+        _feed_scalars(self.svars, scalars)
         outs = self.exe.forward(is_train=False)
         return [o.copy().as_np_ndarray() for o in outs]
 
 
+class _CachedGraph:
+    """The graph as an MXNet CachedOp with static allocation (the "cachedop"
+    vehicle): inputs are passed by reference and every call returns fresh
+    outputs, so nothing is copied in or out."""
+
+    __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx")
+
+    def __init__(self, group, ext, sdtypes, ctx, nodes) -> None:
+        names = group.list_arguments()
+        self.op = _mx.nd.CachedOp(group, [("static_alloc", "true"), ("static_shape", "true")])
+        self.order = [("x", int(n[2:])) if n[0] == "i" else ("s", int(n[1:])) for n in names]
+        self.svars = []
+        self.consts = {}
+        with ctx.mx:
+            for n in names:
+                if n[0] == "s":
+                    k = int(n[1:])
+                    arr = _mx.nd.zeros((1,), dtype=sdtypes[k])
+                    self.svars.append([k, arr, _onp.dtype(sdtypes[k]).name, None])
+                    self.consts[("s", k)] = arr
+                else:
+                    k = int(n[2:])
+                    self.consts[("x", k)] = [_mx.nd.zeros(tuple(ext[k].shape), dtype=ext[k].dtype),
+                                             _onp.dtype(ext[k].dtype).name, None]
+        self.nodes = nodes
+        self.ctx = ctx
+
+    def run(self, ext, scalars):
+        args = []
+        for kind, k in self.order:
+            if kind == "x":
+                v = ext[k]
+                t = type(v)
+                if t is float or t is int or t is bool:
+                    slot = self.consts[("x", k)]
+                    if t is not type(slot[2]) or v != slot[2]:
+                        _FULL(shape=(), value=float(v), dtype=slot[1], out=slot[0])
+                        slot[2] = v
+                    args.append(slot[0])
+                else:
+                    args.append(v.as_nd_ndarray())
+            else:
+                args.append(self.consts[("s", k)])
+        _feed_scalars(self.svars, scalars)
+        with self.ctx.mx:
+            outs = self.op(*args)
+        if not isinstance(outs, (list, tuple)):
+            outs = [outs]
+        return [o.as_np_ndarray() for o in outs]
+
+
+def _feed_scalars(svars, scalars) -> None:
+    for sv in svars:
+        v = scalars[sv[0]]
+        if type(v) is not type(sv[3]) or v != sv[3]:
+            _FULL(shape=(1,), value=float(v), dtype=sv[2], out=sv[1])
+            sv[3] = v
+
+
+_VEHICLES = {"executor": _Compiled, "cachedop": _CachedGraph}
 _FULL = _mx.nd._internal._full

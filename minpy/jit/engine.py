@@ -45,7 +45,8 @@ class Engine:
     def record(self, op, operands, attrs, info, ctx):
         lz = op.lazy
         if lz is not None and (lz is False or not lz(attrs)) or \
-                self.eager_only and (op, attrs) in self.eager_only:
+                self.eager_only and (op, attrs) in self.eager_only or \
+                any(0 in s for s in info.shapes):          # MXNet graphs cannot hold empty arrays
             _stats.bump("eager_ops")
             return _call.run_mxnet(op, operands, info, ctx)
         epoch = self.epoch
@@ -105,6 +106,13 @@ class Engine:
 
     def note_fallback(self, name: str) -> None:
         self.reason = "fallback"
+
+    def discard(self) -> None:
+        """Start a new epoch without computing what is pending (a jit trace that
+        produced its results by other means); leftovers compute on access."""
+        self.live, self.nodes, self.ext, self.scalars = [], [], [], []
+        self.ext_ids = {}
+        self.epoch = _Epoch()
 
     # -- flush -------------------------------------------------------------------------
     def flush(self, reason: str = "flush", extra=()) -> None:

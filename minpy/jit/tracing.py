@@ -197,7 +197,7 @@ class _TraceState:
 class _Entry:
     """A compiled trace and how to feed it."""
 
-    __slots__ = ("compiled", "plan", "last", "fill", "scalars", "out_tree", "out_plan", "muts",
+    __slots__ = ("compiled", "plan", "scalars", "out_tree", "out_plan", "muts",
                  "nodes", "kept", "captured", "breaks", "broken")
 
     def __init__(self) -> None:
@@ -339,7 +339,8 @@ class JitFunction:
             return built
         finally:
             self.cache[sig] = entry
-            eng.flush("jit")
+            if not entry.broken:
+                eng.discard()       # the compiled graph produced every result already
             _set_thread(prev)
 
     def _build(self, entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves):
@@ -406,44 +407,23 @@ class JitFunction:
             return None
         entry.compiled = compiled
         entry.plan = plan
-        entry.last = [None] * len(plan)
         entry.scalars = scalars
         entry.out_tree = out_tree
         entry.out_plan = out_plan
         entry.muts = muts
         entry.nodes = len(nodes)
         entry.kept = len(keep)
-        entry.fill = [(comp_arg, _onp.dtype(comp_arg.dtype).name) if comp_arg is not None else None
-                      for comp_arg in (compiled.exe.arg_dict.get(f"in{k}") for k in range(len(plan)))]
         # this first call's results come from the compiled graph too
         values = self._run(entry, list(ext))
-        for k, (kind, _) in enumerate(plan):
-            if kind == "sarg":
-                entry.last[k] = None
         return self._deliver(entry, values, leaves)
 
     # -- replaying ---------------------------------------------------------------------
     def _run(self, entry, ext):
         comp = entry.compiled
-        views = comp.views
-        last = entry.last
-        for k, v in enumerate(ext):
-            view = views[k]
-            if view is None:
-                continue
-            t = type(v)
-            if t is float or t is int or t is bool:
-                if v != last[k] or t is not type(last[k]):
-                    arg, dt = entry.fill[k]
-                    _FULL(shape=(), value=float(v), dtype=dt, out=arg)
-                    last[k] = v
-            elif v is not last[k]:
-                v.copyto(view)
-                last[k] = v
-        outs = comp.exe.forward(is_train=False)
+        values = comp.run(ext, entry.scalars)
         _stats.bump("executed_graphs")
         _stats.bump("executed_nodes", comp.nodes)
-        return [o.copy().as_np_ndarray() for o in outs]
+        return values
 
     def _replay(self, entry, leaves):
         ext = []
@@ -579,7 +559,7 @@ def explain(fn: Callable, *args, **kwargs) -> Explanation:
         nodes=getattr(entry, "nodes", 0) if not entry.broken else 0,
         kept=getattr(entry, "kept", 0) if not entry.broken else 0,
         inputs=len(entry.plan) if not entry.broken else 0,
-        outputs=len(entry.compiled.exe.outputs) if not entry.broken else 0,
+        outputs=len(entry.out_plan) + len(entry.muts) if not entry.broken else 0,
         captured=[f"array{h.shape} {h.dtype.name}" for h in entry.captured],
         breaks=[(r, format_where(w)) for r, w in entry.breaks],
         replayable=not entry.broken,

@@ -23,6 +23,12 @@ def _expand(index, shape):
     return tuple(out) + (slice(None),) * (len(shape) - len(out))
 
 
+def _meta_like(sym, like, dtype):
+    """Shape/dtype metadata (as the lazy builder attaches it) for a derived symbol."""
+    sym.shape, sym.ndim, sym.dtype = like.shape, like.ndim, _onp.dtype(dtype)
+    return sym
+
+
 def _dummy(shape):
     return _onp.broadcast_to(_onp.zeros((), "int8"), shape)
 
@@ -64,7 +70,16 @@ def _crop(idx, shape):
 
 
 def setitem_basic(F, x, value, idx):
+    if len(x.shape) == 0:              # x[()] = v, x[...] = v on a 0-d array: all of it
+        v = value if hasattr(value, "shape") else F.np.full((), value, dtype=x.dtype.name)
+        v = v.astype(x.dtype.name) if v.dtype != x.dtype else v
+        return F.np.reshape(v, ())
     begin, end, step, box = _crop(idx, x.shape)
+    if 0 in box:                       # an empty selection writes nothing
+        return F.np.copy(x)
+    if x.dtype == _onp.bool_:          # MXNet's slice assignment has no bool kernel
+        v = value.astype("int8") if hasattr(value, "shape") else int(bool(value))
+        return setitem_basic(F, _meta_like(x.astype("int8"), x, "int8"), v, idx) != 0
     if not hasattr(value, "shape"):
         return F._internal._slice_assign_scalar(x.as_nd_ndarray(), scalar=float(value), begin=begin,
                                                 end=end, step=step).as_np_ndarray()
@@ -100,13 +115,6 @@ def scatter_add(F, base, g, arrays):
 
 
 def scatter_set(F, x, value, arrays):
-    shape = _onp.broadcast_shapes(*[tuple(a.shape) for a in arrays])
-    sel = shape + tuple(x.shape[len(arrays):])
-    if not hasattr(value, "shape"):
-        v = F.np.full(sel, value, dtype=x.dtype.name)
-    else:
-        v = F.np.broadcast_to(value, sel) if tuple(value.shape) != sel else value
-        v = v.astype(x.dtype.name) if value.dtype != x.dtype else v
-    return F._internal._scatter_set_nd(x.as_nd_ndarray(), v.as_nd_ndarray(),
-                                       _stacked(F, arrays).as_nd_ndarray(),
-                                       shape=tuple(x.shape)).as_np_ndarray()
+    # MXNet's scatter_set_nd writes in place, which a graph cannot express;
+    # lazy mode runs assignments through integer arrays eagerly instead.
+    raise NotImplementedError("assignment through integer index arrays inside a graph")

@@ -1,6 +1,7 @@
 """Shape manipulation: reshape, transpose, joining, splitting, tiling, sorting."""
 from __future__ import annotations
 
+import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch.registry import defop
@@ -178,6 +179,8 @@ def _split_mx(F, x, indices_or_sections, axis):
     if isinstance(ios, tuple):
         n = x.shape[axis]
         bounds = [0] + [min(max(i if i >= 0 else i + n, 0), n) for i in ios] + [n]
+        if F is _mx.sym and any(hi <= lo for lo, hi in zip(bounds[:-1], bounds[1:])):
+            raise NotImplementedError("empty pieces inside a graph")   # runs eagerly
         idx = [slice(None)] * x.ndim
         out = []
         for lo, hi in zip(bounds[:-1], bounds[1:]):

@@ -1,0 +1,273 @@
+"""Graph passes run when a graph is compiled (cache misses only).
+
+The recorded graph is rewritten as a small IR of :class:`PNode` objects whose
+inputs point at other PNodes, external buffers or scalars; passes replace
+references, then the graph is put back in topological order with networkx.
+
+* batching: independent 2-D products that share their right operand
+  (``xs[t] @ Wx`` at every step of an RNN) become one product and a split;
+  sums of products contracted over rows (``sum_t xs[t].T @ d_t``, the weight
+  gradient) become one product of concatenations, and sums of leading-axis
+  reductions become one reduction;
+* common-subexpression elimination (deterministic operators only);
+* dead-code elimination (everything the outputs do not need).
+"""
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as _onp
+
+from ..dispatch.registry import REGISTRY
+from .config import config
+
+
+class PNode:
+    __slots__ = ("op", "attrs", "shapes", "dtypes", "where", "ins", "ctx", "rank", "__weakref__")
+
+    def __init__(self, op, attrs, shapes, dtypes, where, ins, ctx, rank) -> None:
+        self.op = op
+        self.attrs = attrs
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.where = where
+        self.ins = ins
+        self.ctx = ctx
+        self.rank = rank
+
+
+_counter = itertools.count()
+
+
+def to_ir(order, descs, keep, outs):
+    nodes = {}
+    for i in sorted(keep):
+        n = order[i]
+        ins = []
+        for d in descs[i]:
+            if d[0] == "x" or d[0] == "s":
+                ins.append(d)
+            else:
+                ins.append(("n", nodes[d[0]], d[1]))
+        nodes[i] = PNode(n.op, n.attrs, n.shapes, n.dtypes, n.where, ins, n.ctx, i)
+    return list(nodes.values()), [(nodes[p], k) for p, k in outs]
+
+
+def from_ir(pnodes, outs):
+    """(order, descs, keep, outs) in the index form the builder reads."""
+    g = nx.DiGraph()
+    for n in pnodes:
+        g.add_node(n)
+        for d in n.ins:
+            if d[0] == "n":
+                g.add_edge(d[1], n)
+    order = list(nx.lexicographical_topological_sort(g, key=lambda n: n.rank))
+    pos = {n: i for i, n in enumerate(order)}
+    descs = [tuple((pos[d[1]], d[2]) if d[0] == "n" else d for d in n.ins) for n in order]
+    return order, descs, set(range(len(order))), tuple((pos[n], k) for n, k in outs)
+
+
+def _resolve(ref, repl):
+    while ref[0] == "n" and (ref[1], ref[2]) in repl:
+        ref = repl[(ref[1], ref[2])]
+    return ref
+
+
+def _apply(pnodes, outs, repl):
+    for n in pnodes:
+        n.ins = [_resolve(d, repl) for d in n.ins]
+    return [(r[1], r[2]) for r in (_resolve(("n", n, k), repl) for n, k in outs)]
+
+
+def dce(pnodes, outs):
+    need = set()
+    stack = [n for n, _ in outs]
+    while stack:
+        n = stack.pop()
+        if n in need:
+            continue
+        need.add(n)
+        stack.extend(d[1] for d in n.ins if d[0] == "n")
+    return [n for n in pnodes if n in need]
+
+
+def cse(pnodes, outs, scalars, baked):
+    """Merge nodes computing the same deterministic operator on the same inputs."""
+    seen, repl = {}, {}
+    for n in sorted(pnodes, key=lambda n: n.rank):
+        if n.op.random or n.op.lazy is not None:
+            continue
+        ins = tuple(_key_ref(_resolve(d, repl), scalars, baked) for d in n.ins)
+        key = (n.op, n.attrs, ins)
+        try:
+            first = seen.setdefault(key, n)
+        except TypeError:          # unhashable attributes: leave the node alone
+            continue
+        if first is not n:
+            for k in range(len(n.shapes)):
+                repl[(n, k)] = ("n", first, k)
+    if not repl:
+        return pnodes, outs
+    outs = _apply(pnodes, outs, repl)
+    return dce(pnodes, outs), outs
+
+
+def _key_ref(d, scalars, baked):
+    if d[0] == "n":
+        return ("n", id(d[1]), d[2])
+    if d[0] == "s":
+        k = d[2]
+        return ("s", type(scalars[k]), scalars[k]) if k in baked else d
+    return d
+
+
+# ----------------------------------------------------------------------------- batching
+
+def _new(name, attrs, ins, shapes, dtype, like, rank):
+    return PNode(REGISTRY[name], attrs, shapes, (dtype,) * len(shapes), like.where, ins,
+                 like.ctx, rank)
+
+
+_ext_shapes: list = []     # shapes of the graph's external inputs, during optimise()
+
+
+def _shape_of(ref):
+    if ref[0] == "n":
+        return tuple(ref[1].shapes[ref[2]])
+    if ref[0] == "x" and ref[1] < len(_ext_shapes):
+        return _ext_shapes[ref[1]]
+    return None
+
+
+def _stack_rows(refs, like, rank, new):
+    """One reference to the row-wise concatenation of 2-D ``refs``."""
+    first = refs[0]
+    # consecutive x[0], x[1], ... of one 3-D array: a reshape of x, no copies
+    if all(r[0] == "n" and r[1].op.name == "_getitem" and r[2] == 0 for r in refs):
+        srcs = {r[1].ins[0] if r[1].ins[0][0] != "n" else (id(r[1].ins[0][1]), r[1].ins[0][2])
+                for r in refs}
+        idx = [r[1].attrs for r in refs]
+        if len(srcs) == 1 and all(a == (("index", (("i", t),)),) for t, a in enumerate(idx)):
+            src = refs[0][1].ins[0]
+            full = _shape_of(src)
+            if full is not None and len(full) == 3 and full[0] == len(refs):
+                shape = (full[0] * full[1],) + tuple(full[2:])
+                node = _new("reshape", (("newshape", shape), ("order", "C")), [src], (shape,),
+                            first[1].dtypes[0], like, rank)
+                new.append(node)
+                return ("n", node, 0)
+    shapes = [_shape_of(r) for r in refs]
+    rows = sum(s[0] for s in shapes)
+    node = _new("concatenate", (("axis", 0),), list(refs), ((rows,) + shapes[0][1:],),
+                refs[0][1].dtypes[refs[0][2]], like, rank)
+    new.append(node)
+    return ("n", node, 0)
+
+
+def _ancestors(pnodes):
+    g = nx.DiGraph()
+    for n in pnodes:
+        for d in n.ins:
+            if d[0] == "n":
+                g.add_edge(d[1], n)
+    return g
+
+
+def batch_products(pnodes, outs):
+    """Independent 2-D products sharing the right operand -> one product + split."""
+    groups = {}
+    for n in pnodes:
+        if n.op.name not in ("dot", "matmul") or len(n.ins) != 2:
+            continue
+        a, b = n.ins
+        if a[0] != "n" or len(a[1].shapes[a[2]]) != 2 or len(n.shapes[0]) != 2:
+            continue
+        bkey = (b[0], id(b[1]) if b[0] == "n" else b[1], b[2] if b[0] == "n" else None)
+        groups.setdefault((n.op, bkey, tuple(a[1].shapes[a[2]]), n.dtypes[0]), []).append(n)
+    groups = [g for g in groups.values() if len(g) >= config.batch_min_group]
+    if not groups:
+        return pnodes, outs
+    dag = _ancestors(pnodes)
+    repl, new = {}, []
+    for members in groups:
+        members.sort(key=lambda n: n.rank)
+        chosen = []
+        for m in members:
+            anc = nx.ancestors(dag, m) if m in dag else set()
+            if not any(c in anc for c in chosen):
+                chosen.append(m)
+        if len(chosen) < config.batch_min_group:
+            continue
+        first = chosen[0]
+        left = _stack_rows([m.ins[0] for m in chosen], first, first.rank - 0.5, new)
+        rows, cols = first.shapes[0]
+        prod = _new(first.op.name, first.attrs, [left, first.ins[1]], ((rows * len(chosen), cols),),
+                    first.dtypes[0], first, first.rank - 0.4)
+        split = _new("split", (("indices_or_sections", len(chosen)), ("axis", 0)),
+                     [("n", prod, 0)], ((rows, cols),) * len(chosen), first.dtypes[0], first,
+                     first.rank - 0.3)
+        new += [prod, split]
+        for i, m in enumerate(chosen):
+            repl[(m, 0)] = ("n", split, i)
+    if not repl:
+        return pnodes, outs
+    pnodes = pnodes + new
+    outs = _apply(pnodes, outs, repl)
+    return dce(pnodes, outs), outs
+
+
+def _row_order(p):
+    """Sort key putting products of x[0], x[1], ... in index order (see _stack_rows)."""
+    a = p.ins[0] if p.ins else None
+    if a is not None and a[0] == "n" and a[1].op.name == "_getitem":
+        idx = dict(a[1].attrs).get("index")
+        if idx and len(idx) == 1 and idx[0][0] == "i":
+            return (0, idx[0][1])
+    return (1, p.rank)
+
+
+def batch_accumulations(pnodes, outs):
+    """``add_n`` of row-contracted products or of leading-axis sums -> one op."""
+    repl, new = {}, []
+    for n in pnodes:
+        if n.op.name != "_add_n" or len(n.ins) < config.batch_min_group or \
+                any(d[0] != "n" for d in n.ins):
+            continue
+        parts = sorted((d[1] for d in n.ins), key=_row_order)   # a sum: any order will do
+        kinds = {(p.op.name, p.attrs) for p in parts}
+        if len(kinds) != 1:
+            continue
+        name, attrs = kinds.pop()
+        if name == "_matmul_t" and attrs == (("ta", True), ("tb", False)):
+            a = _stack_rows([p.ins[0] for p in parts], n, n.rank - 0.6, new)
+            b = _stack_rows([p.ins[1] for p in parts], n, n.rank - 0.5, new)
+            node = _new("_matmul_t", attrs, [a, b], n.shapes, n.dtypes[0], n, n.rank - 0.4)
+        elif name == "sum" and dict(attrs).get("axis") == (0,) and not dict(attrs).get("keepdims") \
+                and all(len(p.ins[0][1].shapes[p.ins[0][2]]) == 2 for p in parts if p.ins[0][0] == "n") \
+                and all(p.ins[0][0] == "n" for p in parts):
+            x = _stack_rows([p.ins[0] for p in parts], n, n.rank - 0.5, new)
+            node = _new("sum", attrs, [x], n.shapes, n.dtypes[0], n, n.rank - 0.4)
+        else:
+            continue
+        new.append(node)
+        repl[(n, 0)] = ("n", node, 0)
+    if not repl:
+        return pnodes, outs
+    pnodes = pnodes + new
+    outs = _apply(pnodes, outs, repl)
+    return dce(pnodes, outs), outs
+
+
+def optimise(order, descs, keep, outs, scalars, baked, ext=()):
+    """Run the enabled passes; returns the graph in the builder's index form."""
+    if not config.graph_passes or len(keep) < 2:
+        return order, descs, keep, outs
+    _ext_shapes[:] = [tuple(b.shape) for b in ext]
+    pnodes, routs = to_ir(order, descs, keep, outs)
+    if config.batching:
+        pnodes, routs = batch_products(pnodes, routs)
+        pnodes, routs = batch_accumulations(pnodes, routs)
+    if config.cse:
+        pnodes, routs = cse(pnodes, routs, scalars, baked)
+    return from_ir(pnodes, routs)
