@@ -46,6 +46,8 @@ _lazy = _LazyState()
 
 
 _ASTYPE = None          # the astype operator, bound once the registry is filled
+_PREFER = _policy.PreferMXNetPolicy
+_COUNTS = _stats._counts
 
 
 def lazy_engine():
@@ -221,7 +223,7 @@ class Inferred:
     dtypes, the attrs as keyword arguments, and whether MXNet's own output
     dtype was seen to match (so the eager path can skip checking)."""
 
-    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts")
+    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts", "empty")
 
     def __init__(self, shapes, dtypes, kw) -> None:
         self.shapes = shapes
@@ -229,6 +231,7 @@ class Inferred:
         self.kw = kw
         self.verified = False
         self.casts = None     # per operand: the dtype to cast it to first, or None
+        self.empty = any(0 in s for s in shapes)     # a zero-size output
 
     def __iter__(self):
         return iter((self.shapes, self.dtypes))
@@ -388,7 +391,10 @@ def call(op: Op, args: tuple, kwargs: dict):
     if ctx is None:
         ctx = _context.current_context()
     pol = _policy.current_policy()
-    backend = pol.choose(op, operands, attrs)
+    if pol.__class__ is _PREFER:
+        backend = "mxnet" if op.mx is not None else "numpy"
+    else:
+        backend = pol.choose(op, operands, attrs)
     if backend == "mxnet":
         info = infer(op, operands, attrs)
         if info.casts is not None:
@@ -412,7 +418,7 @@ def call(op: Op, args: tuple, kwargs: dict):
         if op.np is None:
             raise NotImplementedError(f"minpy.numpy.{op.name} has no NumPy implementation")
         results = run_numpy(op, operands, attrs, ctx)
-    _stats.count(op.name, backend)
+    _COUNTS[(op.name, backend)] += 1
     if tape_hook is not None:
         tape_hook(op, operands, attrs, results)
     if op.multi:

@@ -13,7 +13,7 @@ class JitConfig:
         self.min_graph_nodes = 1         # smaller graphs run op by op instead of compiling
         self.scalar_promotion = "speculative"  # bake scalars until they vary ("inputs": never bake)
         self.jit_max_traces = 8          # warn once when one jitted function traced more often
-        self.vehicle = "cachedop"        # "cachedop" (fresh outputs, no copies) or "executor"
+        self.vehicle = "executor"        # "executor" (bound once, inputs/outputs copied) or "cachedop"
         self.graph_passes = True         # run the compile-time passes below at all
         self.cse = True                  # common-subexpression elimination
         self.batching = True             # batch independent products / accumulations

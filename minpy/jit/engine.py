@@ -46,7 +46,7 @@ class Engine:
         lz = op.lazy
         if lz is not None and (lz is False or not lz(attrs)) or \
                 self.eager_only and (op, attrs) in self.eager_only or \
-                any(0 in s for s in info.shapes):          # MXNet graphs cannot hold empty arrays
+                info.empty:                        # MXNet graphs cannot hold empty arrays
             _stats.bump("eager_ops")
             return _call.run_mxnet(op, operands, info, ctx)
         epoch = self.epoch
@@ -83,7 +83,7 @@ class Engine:
         nodes = self.nodes
         node = LNode(op, inputs, attrs, info.shapes, info.dtypes, ctx, len(nodes), epoch,
                      (op, attrs, tuple(desc)),
-                     user_frame(2) if config.record_source_lines else None)
+                     user_frame(3) if config.record_source_lines else None)
         nodes.append(node)
         shapes = info.shapes
         if len(shapes) == 1:
