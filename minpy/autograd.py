@@ -10,6 +10,7 @@ mode they are recorded lazily.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any, Callable, Sequence, Union
 
@@ -26,8 +27,11 @@ class Trace:
     __slots__ = ("__weakref__",)
 
 
+_order = itertools.count()
+
+
 class Node:
-    __slots__ = ("op", "operands", "attrs", "parents", "ans")
+    __slots__ = ("op", "operands", "attrs", "parents", "ans", "seq")
 
     def __init__(self, op, operands, attrs, parents, ans) -> None:
         self.op = op
@@ -35,6 +39,7 @@ class Node:
         self.attrs = attrs
         self.parents = parents
         self.ans = ans
+        self.seq = next(_order)       # recording order: consumers come after producers
 
 
 class _NoGradient:
@@ -114,33 +119,23 @@ def mark_nondifferentiable(name: str, inputs: Sequence[Array], results) -> None:
 
 
 def _toposort(start_nodes):
-    """Nodes reachable from ``start_nodes`` with every consumer before its producers."""
-    children = {}
+    """Nodes reachable from ``start_nodes``, every consumer before its producers
+    (reverse recording order is such an order)."""
+    seen = {}
     stack = list(start_nodes)
-    seen = set()
     while stack:
         n = stack.pop()
         if id(n) in seen:
             continue
-        seen.add(id(n))
+        seen[id(n)] = n
         for p in n.parents:
-            if p is not None:
-                pn = p[0]
-                children[id(pn)] = children.get(id(pn), 0) + 1
-                if id(pn) not in seen:
-                    stack.append(pn)
-    order = []
-    ready = list(start_nodes)
-    while ready:
-        n = ready.pop()
-        order.append(n)
-        for p in n.parents:
-            if p is not None:
-                pn = p[0]
-                children[id(pn)] -= 1
-                if children[id(pn)] == 0:
-                    ready.append(pn)
-    return order
+            if p is not None and id(p[0]) not in seen:
+                stack.append(p[0])
+    return sorted(seen.values(), key=_seq, reverse=True)
+
+
+def _seq(n):
+    return n.seq
 
 
 def _total(parts):
