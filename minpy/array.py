@@ -76,6 +76,11 @@ class Array:
         return self._host("asnumpy")
 
     def _host(self, reason: str) -> _onp.ndarray:
+        eng = _call._lazy.engine
+        if eng is not None and eng.tracing is not None and type(self._data) is _MXND:
+            # a @jit trace reading a concrete value: it would be baked into the graph
+            from .jit.graph import user_frame
+            eng.tracing.graph_break(reason, user_frame(2))
         d = self._mx(reason)
         try:
             return d.asnumpy()

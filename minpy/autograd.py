@@ -64,6 +64,9 @@ def _active() -> list:
 def _snap(a, rec):
     s = Array._wrap(a._data, a._shape, a._dtype, a._ctx)
     s._rec = rec
+    eng = _call._lazy.engine
+    if eng is not None and eng.tracing is not None:
+        eng.tracing.origin[id(s)] = (s, a)     # a @jit trace reads ``a``, not the snapshot
     return s
 
 

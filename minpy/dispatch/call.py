@@ -407,6 +407,8 @@ def call(op: Op, args: tuple, kwargs: dict):
             if eng is not None and not op.random:
                 results = eng.record(op, operands, attrs, info, ctx)
             else:
+                if eng is not None and eng.tracing is not None:
+                    eng.tracing.eager_call(op)
                 results = run_mxnet(op, operands, info, ctx)
         except ValueError:
             if pol.failed(op, operands, attrs):

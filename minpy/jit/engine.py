@@ -48,6 +48,8 @@ class Engine:
                 self.eager_only and (op, attrs) in self.eager_only or \
                 info.empty:                        # MXNet graphs cannot hold empty arrays
             _stats.bump("eager_ops")
+            if self.tracing is not None:
+                self.tracing.eager_call(op)
             return _call.run_mxnet(op, operands, info, ctx)
         epoch = self.epoch
         ext = self.ext

@@ -11,14 +11,12 @@ captured handles to the bound executor and re-point the handles it updates.
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
 import mxnet as _mx
 import numpy as _onp
 
-from .. import autograd as _autograd
 from ..array import Array
 from ..config import config as _mconfig
 from ..dispatch import call as _call
@@ -39,71 +37,17 @@ class JitCheckError(AssertionError):
     """``check=True``: replaying the cached graph disagreed with running the function."""
 
 
-# ----------------------------------------------------------------------------- trace hooks
-#
-# While a trace runs, three things must be seen that the lazy engine does not report:
-# a read of a *concrete* array's value (``float(x)`` on an argument, a NumPy fallback
-# on a captured array: the value would be baked into the graph), an operation that
-# runs eagerly instead of being recorded (random sampling, eager-only operators: its
-# result would be baked too), and autograd's snapshots of arrays (a snapshot is a new
-# handle on the same buffer; the user's handle is the one to read on later calls).
-# The hooks are installed only while some thread traces and act only in that thread.
-
-_hook_lock = threading.Lock()
-_hook_users = 0
-_ORIG_MX = Array._mx
-_ORIG_RUN = _call.run_mxnet
-_ORIG_SNAP = _autograd._snap
+# While a trace runs, three things must be seen that recording alone does not show:
+# a read of a *concrete* array's value (``float(x)`` on an argument: the value would
+# be baked into the graph), an operation that runs eagerly instead of being recorded
+# (random sampling, eager-only operators), and autograd's snapshots of arrays (the
+# user's handle, not the snapshot, is what later calls must read). Array._host,
+# the dispatcher and autograd._snap report these to ``engine.tracing`` directly.
 
 
 def _tracing():
     eng = _state.engine
     return eng.tracing if eng is not None else None
-
-
-def _traced_mx(self, reason: str = "value"):
-    d = self._data
-    if type(d) is not LRef or d.value is not None:
-        tr = _tracing()
-        if tr is not None:
-            tr.graph_break(reason, user_frame(2))
-    return _ORIG_MX(self, reason)
-
-
-def _traced_run(op, operands, info, ctx):
-    tr = _tracing()
-    if tr is not None:
-        why = "random sampling" if op.random else "eagerly run operator"
-        tr.graph_break(f"{why} minpy.numpy.{op.name}", user_frame(2))
-    return _ORIG_RUN(op, operands, info, ctx)
-
-
-def _traced_snap(a, rec):
-    s = _ORIG_SNAP(a, rec)
-    tr = _tracing()
-    if tr is not None:
-        tr.origin[id(s)] = (s, a)
-    return s
-
-
-def _install_hooks() -> None:
-    global _hook_users
-    with _hook_lock:
-        if _hook_users == 0:
-            Array._mx = _traced_mx
-            _call.run_mxnet = _traced_run
-            _autograd._snap = _traced_snap
-        _hook_users += 1
-
-
-def _remove_hooks() -> None:
-    global _hook_users
-    with _hook_lock:
-        _hook_users -= 1
-        if _hook_users == 0:
-            Array._mx = _ORIG_MX
-            _call.run_mxnet = _ORIG_RUN
-            _autograd._snap = _ORIG_SNAP
 
 
 # ----------------------------------------------------------------------------- pytrees
@@ -169,6 +113,10 @@ class _TraceState:
             h = self.origin[id(h)][1]
             seen += 1
         return h
+
+    def eager_call(self, op) -> None:
+        why = "random sampling" if op.random else "eagerly run operator"
+        self.graph_break(f"{why} minpy.numpy.{op.name}", user_frame(3))
 
     def note_fallback(self, name: str) -> None:
         self.graph_break(f"NumPy fallback minpy.numpy.{name}", user_frame(2))
@@ -313,7 +261,6 @@ class JitFunction:
         eng.tracing = tr
         eng.note_fallback = tr.note_fallback     # a NumPy fallback is a break, by name
         self._last_trace = tr
-        _install_hooks()
         try:
             out = self.fn(*args, **kwargs)
         except BaseException:
@@ -322,7 +269,6 @@ class JitFunction:
             _set_thread(prev)
             raise
         finally:
-            _remove_hooks()
             del eng.note_fallback
         eng.tracing = None
         entry = _Entry()
