@@ -9,6 +9,7 @@ from __future__ import annotations
 import mxnet as _mx
 import numpy as _onp
 
+from ..dispatch import call as _call_mod
 from ..dispatch.registry import defop
 from . import _symindex as _sym
 from ._util import c, unbroadcast
@@ -93,13 +94,16 @@ def normalise_indices(idx, n: int, axis: int):
     """Integer index array with negatives wrapped, checked against size ``n``.
 
     Concrete indices are checked on the host. Indices still pending in a lazy
-    graph or a trace are wrapped and clipped there instead (reading them would
-    cut the graph), so an out-of-range pending index selects the edge element.
+    graph, or read inside a ``@jit`` trace, are wrapped and clipped in the graph
+    instead (reading them would cut it), so an out-of-range index there selects
+    the edge element.
     """
     from ..array import Array
     from ..jit.graph import LRef
     if isinstance(idx, Array):
-        if type(idx._data) is LRef and idx._data.value is None:
+        eng = _call_mod._lazy.engine
+        tracing = eng is not None and eng.tracing is not None
+        if tracing or type(idx._data) is LRef and idx._data.value is None:
             wrapped = c("where", idx < 0, idx + n, idx)
             return c("clip", wrapped, 0, max(n - 1, 0))
         host = idx._host("index")
