@@ -37,7 +37,7 @@ def _python_blocks(page: str) -> str:
     return "\n".join(blocks)
 
 
-@pytest.mark.parametrize("page", ["getting-started.md", "differences.md"])
+@pytest.mark.parametrize("page", ["getting-started.md", "differences.md", "lazy.md"])
 def test_examples_run(page):
     code = _python_blocks(page)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
