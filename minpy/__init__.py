@@ -4,8 +4,20 @@ from __future__ import annotations
 __version__ = "0.4.0.dev0"
 
 import os as _os
+import sys as _sys
 
 _os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
+# MXNet 1.9.1's MKLDNN subgraph backend fuses Convolution and FullyConnected nodes
+# of a bound executor into operators that keep the weights of its first forward:
+# an executor reused with new weights (every cached lazy or @jit graph) would
+# compute with the old ones. The fusions are switched off; MXNet reads these
+# variables when it loads, so when mxnet was imported before minpy the whole
+# subgraph backend is switched off instead (read at every bind; MXNet then logs
+# one line per bind). A user's own settings win.
+_os.environ.setdefault("MXNET_DISABLE_MKLDNN_CONV_OPT", "1")
+_os.environ.setdefault("MXNET_DISABLE_MKLDNN_FC_OPT", "1")
+if "mxnet" in _sys.modules:
+    _os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 
 from . import context  # noqa: F401
 from .config import get_default_dtype, set_default_dtype  # noqa: F401

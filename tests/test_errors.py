@@ -156,15 +156,12 @@ def test_index_out_of_range(x):
         x["a"]
 
 
-@pytest.mark.xfail(reason="np.take with an out-of-range index fails asynchronously in MXNet "
-                          "and surfaces as RuntimeError on read (ops/indexing.py take)",
-                   strict=False)
 def test_take_out_of_range(x):
     with pytest.raises(IndexError):
         np.take(x, 10).asnumpy()
 
 
-# ----------------------------------------------------------------------------- known gaps
+# ----------------------------------------------------------------------------- once known gaps
 
 def test_floor_divide():
     a = onp.array([7, -7, 8])
@@ -177,8 +174,6 @@ def test_nonzero_method():
     onp.testing.assert_array_equal(r[0].asnumpy(), [1, 2])
 
 
-@pytest.mark.xfail(reason="mean of an empty array gives 0 on MXNet, NumPy gives nan "
-                          "(ops/reduction.py mean)", strict=False)
 def test_mean_of_empty_is_nan():
     with onp.errstate(all="ignore"):
         assert onp.isnan(float(np.mean(np.zeros((0,)))))

@@ -316,6 +316,22 @@ case("_index_add",
 case("_index_add",
      lambda b, g: wsum(_call_op("_index_add", b, g, index=(("s", 1, None, None),))),
      rnd(3, 4), rnd(2, 4), argnum=[0, 1], name="basic")
+# minpy.nn's operators (the layers in minpy.nn.layers are built on them)
+case("nn.conv2d", lambda x, w, b: wsum(_call_op("nn.conv2d", x, w, b, stride=1, pad=1)),
+     rnd(2, 3, 5, 5), rnd(4, 3, 3, 3), rnd(4), argnum=[0, 1, 2], name="pad1")
+case("nn.conv2d", lambda x, w, b: wsum(_call_op("nn.conv2d", x, w, b, stride=2, pad=0)),
+     rnd(1, 2, 5, 5), rnd(3, 2, 3, 3), rnd(3), argnum=[0, 1, 2], name="stride2")
+# conv2d's gradient operators are differentiable too (second derivatives of conv2d)
+case("nn.conv2d_data_grad",
+     lambda g, w: wsum(_call_op("nn.conv2d_data_grad", g, w, (1, 1), (1, 1), (0, 0))),
+     rnd(2, 4, 5, 5), rnd(4, 3, 3, 3), argnum=[0, 1])
+case("nn.conv2d_weight_grad",
+     lambda x, g: wsum(_call_op("nn.conv2d_weight_grad", x, g, (3, 3), (1, 1), (1, 1))),
+     rnd(2, 3, 5, 5), rnd(2, 4, 5, 5), argnum=[0, 1])
+case("nn.max_pool", lambda x: wsum(_call_op("nn.max_pool", x, (2, 2))),
+     onp.random.RandomState(7).permutation(64).reshape(1, 4, 4, 4) * 0.1)
+case("nn.relu", lambda x: wsum(_call_op("nn.relu", x)), away0(3, 4))
+case("nn.sigmoid", lambda x: wsum(_call_op("nn.sigmoid", x)), rnd(3, 4))
 # internal operators that gradients are built from (second order runs through them)
 for _ta, _tb, _sa, _sb in [(False, False, (3, 4), (4, 2)), (True, False, (4, 3), (4, 2)),
                            (False, True, (3, 4), (2, 4)), (True, True, (4, 3), (2, 4))]:
@@ -372,23 +388,10 @@ def test_no_op_is_left_without_gradient_or_nondiff_mark():
     assert not missing, f"ops with neither a gradient nor nondiff=True: {missing}"
 
 
-# Forward lowerings that fail on MXNet 1.9.1 (reported; being fixed in minpy/ops). Only the
-# forward failure is tolerated: once the forward runs, a wrong gradient fails the test.
-FORWARD_BUGS = {"positive": "mx.np.positive missing", "deg2rad": "mx.np.deg2rad broken",
-                "rad2deg": "mx.np.rad2deg broken", "radians": "mx.np.deg2rad broken",
-                "degrees": "mx.np.rad2deg broken", "floor_divide": "mx.np.floor_divide missing",
-                "sort": "mx.np.take_along_axis missing (used by the vjp)",
-                "take_along_axis": "mx.np.take_along_axis missing",
-                "_scatter_add_along_axis": "mx.np.take_along_axis missing (used by the vjp)",
-                "cumsum-{'axis': -1}": "mx.np.cumsum rejects a negative axis"}
-
-
 def _params(cases):
     out = []
     for c in cases:
-        why = FORWARD_BUGS.get(c.name, FORWARD_BUGS.get(c.op))
-        marks = [pytest.mark.xfail(raises=(AttributeError, RuntimeError), reason=why)] if why else []
-        out.append(pytest.param(c, id=c.name, marks=marks))
+        out.append(pytest.param(c, id=c.name))
     return out
 
 

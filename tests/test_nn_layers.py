@@ -244,7 +244,7 @@ def test_conv2d_lazy_matches_eager_and_float32():
 
 def test_conv2d_cached_lazy_graph_sees_new_weights():
     """A cache hit must compute with the weights fed now (MXNet's MKLDNN subgraph
-    backend keeps the first weights of a bound executor; minpy.ops.nn turns it off)."""
+    backend keeps the first weights of a bound executor; minpy turns that fusion off)."""
     x, b = r(2, 1, 6, 6), onp.zeros(3)
     minpy.jit.reset_stats()
     for i in range(3):

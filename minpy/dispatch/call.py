@@ -26,6 +26,7 @@ def _enable_numpy_shapes() -> None:
 _enable_numpy_shapes()
 MXNetError = _mx.base.MXNetError
 _SCALARS = (int, float, bool)
+_TINY = 2.2250738585072014e-308   # smallest normal double: MXNet rejects smaller scalars
 Array = None            # minpy.array.Array, bound when that module loads (no import on the hot path)
 _F64 = _onp.dtype("float64")
 
@@ -104,6 +105,10 @@ def bind_args(op: Op, args: tuple, kwargs: dict):
     if len(extra) > len(op.params):
         raise TypeError(f"minpy.numpy.{op.name}() takes {nin + len(op.params)} positional "
                         f"arguments but {len(args)} were given")
+    if not kwargs:      # positional attributes only (the common internal call)
+        n = len(extra)
+        return operands, tuple([(k, _canon(v)) for (k, _), v in zip(op.defaults, extra)]) + \
+            op.defaults[n:], out
     vals = dict(op.defaults)
     for name, v in zip(op.params, extra):
         vals[name] = v
@@ -162,7 +167,7 @@ def normalise(op: Op, operands: tuple):
                 ctx = c
             elif c is not ctx and c != ctx:
                 fast = False
-        elif not (op.scalar_ok and t in _SCALARS):
+        elif not (op.scalar_ok and t in _SCALARS) or t is float and 0.0 < abs(o) < _TINY:
             fast = False
     if fast and ctx is not None:
         return operands, ctx
@@ -178,7 +183,8 @@ def normalise(op: Op, operands: tuple):
         if isinstance(o, Array):
             out.append(o if o._ctx == ctx else o.as_in_context(ctx))
         elif op.scalar_ok and isinstance(o, (_SCALARS + (_onp.generic,))) and \
-                any(isinstance(x, Array) for x in operands):
+                any(isinstance(x, Array) for x in operands) and \
+                not (isinstance(o, float) and 0.0 < abs(o) < _TINY):
             out.append(o.item() if isinstance(o, _onp.generic) else o)
         elif isinstance(o, _mx.nd.NDArray):
             out.append(Array.from_mx(o))
@@ -223,7 +229,7 @@ class Inferred:
     dtypes, the attrs as keyword arguments, and whether MXNet's own output
     dtype was seen to match (so the eager path can skip checking)."""
 
-    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts", "empty")
+    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts", "empty", "eager")
 
     def __init__(self, shapes, dtypes, kw) -> None:
         self.shapes = shapes
@@ -232,6 +238,7 @@ class Inferred:
         self.verified = False
         self.casts = None     # per operand: the dtype to cast it to first, or None
         self.empty = any(0 in s for s in shapes)     # a zero-size output
+        self.eager = False    # set when this signature could not be lowered into a graph
 
     def __iter__(self):
         return iter((self.shapes, self.dtypes))

@@ -393,9 +393,9 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
             if casts:
                 built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes)
         except _LoweringFailed as f:
-            n = order[f.index]
-            if order is original:
-                engine.eager_only.add((n.op, n.attrs))
+            info = getattr(order[f.index], "info", None)
+            if info is not None:       # lazy mode runs this signature eagerly from now on
+                info.eager = True
             return _INTERPRET
         except _mx.base.MXNetError:
             return _INTERPRET

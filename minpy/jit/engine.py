@@ -37,15 +37,13 @@ class Engine:
         self.ext_ids: dict = {}       # id(buffer) -> position in ext
         self.scalars: list = []       # Python scalars, likewise
         self.epoch = _Epoch()
-        self.eager_only: set = set()  # (op, attrs) whose symbolic lowering failed
         self.reason = None
         self.tracing = None           # a minpy.jit trace in progress (records handles, breaks)
 
     # -- hot path ----------------------------------------------------------------------
     def record(self, op, operands, attrs, info, ctx):
         lz = op.lazy
-        if lz is not None and (lz is False or not lz(attrs)) or \
-                self.eager_only and (op, attrs) in self.eager_only or \
+        if lz is not None and (lz is False or not lz(attrs)) or info.eager or \
                 info.empty:                        # MXNet graphs cannot hold empty arrays
             _stats.bump("eager_ops")
             if self.tracing is not None:
@@ -83,7 +81,7 @@ class Engine:
                 self.scalars.append(o)
                 inputs.append(o)
         nodes = self.nodes
-        node = LNode(op, inputs, attrs, info.shapes, info.dtypes, ctx, len(nodes), epoch,
+        node = LNode(op, inputs, attrs, info, ctx, len(nodes), epoch,
                      (op, attrs, tuple(desc)),
                      user_frame(3) if config.record_source_lines else None)
         nodes.append(node)

@@ -17,15 +17,16 @@ class LNode:
     ``("s", type)`` for a Python scalar (fed at run time, never baked in).
     """
 
-    __slots__ = ("op", "inputs", "attrs", "shapes", "dtypes", "ctx", "pos", "epoch", "desc",
-                 "where")
+    __slots__ = ("op", "inputs", "attrs", "info", "shapes", "dtypes", "ctx", "pos", "epoch",
+                 "desc", "where")
 
-    def __init__(self, op, inputs, attrs, shapes, dtypes, ctx, pos, epoch, desc, where) -> None:
+    def __init__(self, op, inputs, attrs, info, ctx, pos, epoch, desc, where) -> None:
         self.op = op
         self.inputs = inputs
         self.attrs = attrs
-        self.shapes = shapes
-        self.dtypes = dtypes
+        self.info = info            # the dispatcher's facts for this call signature
+        self.shapes = info.shapes
+        self.dtypes = info.dtypes
         self.ctx = ctx
         self.pos = pos
         self.epoch = epoch

@@ -24,9 +24,10 @@ from .config import config
 
 
 class PNode:
-    __slots__ = ("op", "attrs", "shapes", "dtypes", "where", "ins", "ctx", "rank", "__weakref__")
+    __slots__ = ("op", "attrs", "shapes", "dtypes", "where", "ins", "ctx", "rank", "info",
+                 "__weakref__")
 
-    def __init__(self, op, attrs, shapes, dtypes, where, ins, ctx, rank) -> None:
+    def __init__(self, op, attrs, shapes, dtypes, where, ins, ctx, rank, info=None) -> None:
         self.op = op
         self.attrs = attrs
         self.shapes = shapes
@@ -35,6 +36,7 @@ class PNode:
         self.ins = ins
         self.ctx = ctx
         self.rank = rank
+        self.info = info
 
 
 _counter = itertools.count()
@@ -50,7 +52,7 @@ def to_ir(order, descs, keep, outs):
                 ins.append(d)
             else:
                 ins.append(("n", nodes[d[0]], d[1]))
-        nodes[i] = PNode(n.op, n.attrs, n.shapes, n.dtypes, n.where, ins, n.ctx, i)
+        nodes[i] = PNode(n.op, n.attrs, n.shapes, n.dtypes, n.where, ins, n.ctx, i, n.info)
     return list(nodes.values()), [(nodes[p], k) for p, k in outs]
 
 

@@ -30,16 +30,8 @@ import numpy as _onp
 from ..dispatch.registry import defop
 from ._util import c
 
-# MXNet 1.9.1's MKLDNN subgraph backend (on by default on CPU) fuses float32
-# Convolution (and FullyConnected) nodes of a bound executor into subgraph
-# operators that keep the weights they saw on the first forward: a cached
-# executor fed new weights (or, in the weight gradient, a new output gradient)
-# computes with the old ones. The lazy engine reuses executors across steps,
-# so the subgraph backend is turned off. MXNet reads this variable at every
-# bind (MXNET_DISABLE_MKLDNN_CONV_OPT would be narrower, but MXNet reads it
-# only when the library loads, before this module runs); it logs one line per
-# bind saying so. A user's own setting wins.
-_os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
+# MXNet's MKLDNN subgraph fusion keeps the first weights of a bound executor;
+# minpy/__init__.py turns the fused convolution/FullyConnected off (see there).
 
 
 def _pair(v) -> tuple:
