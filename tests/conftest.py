@@ -26,3 +26,14 @@ def minpy_mode(request):
     with minpy.lazy():
         yield "lazy"
         minpy.flush()
+
+
+@pytest.fixture
+def clean_jit_state():
+    """Eager mode, zeroed counters and the default knobs of minpy.jit around a test."""
+    minpy.set_lazy(False)
+    minpy.jit.reset_stats()
+    saved = dict(vars(minpy.jit.config))
+    yield
+    minpy.set_lazy(False)
+    vars(minpy.jit.config).update(saved)

@@ -19,14 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RNG = onp.random.RandomState(0)
 
 
-@pytest.fixture(autouse=True)
-def _clean():
-    minpy.set_lazy(False)
-    minpy.jit.reset_stats()
-    saved = dict(vars(minpy.jit.config))
-    yield
-    minpy.set_lazy(False)
-    vars(minpy.jit.config).update(saved)
+pytestmark = pytest.mark.usefixtures("clean_jit_state")
 
 
 def traces():

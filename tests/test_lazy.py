@@ -16,14 +16,7 @@ from minpy.dispatch.registry import REGISTRY, defop
 from minpy.jit.graph import LRef
 
 
-@pytest.fixture(autouse=True)
-def _clean():
-    minpy.set_lazy(False)
-    minpy.jit.reset_stats()
-    saved = dict(vars(minpy.jit.config))
-    yield
-    minpy.set_lazy(False)
-    vars(minpy.jit.config).update(saved)
+pytestmark = pytest.mark.usefixtures("clean_jit_state")
 
 
 def _pending(a) -> bool:

@@ -141,13 +141,21 @@ def _getitem_bind(x, index=None):
     return (x, *arrays), (("index", template),)
 
 
+def _in_graph(index, arrays, basic, leading):
+    """The graph lowering of an index: ``basic(index)`` when it has no arrays,
+    ``leading()`` for integer arrays leading full slices; anything else runs
+    eagerly (lazy mode catches the NotImplementedError)."""
+    if not arrays:
+        return basic(build_index(index, ()))
+    if _sym.leading_arrays(index) == len(arrays):
+        return leading()
+    raise NotImplementedError("this advanced index inside a graph")
+
+
 def _getitem_mx(F, x, *arrays, index):
     if F is _mx.sym:
-        if not arrays:
-            return _sym.getitem_basic(F, x, build_index(index, ()))
-        if _sym.leading_arrays(index) == len(arrays):
-            return _sym.gather(F, x, arrays)
-        raise NotImplementedError("this advanced index inside a graph")
+        return _in_graph(index, arrays, lambda idx: _sym.getitem_basic(F, x, idx),
+                         lambda: _sym.gather(F, x, arrays))
     if x.ndim == 0 and not arrays and all(t[0] in "ne" for t in index):
         # MXNet's 0-d arrays accept only x[()]: x[...] is x, each None adds an axis
         k = sum(t[0] == "n" for t in index)
@@ -173,11 +181,8 @@ def _index_add_bind(base, g, *arrays, index):
 
 def _index_add_mx(F, base, g, *arrays, index):
     if F is _mx.sym:
-        if not arrays:
-            return _sym.index_add_basic(F, base, g, build_index(index, ()))
-        if _sym.leading_arrays(index) == len(arrays):
-            return _sym.scatter_add(F, base, g, arrays)
-        raise NotImplementedError("this advanced index inside a graph")
+        return _in_graph(index, arrays, lambda idx: _sym.index_add_basic(F, base, g, idx),
+                         lambda: _sym.scatter_add(F, base, g, arrays))
     if not arrays:
         # basic indexing selects each element at most once: no duplicates to accumulate
         idx = build_index(index, ())
@@ -214,11 +219,8 @@ def _setitem_bind(x, value, index=None):
 
 def _setitem_mx(F, x, value, *arrays, index):
     if F is _mx.sym:
-        if not arrays:
-            return _sym.setitem_basic(F, x, value, build_index(index, ()))
-        if _sym.leading_arrays(index) == len(arrays):
-            return _sym.scatter_set(F, x, value, arrays)
-        raise NotImplementedError("this advanced index inside a graph")
+        return _in_graph(index, arrays, lambda idx: _sym.setitem_basic(F, x, value, idx),
+                         lambda: _sym.scatter_set(F, x, value, arrays))
     idx = build_index(index, arrays)
     if not arrays and _onp.broadcast_to(_onp.zeros((), "int8"), tuple(x.shape))[idx].size == 0:
         # MXNet asserts on an empty basic selection (x[2:1] = v); NumPy writes nothing

@@ -1,0 +1,95 @@
+"""Run the benchmark suites and print medians side by side with ratios.
+
+    python -m benchmarks.report [pytest selection ...] [--json out.json] [--png chart.png]
+
+Every number in one table comes from one run on one machine; ratios are what
+to compare (these machines are shared, absolute times drift between runs).
+A PNG chart is written when matplotlib is installed and ``--png`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+
+def run(selection: list, json_path: str) -> None:
+    cmd = [sys.executable, "-m", "pytest", *selection, "-q", "-p", "no:warnings",
+           f"--benchmark-json={json_path}", "--benchmark-columns=median"]
+    subprocess.run(cmd, check=True)
+
+
+def table(data: dict) -> str:
+    groups: dict = {}
+    for b in data["benchmarks"]:
+        groups.setdefault(b["group"] or b["name"], []).append(b)
+    lines = [f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+             f"python {platform.python_version()}", ""]
+    for group, items in sorted(groups.items()):
+        items.sort(key=lambda b: b["stats"]["median"])
+        base = {b["param"]: b["stats"]["median"] for b in items if b.get("param")}
+        ref = base.get("eager")
+        lines.append(f"{group}")
+        lines.append(f"  {'variant':<16}{'median':>14}{'x fastest':>12}{'eager / this':>14}")
+        fastest = items[0]["stats"]["median"]
+        for b in items:
+            med = b["stats"]["median"]
+            label = b.get("param") or b["name"]
+            speed = f"{ref / med:.2f}" if ref else "-"
+            lines.append(f"  {label:<16}{_fmt(med):>14}{med / fastest:>12.2f}{speed:>14}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def chart(data: dict, path: str) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    groups: dict = {}
+    for b in data["benchmarks"]:
+        groups.setdefault(b["group"] or b["name"], []).append(b)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(7, 2.2 * len(groups)), squeeze=False)
+    for ax, (group, items) in zip(axes[:, 0], sorted(groups.items())):
+        items.sort(key=lambda b: b["stats"]["median"])
+        ax.barh([b.get("param") or b["name"] for b in items],
+                [b["stats"]["median"] * 1e3 for b in items])
+        ax.set_title(group)
+        ax.set_xlabel("median (ms), lower is better")
+        ax.set_xscale("log")
+    fig.tight_layout()
+    fig.savefig(path)
+    return True
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("selection", nargs="*", default=["benchmarks"])
+    p.add_argument("--json", default=None, help="keep pytest-benchmark's JSON here")
+    p.add_argument("--png", default=None, help="write a chart (needs matplotlib)")
+    args = p.parse_args(argv)
+    path = args.json or os.path.join(tempfile.mkdtemp(), "bench.json")
+    run(args.selection, path)
+    with open(path) as f:
+        data = json.load(f)
+    print(table(data))
+    if args.png:
+        print("chart:", args.png if chart(data, args.png) else "skipped (matplotlib missing)")
+
+
+if __name__ == "__main__":
+    main()
