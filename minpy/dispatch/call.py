@@ -229,7 +229,7 @@ class Inferred:
     dtypes, the attrs as keyword arguments, and whether MXNet's own output
     dtype was seen to match (so the eager path can skip checking)."""
 
-    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts", "empty", "eager")
+    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts", "empty", "eager", "lower")
 
     def __init__(self, shapes, dtypes, kw) -> None:
         self.shapes = shapes
@@ -239,6 +239,7 @@ class Inferred:
         self.casts = None     # per operand: the dtype to cast it to first, or None
         self.empty = any(0 in s for s in shapes)     # a zero-size output
         self.eager = False    # set when this signature could not be lowered into a graph
+        self.lower = None     # the eager lowering to call (op.mx, or its plain form)
 
     def __iter__(self):
         return iter((self.shapes, self.dtypes))
@@ -272,6 +273,11 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
                      tuple(demote(_onp.dtype(d), f64) for d in res[1]), kw)
     if op.promote:
         entry.casts = _promotion(operands, entry.dtypes[0], f64)
+    entry.lower = op.mx
+    plain = getattr(op.mx, "plain", None)
+    if plain is not None and op.promote and entry.casts is None and \
+            not any(isinstance(o, Array) and o._dtype.kind == "b" for o in operands):
+        entry.lower = plain
     if len(_shape_cache) > 100000:
         _shape_cache.clear()
     _shape_cache[key] = entry
@@ -314,9 +320,9 @@ def run_mxnet(op: Op, operands: tuple, info: Inferred, ctx):
         if not datas or "ctx" in kw:
             ctx = kw.get("ctx", ctx)
             with ctx.mx:
-                res = op.mx(F_ND, *datas, **kw)
+                res = info.lower(F_ND, *datas, **kw)
         else:
-            res = op.mx(F_ND, *datas, **kw)
+            res = info.lower(F_ND, *datas, **kw)
     except MXNetError as e:
         raise _mx_error(op, operands, e) from None
     if not op.multi:

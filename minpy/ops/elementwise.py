@@ -59,7 +59,17 @@ def _float_unary(mxname):
             x = x.astype(_config.default_dtype.name)
         return getattr(F.np, mxname)(x)
     lower.__name__ = f"mx_{mxname}"
+    lower.plain = _plain(mxname)
     return lower
+
+
+def _plain(mxname):
+    """The lowering for operands that already share NumPy's dtype (not bool): the
+    dispatcher uses it when its cached dtype facts say no cast is needed, which
+    spares the per-call dtype queries of the general lowering."""
+    fn = lambda F, *xs: getattr(F.np, mxname)(*xs)  # noqa: E731
+    fn.__name__ = f"mx_{mxname}_plain"
+    return fn
 
 
 def _rint_mx(F, x):
@@ -192,6 +202,7 @@ def _binary(mxname, float_only=False, demote=True, on_bool=None):
             return on_bool(F, x, y)
         return getattr(F.np, mxname)(cast(x, dt), cast(y, dt))
     lower.__name__ = f"mx_{mxname}"
+    lower.plain = _plain(mxname)
     return lower
 
 
