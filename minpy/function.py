@@ -111,7 +111,9 @@ class Function:
             if n.endswith("moving_var"):
                 a[:] = 1
         sym = self.symbol if is_train else self._inference_symbol()
-        return sym.bind(ctx.mx, args=args, args_grad=grads, grad_req="write", aux_states=aux)
+        from .jit.compile import _quiet_native_stderr
+        with _quiet_native_stderr():
+            return sym.bind(ctx.mx, args=args, args_grad=grads, grad_req="write", aux_states=aux)
 
     def _free_executor(self, arrays, is_train, ctx):
         key = (tuple((tuple(a.shape), _onp.dtype(a.dtype).name) for a in arrays), ctx, is_train)

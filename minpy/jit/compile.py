@@ -9,6 +9,9 @@ MXNet symbol and bind an executor.
 from __future__ import annotations
 
 import collections
+import contextlib
+import os
+import sys
 import time
 
 import mxnet as _mx
@@ -434,7 +437,8 @@ class _Compiled:
             for n in names:
                 if n[0] == "s":
                     args[n] = _mx.nd.zeros((1,), dtype=types[n])
-        self.exe = group.bind(ctx.mx, args=args, grad_req="null")
+        with _quiet_native_stderr():
+            self.exe = group.bind(ctx.mx, args=args, grad_req="null")
         d = self.exe.arg_dict
         self.views = [d[f"in{k}"].as_np_ndarray() if f"in{k}" in d else None for k in range(len(ext))]
         self.fill = [(d[f"in{k}"], _onp.dtype(ext[k].dtype).name) if f"in{k}" in d else None
@@ -475,7 +479,8 @@ class _CachedGraph:
 
     def __init__(self, group, ext, sdtypes, ctx, nodes) -> None:
         names = group.list_arguments()
-        self.op = _mx.nd.CachedOp(group, [("static_alloc", "true"), ("static_shape", "true")])
+        with _quiet_native_stderr():
+            self.op = _mx.nd.CachedOp(group, [("static_alloc", "true"), ("static_shape", "true")])
         self.order = [("x", int(n[2:])) if n[0] == "i" else ("s", int(n[1:])) for n in names]
         self.svars = []
         self.consts = {}
@@ -523,6 +528,30 @@ def _feed_scalars(svars, scalars) -> None:
         if type(v) is not type(sv[3]) or v != sv[3]:
             _FULL(shape=(1,), value=float(v), dtype=sv[2], out=sv[1])
             sv[3] = v
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence MXNet's C++ log lines while binding (it reports, per bind, which
+    fusion passes are switched off); Python exceptions still carry any error."""
+    if not config.quiet_bind:
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            try:
+                yield
+            finally:
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
 
 
 _VEHICLES = {"executor": _Compiled, "cachedop": _CachedGraph}
