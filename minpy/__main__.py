@@ -89,8 +89,6 @@ def train_minpy(X, y, iters, mode):
     config = dict(learning_rate=ADAM["lr"], beta1=ADAM["b1"], beta2=ADAM["b2"], epsilon=ADAM["eps"])
 
     def step(params, configs, X, y):
-        if mode == "jit":     # see minpy.nn.solver.make_train_step(for_jit=True)
-            params = [p + 0.0 for p in params]
         grads, value = grad_loss(*params, X, y)
         new = [optim.adam(p, g, c) for p, g, c in zip(params, grads, configs)]
         return [p for p, _ in new], [c for _, c in new], value

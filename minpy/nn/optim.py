@@ -20,7 +20,7 @@ def sgd(w, dw, config=None):
     """``w - learning_rate * dw``. Defaults: learning_rate=1e-2."""
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-2)
-    return w - float(config["learning_rate"]) * dw, config
+    return w - config["learning_rate"] * dw, config
 
 
 def sgd_momentum(w, dw, config=None):
@@ -32,7 +32,7 @@ def sgd_momentum(w, dw, config=None):
     v = config.get("velocity")
     if v is None:
         v = np.zeros_like(w)
-    v = float(config["momentum"]) * v - float(config["learning_rate"]) * dw
+    v = config["momentum"] * v - config["learning_rate"] * dw
     config["velocity"] = v
     return w + v, config
 
@@ -48,10 +48,10 @@ def rmsprop(w, dw, config=None):
     cache = config.get("cache")
     if cache is None:
         cache = np.zeros_like(w)
-    d = float(config["decay_rate"])
+    d = config["decay_rate"]
     cache = d * cache + (1.0 - d) * (dw * dw)
     config["cache"] = cache
-    return w - float(config["learning_rate"]) * dw / (np.sqrt(cache) + float(config["epsilon"])), config
+    return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
 
 
 def adam(w, dw, config=None):
@@ -70,14 +70,16 @@ def adam(w, dw, config=None):
         m = np.zeros_like(w)
     if v is None:
         v = np.zeros_like(w)
-    b1, b2 = float(config["beta1"]), float(config["beta2"])
+    # hyperparameters stay as given (Python numbers, or 0-d arrays inside @jit, where
+    # reading their value would break the trace)
+    b1, b2 = config["beta1"], config["beta2"]
     t = config["t"] + 1
     m = b1 * m + (1.0 - b1) * dw
     v = b2 * v + (1.0 - b2) * (dw * dw)
     corr1 = 1.0 - b1 ** t          # Python floats: graph inputs in lazy mode
     corr2 = 1.0 - b2 ** t
-    next_w = w - float(config["learning_rate"]) * (m / corr1) / (np.sqrt(v / corr2) +
-                                                                 float(config["epsilon"]))
+    next_w = w - config["learning_rate"] * (m / corr1) / (np.sqrt(v / corr2) +
+                                                                 config["epsilon"])
     config.update(t=t, m=m, v=v)
     return next_w, config
 

@@ -23,18 +23,14 @@ from .io import NDArrayIter
 __all__ = ["Solver", "make_train_step"]
 
 
-def make_train_step(model, update_rule, keys, for_jit=False):
+def make_train_step(model, update_rule, keys):
     """``step(params, X, y, configs) -> (new_params, new_configs, loss)``.
 
     ``params`` and ``configs`` are lists ordered like ``keys``. The step takes the
     gradient of ``model.loss(model.forward(X, 'train'), y)`` with respect to every
     parameter and applies ``update_rule`` to each. It has no Python control flow
-    that depends on array values, so it records as one lazy graph.
-
-    ``for_jit=True`` adds ``+ 0.0`` to each parameter before differentiating: a
-    workaround for ``@minpy.jit`` treating the handles that ``grad`` makes for
-    its differentiated arguments as captured constants (replays would reuse the
-    first call's parameters).
+    that depends on array values, so it records as one lazy graph (or one
+    ``@minpy.jit`` trace).
     """
     keys = list(keys)
     rule = _optim.get(update_rule)
@@ -53,7 +49,7 @@ def make_train_step(model, update_rule, keys, for_jit=False):
     def train_step(params, X, y, configs):
         X_[0], y_[0] = X, y
         try:
-            grads, loss = gl(*[p + 0.0 for p in params] if for_jit else params)
+            grads, loss = gl(*params)
         finally:
             X_[0] = y_[0] = None
         new_params, new_configs = [], []
@@ -149,7 +145,7 @@ class Solver:
         self.model.init_params(self.init_rule, self.init_config)
         self.optim_configs = {k: copy.deepcopy(self.optim_config) for k in self.model.params}
         self._keys = list(self.model.params)
-        step = make_train_step(self.model, self.update_rule, self._keys, for_jit=self.jit)
+        step = make_train_step(self.model, self.update_rule, self._keys)
         self._step_fn = minpy.jit(step) if self.jit else step
         self._reset_history()
         return self
