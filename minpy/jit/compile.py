@@ -14,8 +14,12 @@ import os
 import sys
 import time
 
+import ctypes as _ctypes
+
 import mxnet as _mx
 import numpy as _onp
+from mxnet.base import NDArrayHandle as _NDHandle, _LIB, c_array as _c_array
+from mxnet.base import check_call as _check_call, mx_uint as _uint
 
 from ..config import config as _mconfig
 from ..dispatch import call as _call
@@ -402,13 +406,13 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
             return _INTERPRET
         except _mx.base.MXNetError:
             return _INTERPRET
-        group = _mx.sym.Group([built[p][i] for p, i in outs])
+        syms = [built[p][i] for p, i in outs]
         try:
-            return _VEHICLES[config.vehicle](group, ext, sdtypes, ctx, len(keep))
+            return _VEHICLES[config.vehicle](syms, ext, sdtypes, ctx, len(keep))
         except _mx.base.MXNetError:
             pass
         try:       # e.g. a CachedOp cannot hold operators without a registered gradient
-            return _Compiled(group, ext, sdtypes, ctx, len(keep))
+            return _Compiled(syms, ext, sdtypes, ctx, len(keep))
         except _mx.base.MXNetError:
             return _INTERPRET
     finally:
@@ -423,9 +427,10 @@ class _Compiled:
     next run overwrites them.
     """
 
-    __slots__ = ("exe", "views", "fill", "last", "svars", "nodes")
+    __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack")
 
-    def __init__(self, group, ext, sdtypes, ctx, nodes) -> None:
+    def __init__(self, syms, ext, sdtypes, ctx, nodes) -> None:
+        group, self.unpack = _pack(syms)
         names = group.list_arguments()
         types = {f"in{k}": v.dtype for k, v in enumerate(ext)}
         types.update({f"s{k}": dt for k, dt in sdtypes.items()})
@@ -466,8 +471,48 @@ class _Compiled:
                 v.copyto(view)
                 last[k] = v
         _feed_scalars(self.svars, scalars)
-        outs = self.exe.forward(is_train=False)
-        return [o.copy().as_np_ndarray() for o in outs]
+        copies = [o.copy() for o in self.exe.forward(is_train=False)]
+        return [copies[k].as_np_ndarray() if shape is None else _view(copies[k], a, b, shape)
+                for k, a, b, shape in self.unpack]
+
+
+def _pack(syms):
+    """One executor output per dtype for the outputs of that dtype, flattened and
+    concatenated (so one copy serves them all; each is handed out as a view), and
+    how to cut them apart again."""
+    groups = {}
+    for j, sym in enumerate(syms):
+        groups.setdefault(sym.dtype, []).append(j)
+    outputs, unpack = [], [None] * len(syms)
+    for members in groups.values():
+        if len(members) < 2 or not config.pack_outputs:
+            for j in members:
+                unpack[j] = (len(outputs), None, None, None)
+                outputs.append(syms[j])
+            continue
+        start, parts = 0, []
+        for j in members:
+            shape = tuple(syms[j].shape)
+            size = int(_onp.prod(shape)) if shape else 1
+            unpack[j] = (len(outputs), start, start + size, shape)
+            parts.append(_mx.sym.np.reshape(syms[j], (-1,)))
+            start += size
+        outputs.append(_mx.sym.np.concatenate(parts, axis=0))
+    return _mx.sym.Group(outputs), unpack
+
+
+def _view(flat, start: int, stop: int, shape: tuple):
+    """``flat[start:stop].reshape(shape)`` as a MinPy-ready view, without MXNet's
+    (slow) Python indexing: two C calls."""
+    h = _NDHandle()
+    _check_call(_LIB.MXNDArraySlice(flat.handle, _uint(start), _uint(stop), _ctypes.byref(h)))
+    out = _NDHandle()
+    try:
+        _check_call(_LIB.MXNDArrayReshape64(h, len(shape), _c_array(_ctypes.c_int64, shape), False,
+                                       _ctypes.byref(out)))
+    finally:
+        _check_call(_LIB.MXNDArrayFree(h))
+    return _MXND(handle=out)
 
 
 class _CachedGraph:
@@ -477,7 +522,8 @@ class _CachedGraph:
 
     __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx")
 
-    def __init__(self, group, ext, sdtypes, ctx, nodes) -> None:
+    def __init__(self, syms, ext, sdtypes, ctx, nodes) -> None:
+        group = _mx.sym.Group(syms)
         names = group.list_arguments()
         with _quiet_native_stderr():
             self.op = _mx.nd.CachedOp(group, [("static_alloc", "true"), ("static_shape", "true")])

@@ -14,6 +14,7 @@ class JitConfig:
         self.scalar_promotion = "speculative"  # bake scalars until they vary ("inputs": never bake)
         self.jit_max_traces = 8          # warn once when one jitted function traced more often
         self.vehicle = "executor"        # "executor" (bound once, inputs/outputs copied) or "cachedop"
+        self.pack_outputs = True         # one executor output (one copy) per dtype
         self.quiet_bind = True           # hide MXNet's C++ log lines while binding graphs
         self.graph_passes = True         # run the compile-time passes below at all
         self.cse = True                  # common-subexpression elimination
