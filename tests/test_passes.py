@@ -107,3 +107,33 @@ def test_passes_preserve_results_on_generated_graphs(parts, shared, accumulate, 
     for a, b in zip(with_passes, without):
         assert a.shape == b.shape
         assert onp.allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_large_products_run_as_fully_connected_with_the_same_values(monkeypatch):
+    rng = onp.random.RandomState(1)
+    X = np.array(rng.randn(64, 96))
+    W1, W2 = np.array(rng.randn(96, 128) * 0.1), np.array(rng.randn(128, 10) * 0.1)
+
+    def step(W1, W2):
+        def loss(W1, W2):
+            h = np.maximum(X @ W1, 0.0)
+            return ((h @ W2) ** 2).mean()
+        grads, l = grad_and_loss(loss, [0, 1])(W1, W2)
+        return grads + [l]
+    compiled_ops = []
+    real = minpy.jit.passes.from_ir
+
+    def spy(pnodes, outs):
+        compiled_ops.append(sorted(n.op.name for n in pnodes))
+        return real(pnodes, outs)
+    monkeypatch.setattr(minpy.jit.passes, "from_ir", spy)
+    minpy.jit.config.fully_connected = True
+    with_fc, _ = _run_lazy(step, W1, W2)
+    minpy.jit.config.fully_connected = False
+    without, _ = _run_lazy(step, W1, W2)
+    for a, b in zip(with_fc, without):
+        assert onp.allclose(a, b, rtol=1e-4, atol=1e-6)
+    # X @ W1 and its weight gradient reach fc_min_flops (64*96*128); the products
+    # with the 10-wide W2 (64*128*10) do not
+    assert compiled_ops[0].count("_fully_connected") == 2
+    assert "_fully_connected" not in compiled_ops[1]

@@ -19,6 +19,9 @@ class JitConfig:
         self.graph_passes = True         # run the compile-time passes below at all
         self.cse = True                  # common-subexpression elimination
         self.batching = True             # batch independent products / accumulations
+        self.fully_connected = True      # lower large float32 products to FullyConnected
+        self.fc_min_flops = 500_000      # ... when n*k*m reaches this (dot vs transpose+FC
+        #                                  broke even between 64^3 and 96^3 on the dev CPU)
         self.batch_min_group = 4         # smallest group of products worth batching
 
     def __repr__(self) -> str:
@@ -26,3 +29,86 @@ class JitConfig:
 
 
 config = JitConfig()
+
+
+# -- tuned profile (python -m minpy.jit.tune) -----------------------------------------
+PROFILE_ENV = "MINPY_JIT_PROFILE"
+_CHOICES = {"vehicle": ("executor", "cachedop"), "scalar_promotion": ("speculative", "inputs")}
+_MINIMUM = {"max_pending": 1, "cache_capacity": 1, "batch_min_group": 2, "flush_log_size": 1,
+            "jit_max_traces": 1}
+
+
+def profile_path():
+    """Where the tuned profile is read from: ``$MINPY_JIT_PROFILE``, else
+    ``$XDG_CONFIG_HOME/minpy/jit_profile.json`` (``~/.config/...`` when unset);
+    ``None`` when ``MINPY_JIT_PROFILE=none``."""
+    import os
+    env = os.environ.get(PROFILE_ENV, "").strip()
+    if env.lower() == "none":
+        return None
+    if env:
+        return os.path.expanduser(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "minpy", "jit_profile.json")
+
+
+def _invalid(key, value, default):
+    """Why ``value`` is no valid setting for ``key`` (None when it is)."""
+    if key in _CHOICES:
+        return None if value in _CHOICES[key] else f"{key}={value!r} (one of {_CHOICES[key]})"
+    if type(value) is not type(default):
+        return f"{key}={value!r} (a {type(default).__name__} is expected)"
+    if type(value) is int and value < _MINIMUM.get(key, 0):
+        return f"{key}={value!r} (at least {_MINIMUM.get(key, 0)})"
+    return None
+
+
+def load_profile(path=None, target=None) -> dict:
+    """Apply the settings of a tuned profile to ``config``; return those applied.
+
+    A missing file is silent. A file that is not a valid profile (bad JSON, a value
+    of the wrong type or out of range) changes nothing and warns once
+    (``RuntimeWarning`` naming the file); unknown keys are ignored, with the warning.
+    """
+    import json
+    import os
+    import warnings
+    target = config if target is None else target
+    if path is None:
+        path = profile_path()
+        if path is None:
+            return {}
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        return {}
+    problems, chosen = [], {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        settings = data.get("config") if isinstance(data, dict) else None
+        if not isinstance(settings, dict):
+            raise ValueError('no "config" object')
+    except (OSError, ValueError) as e:
+        problems.append(f"unreadable ({e})")
+    else:
+        defaults = vars(JitConfig())
+        bad = False
+        for key, value in settings.items():
+            if key not in defaults:
+                problems.append(f"unknown setting {key!r} ignored")
+                continue
+            why = _invalid(key, value, defaults[key])
+            if why is not None:
+                problems.append(f"invalid {why}")
+                bad = True
+            chosen[key] = value
+        if bad:
+            chosen = {}
+            problems.append("defaults kept")
+    if problems:
+        warnings.warn(f"MinPy jit profile {path}: " + "; ".join(problems)
+                      + f" (rerun python -m minpy.jit.tune, or set {PROFILE_ENV}=none)",
+                      RuntimeWarning, stacklevel=2)
+    for key, value in chosen.items():
+        setattr(target, key, value)
+    return chosen

@@ -9,6 +9,8 @@ references, then the graph is put back in topological order with networkx.
   sums of products contracted over rows (``sum_t xs[t].T @ d_t``, the weight
   gradient) become one product of concatenations, and sums of leading-axis
   reductions become one reduction;
+* product lowering: large float32 2-D products run as oneDNN FullyConnected,
+  several times faster than MXNet's OpenBLAS ``dot`` on this kind of CPU;
 * common-subexpression elimination (deterministic operators only);
 * dead-code elimination (everything the outputs do not need).
 """
@@ -261,6 +263,47 @@ def batch_accumulations(pnodes, outs):
     return dce(pnodes, outs), outs
 
 
+def _flops(a_shape, b_shape, ta, tb):
+    n, k = (a_shape[1], a_shape[0]) if ta else a_shape
+    m = b_shape[0] if tb else b_shape[1]
+    return n * k * m
+
+
+def lower_products(pnodes, outs):
+    """Large float32 2-D products become oneDNN FullyConnected (``x @ w.T``), with
+    transposes inserted where an operand is not in the layout it wants."""
+    f32 = _onp.dtype("float32")
+    new, repl = [], {}
+
+    def transposed(ref, like, rank):
+        shape = _shape_of(ref)
+        node = _new("transpose", (("axes", None),), [ref], (shape[::-1],), f32, like, rank)
+        new.append(node)
+        return ("n", node, 0)
+    for n in pnodes:
+        name = n.op.name
+        if name not in ("dot", "matmul", "_matmul_t") or len(n.ins) != 2 or n.dtypes[0] != f32:
+            continue
+        a, b = n.ins
+        sa, sb = _shape_of(a), _shape_of(b)
+        if sa is None or sb is None or len(sa) != 2 or len(sb) != 2:
+            continue
+        ta, tb = (dict(n.attrs).get("ta", False), dict(n.attrs).get("tb", False)) \
+            if name == "_matmul_t" else (False, False)
+        if _flops(sa, sb, ta, tb) < config.fc_min_flops:
+            continue
+        x = transposed(a, n, n.rank - 0.2) if ta else a
+        w = b if tb else transposed(b, n, n.rank - 0.1)
+        fc = _new("_fully_connected", (), [x, w], n.shapes, f32, n, n.rank)
+        new.append(fc)
+        repl[(n, 0)] = ("n", fc, 0)
+    if not repl:
+        return pnodes, outs
+    pnodes = pnodes + new
+    outs = _apply(pnodes, outs, repl)
+    return dce(pnodes, outs), outs
+
+
 def optimise(order, descs, keep, outs, scalars, baked, ext=()):
     """Run the enabled passes; returns the graph in the builder's index form."""
     if not config.graph_passes or len(keep) < 2:
@@ -270,6 +313,8 @@ def optimise(order, descs, keep, outs, scalars, baked, ext=()):
     if config.batching:
         pnodes, routs = batch_products(pnodes, routs)
         pnodes, routs = batch_accumulations(pnodes, routs)
+    if config.fully_connected:
+        pnodes, routs = lower_products(pnodes, routs)
     if config.cse:
         pnodes, routs = cse(pnodes, routs, scalars, baked)
     return from_ir(pnodes, routs)

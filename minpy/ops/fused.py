@@ -75,3 +75,15 @@ def _add_n_np(*arrays):
 # the sum of many same-shaped gradient contributions, as one node
 defop("_add_n", nin=-1, bind=_add_n_bind, mx=_add_n_mx, np=_add_n_np,
       grad=lambda g, ans, operands: [g] * len(operands))
+
+
+def _fc_mx(F, x, w):
+    return F.npx.fully_connected(x, w, num_hidden=int(w.shape[0]), no_bias=True, flatten=False)
+
+
+# x @ w.T through oneDNN's FullyConnected (several times faster than MXNet's
+# OpenBLAS dot on CPUs it was not built for); the lazy engine's passes lower
+# large float32 products to it
+defop("_fully_connected", nin=2, mx=_fc_mx, np=lambda x, w: x @ w.T, grad=(
+    lambda g, ans, x, w: c("matmul", g, w),
+    lambda g, ans, x, w: c("_matmul_t", g, x, True, False)))
