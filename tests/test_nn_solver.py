@@ -29,15 +29,16 @@ def data():
     return spiral()
 
 
-@pytest.mark.parametrize("lazy", [False, True])
-def test_spiral_reaches_95_percent(data, lazy):
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_spiral_reaches_95_percent(data, mode):
     X, y = data
     onp.random.seed(0)
     np.random.seed(0)
     it = io.NDArrayIter(X, y, batch_size=50, shuffle=True)
+    lazy = mode == "lazy"
     s = Solver(make_model(), it, it, num_epochs=40, update_rule="adam",
-               optim_config={"learning_rate": 1e-2}, verbose=False, lazy=lazy,
-               train_acc_num_samples=None)
+               optim_config={"learning_rate": 1e-2}, verbose=False, lazy=mode != "eager",
+               jit=mode == "jit", train_acc_num_samples=None)
     minpy.jit.reset_stats()
     s.init()
     s.train()
@@ -50,6 +51,9 @@ def test_spiral_reaches_95_percent(data, lazy):
         batches = 40 * 6 + 40 * 6 * 2 + 6
         assert stats["cache_misses"] <= 8, stats
         assert batches <= stats["executed_graphs"] <= batches + 8, stats
+    elif mode == "jit":
+        # every training step after the first trace replays the compiled step
+        assert stats["jit_replays"] >= 40 * 6 - 8, stats
     else:
         assert stats["executed_graphs"] == 0
 
