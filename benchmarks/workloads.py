@@ -60,3 +60,130 @@ def rnn_numpy_grad(Wx, Wh, b, xs, target):
         db += da.sum(0)
         dh = da @ Wh.T
     return (dWx, dWh, db), loss
+
+
+# ----------------------------------------------------------------------------- training steps
+
+def log_softmax(xp, s):
+    """Row-wise log-softmax of (N, C) scores, shifted by the row maximum."""
+    sh = s - xp.max(s, axis=1, keepdims=True)
+    return sh - xp.log(xp.sum(xp.exp(sh), axis=1, keepdims=True))
+
+
+def softmax_ce(xp, s, onehot):
+    """Mean softmax cross-entropy of (N, C) scores against one-hot rows."""
+    return -xp.sum(log_softmax(xp, s) * onehot) / s.shape[0]
+
+
+def softmax_reductions(xp, x):
+    """Softmax, log-sum-exp and two reductions of (N, C) scores."""
+    m = xp.max(x, axis=1, keepdims=True)
+    e = xp.exp(x - m)
+    s = xp.sum(e, axis=1, keepdims=True)
+    return e / s, xp.log(s) + m, xp.mean(x, axis=0), xp.sum(x * x)
+
+
+def softmax_reductions_symbol(x):
+    """:func:`softmax_reductions` hand-written as one MXNet symbol (explicit broadcasts)."""
+    import mxnet as mx
+    m = mx.sym.max(x, axis=1, keepdims=True)
+    e = mx.sym.exp(mx.sym.broadcast_sub(x, m))
+    s = mx.sym.sum(e, axis=1, keepdims=True)
+    return mx.sym.Group([mx.sym.broadcast_div(e, s), mx.sym.log(s) + m,
+                         mx.sym.mean(x, axis=0), mx.sym.sum(x * x)])
+
+
+def mlp_data(batch=256, dims=(784, 512, 512, 10), seed=0):
+    """Inputs, one-hot targets and (W1, b1, W2, b2, W3, b3) for a ReLU MLP."""
+    rng = onp.random.RandomState(seed)
+    x = rng.randn(batch, dims[0]).astype("float32")
+    onehot = onp.eye(dims[-1], dtype="float32")[rng.randint(0, dims[-1], batch)]
+    params = []
+    for din, dout in zip(dims[:-1], dims[1:]):
+        params.append((rng.randn(din, dout) * onp.sqrt(2.0 / din)).astype("float32"))
+        params.append(onp.zeros(dout, dtype="float32"))
+    return params, x, onehot
+
+
+def mlp_loss(xp, W1, b1, W2, b2, W3, b3, x, onehot):
+    """784-512-512-10 ReLU MLP with a softmax cross-entropy loss."""
+    h = xp.maximum(xp.dot(x, W1) + b1, 0.0)
+    h = xp.maximum(xp.dot(h, W2) + b2, 0.0)
+    return softmax_ce(xp, xp.dot(h, W3) + b3, onehot)
+
+
+def mlp_numpy_step(params, x, onehot, lr=0.1):
+    """Hand-written NumPy forward, backward and in-place SGD update of :func:`mlp_loss`."""
+    W1, b1, W2, b2, W3, b3 = params
+    n = x.shape[0]
+    a1 = x @ W1 + b1
+    h1 = onp.maximum(a1, 0)
+    a2 = h1 @ W2 + b2
+    h2 = onp.maximum(a2, 0)
+    s = h2 @ W3 + b3
+    sh = s - s.max(1, keepdims=True)
+    e = onp.exp(sh)
+    se = e.sum(1, keepdims=True)
+    loss = -((sh - onp.log(se)) * onehot).sum() / n
+    ds = (e / se * onehot.sum(1, keepdims=True) - onehot) / n
+    dW3, db3 = h2.T @ ds, ds.sum(0)
+    da2 = (ds @ W3.T) * (a2 > 0)
+    dW2, db2 = h1.T @ da2, da2.sum(0)
+    da1 = (da2 @ W2.T) * (a1 > 0)
+    dW1, db1 = x.T @ da1, da1.sum(0)
+    for p, g in zip(params, (dW1, db1, dW2, db2, dW3, db3)):
+        p -= lr * g
+    return loss
+
+
+def cnn_data(batch=32, channels=1, size=16, filters=8, classes=10, seed=0):
+    """Images, one-hot targets and (w, b, W, bb): 3x3 conv (pad 1), 2x2 pool, affine."""
+    rng = onp.random.RandomState(seed)
+    x = rng.randn(batch, channels, size, size).astype("float32")
+    onehot = onp.eye(classes, dtype="float32")[rng.randint(0, classes, batch)]
+    w = (rng.randn(filters, channels, 3, 3) * 0.3).astype("float32")
+    b = onp.zeros(filters, dtype="float32")
+    d = filters * (size // 2) ** 2
+    W = (rng.randn(d, classes) * onp.sqrt(1.0 / d)).astype("float32")
+    bb = onp.zeros(classes, dtype="float32")
+    return [w, b, W, bb], x, onehot
+
+
+def cnn_loss(xp, conv, pool, w, b, W, bb, x, onehot):
+    """conv -> ReLU -> max pool -> affine -> softmax cross-entropy; ``conv(x, w, b)``
+    and ``pool(h)`` are supplied by the caller (``Function``-wrapped symbols in MinPy)."""
+    h = pool(xp.maximum(conv(x, w, b), 0.0))
+    h = xp.reshape(h, (h.shape[0], -1))
+    return softmax_ce(xp, xp.dot(h, W) + bb, onehot)
+
+
+def cnn_numpy_step(params, x, onehot, lr=0.1):
+    """Hand-written NumPy forward, backward and in-place SGD update of :func:`cnn_loss`
+    (3x3 convolution with padding 1 as im2col, 2x2 max pooling)."""
+    w, b, W, bb = params
+    n, c, hh, ww = x.shape
+    f = w.shape[0]
+    xp_ = onp.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    win = onp.lib.stride_tricks.sliding_window_view(xp_, (3, 3), axis=(2, 3))
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * hh * ww, c * 9)
+    a = (cols @ w.reshape(f, -1).T + b).reshape(n, hh, ww, f).transpose(0, 3, 1, 2)
+    r = onp.maximum(a, 0)
+    r6 = r.reshape(n, f, hh // 2, 2, ww // 2, 2)
+    p = r6.max((3, 5))
+    h = p.reshape(n, -1)
+    s = h @ W + bb
+    sh = s - s.max(1, keepdims=True)
+    e = onp.exp(sh)
+    se = e.sum(1, keepdims=True)
+    loss = -((sh - onp.log(se)) * onehot).sum() / n
+    ds = (e / se * onehot.sum(1, keepdims=True) - onehot) / n
+    dW, dbb = h.T @ ds, ds.sum(0)
+    dp = (ds @ W.T).reshape(p.shape)
+    dr = ((r6 == p[:, :, :, None, :, None]) * dp[:, :, :, None, :, None]).reshape(r.shape)
+    da = dr * (a > 0)
+    da_cols = da.transpose(0, 2, 3, 1).reshape(-1, f)
+    dw = (da_cols.T @ cols).reshape(w.shape)
+    db = da_cols.sum(0)
+    for q, g in zip(params, (dw, db, dW, dbb)):
+        q -= lr * g
+    return loss

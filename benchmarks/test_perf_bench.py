@@ -1,0 +1,277 @@
+"""Training steps, elementwise chains and reductions in every mode (issue 6, item 1).
+
+Each workload in ``workloads.py`` is written once as NumPy/MinPy user code and run as
+NumPy (hand-written backward where there is one), eager MinPy, lazy MinPy,
+``@minpy.jit`` MinPy, and a hand-written MXNet symbolic executor of the same
+computation, bound once (the "symbolic performance" reference). Every variant is
+checked against NumPy once before it is timed. MXNet results stay on the device
+and are waited for; NumPy results are host arrays.
+
+Run: ``python -m benchmarks.report benchmarks/test_perf_bench.py``.
+"""
+import mxnet as mx
+import numpy as onp
+import pytest
+
+import minpy
+import minpy.numpy as mnp
+from minpy.core import Function, grad_and_loss
+
+from .workloads import (cnn_data, cnn_loss, cnn_numpy_step, elementwise_chain, mlp_data,
+                        mlp_loss, mlp_numpy_step, softmax_reductions,
+                        softmax_reductions_symbol)
+
+LR = 0.1
+MODES = ["numpy", "eager", "lazy", "jit", "symbolic"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_after():
+    yield
+    minpy.set_lazy(False)
+
+
+def _bench(benchmark, fn, rounds):
+    return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1)
+
+
+def _close(got, ref, rtol=1e-3, atol=1e-5):
+    got, ref = onp.asarray(got, dtype="float64"), onp.asarray(ref, dtype="float64")
+    assert got.shape == ref.shape or got.size == ref.size, (got.shape, ref.shape)
+    assert onp.allclose(got.reshape(ref.shape), ref, rtol=rtol, atol=atol), \
+        float(onp.abs(got.reshape(ref.shape) - ref).max())
+
+
+def _sgd_step(loss_fn, nparams):
+    """One SGD step as MinPy user code: gradients, then in-place parameter updates."""
+    gl = grad_and_loss(loss_fn, list(range(nparams)))
+
+    def step(*args):
+        grads, loss = gl(*args)
+        for p, g in zip(args[:nparams], grads):
+            p[:] = p - LR * g
+        return loss
+    return step
+
+
+def _minpy_runner(step, params, data, mode):
+    def run():
+        with minpy.lazy(mode == "lazy"):
+            loss = step(*params, *data)
+            for p in params:
+                p.wait_to_read()
+        return loss
+    return run
+
+
+def _symbolic_sgd(sym, params, data, names, transpose=()):
+    """Bind ``sym`` once; a step is forward, backward and ``sgd_update`` of each weight."""
+    shapes = {n: (p.T if n in transpose else p).shape for n, p in zip(names, params)}
+    shapes.update(data_shapes := {n: a.shape for n, a in data.items()})
+    req = {n: ("null" if n in data_shapes else "write") for n in sym.list_arguments()}
+    exe = sym.simple_bind(mx.cpu(), grad_req=req, **shapes)
+    for n, p in zip(names, params):
+        exe.arg_dict[n][:] = p.T if n in transpose else p
+    for n, a in data.items():
+        exe.arg_dict[n][:] = a
+    ws = [exe.arg_dict[n] for n in names]
+    gs = [exe.grad_dict[n] for n in names]
+
+    def run():
+        exe.forward(is_train=True)
+        exe.backward()
+        for w, g in zip(ws, gs):
+            mx.nd.sgd_update(w, g, lr=LR, wd=0.0, out=w)
+        mx.nd.waitall()
+        return exe.outputs[0]
+
+    def updated():
+        return [exe.arg_dict[n].asnumpy().T if n in transpose else exe.arg_dict[n].asnumpy()
+                for n in names]
+    return run, updated
+
+
+# ----------------------------------------------------------------------------- MLP step
+
+def _mlp_symbol(batch):
+    h = mx.sym.Variable("x")
+    for i, units in enumerate((512, 512)):
+        h = mx.sym.Activation(mx.sym.FullyConnected(h, num_hidden=units, name=f"fc{i + 1}"),
+                              act_type="relu")
+    s = mx.sym.FullyConnected(h, num_hidden=10, name="fc3")
+    return mx.sym.MakeLoss(-mx.sym.sum(mx.sym.log_softmax(s) * mx.sym.Variable("onehot")) / batch)
+
+
+MLP_NAMES = ["fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias", "fc3_weight", "fc3_bias"]
+
+
+@pytest.mark.benchmark(group="perf-mlp-step")
+@pytest.mark.parametrize("mode", MODES)
+def test_mlp_sgd_step(benchmark, mode):
+    """784-512-512-10 ReLU MLP, batch 256: forward, backward, SGD (lr 0.1)."""
+    params, x, onehot = mlp_data()
+    ref_params = [p.copy() for p in params]
+    ref_loss = mlp_numpy_step(ref_params, x, onehot, LR)
+    if mode == "numpy":
+        _bench(benchmark, lambda: mlp_numpy_step(params, x, onehot, LR), 20)
+        return
+    if mode == "symbolic":
+        run, updated = _symbolic_sgd(_mlp_symbol(x.shape[0]), params, {"x": x, "onehot": onehot},
+                                     MLP_NAMES, transpose=MLP_NAMES[::2])
+        loss = run()
+        got = updated()
+    else:
+        step = _sgd_step(lambda *a: mlp_loss(mnp, *a), 6)
+        if mode == "jit":
+            step = minpy.jit(step)
+        mparams = [mnp.array(p) for p in params]
+        run = _minpy_runner(step, mparams, (mnp.array(x), mnp.array(onehot)), mode)
+        loss = run()
+        got = [p.asnumpy() for p in mparams]
+    _close(float(loss.asnumpy().reshape(-1)[0]), ref_loss)
+    for g, r in zip(got, ref_params):
+        _close(g, r)
+    _bench(benchmark, run, 20)
+    if mode == "jit":
+        assert step.traces == 1
+
+
+# ----------------------------------------------------------------------------- chains
+
+def _chain(benchmark, n, mode):
+    """:func:`elementwise_chain` on two n x n float32 arrays."""
+    rng = onp.random.RandomState(0)
+    x, y = rng.randn(n, n).astype("float32"), rng.randn(n, n).astype("float32")
+    ref = elementwise_chain(onp, x, y)
+    rounds = {64: 200, 256: 100, 1024: 20, 2048: 10}[n]
+    if mode == "numpy":
+        _bench(benchmark, lambda: elementwise_chain(onp, x, y), rounds)
+        return
+    if mode == "symbolic":
+        sym = elementwise_chain(mx.sym, mx.sym.Variable("x"), mx.sym.Variable("y"))
+        exe = sym.bind(mx.cpu(), args={"x": mx.nd.array(x), "y": mx.nd.array(y)}, grad_req="null")
+
+        def run():
+            out = exe.forward(is_train=False)[0]
+            out.wait_to_read()
+            return out
+    else:
+        mx_, my_ = mnp.array(x), mnp.array(y)
+        fn = (lambda a, b: elementwise_chain(mnp, a, b))
+        if mode == "jit":
+            fn = minpy.jit(fn)
+
+        def run():
+            with minpy.lazy(mode == "lazy"):
+                out = fn(mx_, my_)
+                out.wait_to_read()
+            return out
+    _close(run().asnumpy(), ref, rtol=1e-4, atol=1e-5)
+    _bench(benchmark, run, rounds)
+
+
+def _chain_test(n):
+    @pytest.mark.benchmark(group=f"perf-chain-{n:04d}")
+    @pytest.mark.parametrize("mode", MODES)
+    def test(benchmark, mode):
+        _chain(benchmark, n, mode)
+    test.__name__ = f"test_elementwise_chain_{n}"
+    return test
+
+
+test_elementwise_chain_64 = _chain_test(64)
+test_elementwise_chain_256 = _chain_test(256)
+test_elementwise_chain_1024 = _chain_test(1024)
+test_elementwise_chain_2048 = _chain_test(2048)
+
+
+# ----------------------------------------------------------------------------- softmax
+
+@pytest.mark.benchmark(group="perf-softmax-lse-reductions")
+@pytest.mark.parametrize("mode", MODES)
+def test_softmax_reductions(benchmark, mode):
+    """Softmax, log-sum-exp, column mean and sum of squares of (256, 1000) float32."""
+    x = onp.random.RandomState(0).randn(256, 1000).astype("float32")
+    refs = softmax_reductions(onp, x)
+    if mode == "numpy":
+        _bench(benchmark, lambda: softmax_reductions(onp, x), 200)
+        return
+    if mode == "symbolic":
+        exe = softmax_reductions_symbol(mx.sym.Variable("x")).bind(
+            mx.cpu(), args={"x": mx.nd.array(x)}, grad_req="null")
+
+        def run():
+            outs = exe.forward(is_train=False)
+            mx.nd.waitall()
+            return outs
+    else:
+        mxx = mnp.array(x)
+        fn = (lambda a: softmax_reductions(mnp, a))
+        if mode == "jit":
+            fn = minpy.jit(fn)
+
+        def run():
+            with minpy.lazy(mode == "lazy"):
+                outs = fn(mxx)
+                for o in outs:
+                    o.wait_to_read()
+            return outs
+    for got, ref in zip(run(), refs):
+        _close(got.asnumpy(), ref, rtol=1e-4, atol=1e-4)
+    _bench(benchmark, run, 200)
+
+
+# ----------------------------------------------------------------------------- CNN step
+
+def _conv_symbol(filters):
+    return mx.sym.Convolution(data=mx.sym.Variable("x"), weight=mx.sym.Variable("w"),
+                              bias=mx.sym.Variable("b"), kernel=(3, 3), pad=(1, 1),
+                              num_filter=filters, name="conv")
+
+
+def _pool_symbol(data):
+    return mx.sym.Pooling(data=data, kernel=(2, 2), stride=(2, 2), pool_type="max")
+
+
+@pytest.mark.benchmark(group="perf-cnn-step")
+@pytest.mark.parametrize("mode", ["numpy", "eager", "lazy", "symbolic"])
+def test_cnn_sgd_step(benchmark, mode):
+    """Batch 32 of 1x16x16: 8 3x3 filters (pad 1), ReLU, 2x2 max pool, affine to 10
+    classes, softmax cross-entropy, SGD (lr 0.1). MinPy runs the convolution and the
+    pooling as ``Function``-wrapped symbols (in training mode they run eagerly inside
+    lazy graphs)."""
+    params, x, onehot = cnn_data()
+    ref_params = [p.copy() for p in params]
+    ref_loss = cnn_numpy_step(ref_params, x, onehot, LR)
+    filters = params[0].shape[0]
+    if mode == "numpy":
+        _bench(benchmark, lambda: cnn_numpy_step(params, x, onehot, LR), 50)
+        return
+    if mode == "symbolic":
+        h = _pool_symbol(mx.sym.Activation(_conv_symbol(filters), act_type="relu"))
+        s = mx.sym.FullyConnected(mx.sym.Flatten(h), weight=mx.sym.Variable("W"),
+                                  bias=mx.sym.Variable("bb"), num_hidden=onehot.shape[1])
+        sym = mx.sym.MakeLoss(-mx.sym.sum(mx.sym.log_softmax(s) * mx.sym.Variable("onehot"))
+                              / x.shape[0])
+        run, updated = _symbolic_sgd(sym, params, {"x": x, "onehot": onehot},
+                                     ["w", "b", "W", "bb"], transpose=("W",))
+        loss = run()
+        got = updated()
+    else:
+        n, _, hh, ww = x.shape
+        convf = Function(_conv_symbol(filters), {"x": x.shape}, name="conv")
+        poolf = Function(_pool_symbol(mx.sym.Variable("x")), {"x": (n, filters, hh, ww)},
+                         name="pool")
+
+        def loss_fn(w, b, W, bb, x, onehot):
+            return cnn_loss(mnp, lambda x, w, b: convf(x=x, w=w, b=b),
+                            lambda h: poolf(x=h), w, b, W, bb, x, onehot)
+        mparams = [mnp.array(p) for p in params]
+        run = _minpy_runner(_sgd_step(loss_fn, 4), mparams,
+                            (mnp.array(x), mnp.array(onehot)), mode)
+        loss = run()
+        got = [p.asnumpy() for p in mparams]
+    _close(float(loss.asnumpy().reshape(-1)[0]), ref_loss)
+    for g, r in zip(got, ref_params):
+        _close(g, r)
+    _bench(benchmark, run, 50)
