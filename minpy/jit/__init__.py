@@ -1,7 +1,9 @@
 """MinPy's lazy engine: record calls, run them as cached MXNet graphs."""
 from __future__ import annotations
 
-from .config import config  # noqa: F401
+from .config import config, load_profile  # noqa: F401
+
+load_profile()   # the settings python -m minpy.jit.tune chose on this machine, if any
 from .engine import flush, is_lazy, lazy, set_lazy  # noqa: F401
 from .counters import flush_log, print_flush_log, reset_stats, stats  # noqa: F401
 from .compile import LazyEvaluationError  # noqa: F401
