@@ -1,7 +1,13 @@
 """Shared pytest fixtures (keep these small and generic)."""
-import pytest
+import os
 
-import minpy
+# a tuning profile on this machine (python -m minpy.jit.tune) must not change what
+# the tests see; test_tune.py points MINPY_JIT_PROFILE at its own files
+os.environ["MINPY_JIT_PROFILE"] = "none"
+
+import pytest  # noqa: E402
+
+import minpy  # noqa: E402
 
 
 @pytest.fixture

@@ -407,8 +407,12 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
         except _mx.base.MXNetError:
             return _INTERPRET
         syms = [built[p][i] for p, i in outs]
+        vehicle = config.vehicle
+        if vehicle == "auto":
+            size = sum(int(_onp.prod(s.shape)) for s in syms)
+            vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
         try:
-            return _VEHICLES[config.vehicle](syms, ext, sdtypes, ctx, len(keep))
+            return _VEHICLES[vehicle](syms, ext, sdtypes, ctx, len(keep))
         except _mx.base.MXNetError:
             pass
         try:       # e.g. a CachedOp cannot hold operators without a registered gradient
@@ -482,7 +486,9 @@ def _pack(syms):
     how to cut them apart again."""
     groups = {}
     for j, sym in enumerate(syms):
-        groups.setdefault(sym.dtype, []).append(j)
+        # large outputs are copied on their own (packing would copy them twice)
+        small = int(_onp.prod(sym.shape)) <= config.pack_max_elements
+        groups.setdefault((sym.dtype, small) if small else ("alone", j), []).append(j)
     outputs, unpack = [], [None] * len(syms)
     for members in groups.values():
         if len(members) < 2 or not config.pack_outputs:

@@ -13,7 +13,12 @@ class JitConfig:
         self.min_graph_nodes = 1         # smaller graphs run op by op instead of compiling
         self.scalar_promotion = "speculative"  # bake scalars until they vary ("inputs": never bake)
         self.jit_max_traces = 8          # warn once when one jitted function traced more often
-        self.vehicle = "executor"        # "executor" (bound once, inputs/outputs copied) or "cachedop"
+        self.vehicle = "auto"            # "executor" (bound once, inputs/outputs copied), "cachedop"
+        #                                  (fresh outputs, no copies), or "auto": the CachedOp
+        #                                  when outputs are large enough that copying them costs
+        #                                  more than its per-call overhead
+        self.cachedop_min_elements = 65536  # "auto": total output elements that pick the CachedOp
+        self.pack_max_elements = 4096    # outputs up to this size share one copied buffer
         self.pack_outputs = True         # one executor output (one copy) per dtype
         self.quiet_bind = True           # hide MXNet's C++ log lines while binding graphs
         self.graph_passes = True         # run the compile-time passes below at all
@@ -33,7 +38,7 @@ config = JitConfig()
 
 # -- tuned profile (python -m minpy.jit.tune) -----------------------------------------
 PROFILE_ENV = "MINPY_JIT_PROFILE"
-_CHOICES = {"vehicle": ("executor", "cachedop"), "scalar_promotion": ("speculative", "inputs")}
+_CHOICES = {"vehicle": ("auto", "executor", "cachedop"), "scalar_promotion": ("speculative", "inputs")}
 _MINIMUM = {"max_pending": 1, "cache_capacity": 1, "batch_min_group": 2, "flush_log_size": 1,
             "jit_max_traces": 1}
 
