@@ -84,6 +84,14 @@ def _apply(pnodes, outs, repl):
     return [(r[1], r[2]) for r in (_resolve(("n", n, k), repl) for n, k in outs)]
 
 
+def _rewired(pnodes, outs, repl):
+    """Apply a pass's replacements (if any) and drop what became dead."""
+    if not repl:
+        return pnodes, outs
+    outs = _apply(pnodes, outs, repl)
+    return dce(pnodes, outs), outs
+
+
 def dce(pnodes, outs):
     need = set()
     stack = [n for n, _ in outs]
@@ -111,10 +119,7 @@ def cse(pnodes, outs, scalars, baked):
         if first is not n:
             for k in range(len(n.shapes)):
                 repl[(n, k)] = ("n", first, k)
-    if not repl:
-        return pnodes, outs
-    outs = _apply(pnodes, outs, repl)
-    return dce(pnodes, outs), outs
+    return _rewired(pnodes, outs, repl)
 
 
 def _key_ref(d, scalars, baked):
@@ -214,11 +219,7 @@ def batch_products(pnodes, outs):
         new += [prod, split]
         for i, m in enumerate(chosen):
             repl[(m, 0)] = ("n", split, i)
-    if not repl:
-        return pnodes, outs
-    pnodes = pnodes + new
-    outs = _apply(pnodes, outs, repl)
-    return dce(pnodes, outs), outs
+    return _rewired(pnodes + new, outs, repl)
 
 
 def _row_order(p):
@@ -256,11 +257,7 @@ def batch_accumulations(pnodes, outs):
             continue
         new.append(node)
         repl[(n, 0)] = ("n", node, 0)
-    if not repl:
-        return pnodes, outs
-    pnodes = pnodes + new
-    outs = _apply(pnodes, outs, repl)
-    return dce(pnodes, outs), outs
+    return _rewired(pnodes + new, outs, repl)
 
 
 def _flops(a_shape, b_shape, ta, tb):
@@ -297,11 +294,7 @@ def lower_products(pnodes, outs):
         fc = _new("_fully_connected", (), [x, w], n.shapes, f32, n, n.rank)
         new.append(fc)
         repl[(n, 0)] = ("n", fc, 0)
-    if not repl:
-        return pnodes, outs
-    pnodes = pnodes + new
-    outs = _apply(pnodes, outs, repl)
-    return dce(pnodes, outs), outs
+    return _rewired(pnodes + new, outs, repl)
 
 
 def optimise(order, descs, keep, outs, scalars, baked, ext=()):
