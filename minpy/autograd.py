@@ -162,10 +162,22 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
     results = [None] * len(leaves)
     if entry is not None:
         node0, idx0 = entry
+        order = _toposort([node0])
+        eng = _call._lazy.engine
+        key = None
+        if eng is not None and eng.tracing is None and not _active() and _jit_config().backward_cache:
+            from .jit import backward_cache
+            key = backward_cache.tape_key(order, node0, idx0, out, leaves)
+            template = backward_cache.lookup(key) if key is not None else None
+            if template is not None and template is not backward_cache._UNCACHEABLE:
+                replayed = backward_cache.replay(eng, template, order)
+                if replayed is not None:
+                    return replayed
+            start, epoch = len(eng.nodes), eng.epoch
         pending = {id(node0): [None] * max(len(node0.ans or ()), 1)}
         pending[id(node0)][idx0] = [c("ones_like", out)]
         leaf_grads = {}
-        for node in _toposort([node0]):
+        for node in order:
             gs = pending.pop(id(node), None)
             if gs is None:
                 continue
@@ -211,7 +223,14 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
                 else:
                     slot[pidx].append(gi)
         results = [leaf_grads.get(id(leaf)) for leaf in leaves]
+        if key is not None and backward_cache.lookup(key) is None:
+            backward_cache.store(key, backward_cache.capture(eng, start, epoch, order, results))
     return results
+
+
+def _jit_config():
+    from .jit.config import config
+    return config
 
 
 # ----------------------------------------------------------------------------- user API

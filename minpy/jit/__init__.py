@@ -8,6 +8,7 @@ from .engine import flush, is_lazy, lazy, set_lazy  # noqa: F401
 from .counters import flush_log, print_flush_log, reset_stats, stats  # noqa: F401
 from .compile import LazyEvaluationError  # noqa: F401
 from .dot import last_graph_dot, write_last_graph  # noqa: F401
+from . import backward_cache  # noqa: F401
 from .tracing import GraphBreakError, JitCheckError, JitFunction, explain, jit  # noqa: F401
 
 

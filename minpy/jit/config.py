@@ -21,6 +21,7 @@ class JitConfig:
         self.pack_max_elements = 4096    # outputs up to this size share one copied buffer
         self.pack_outputs = True         # one executor output (one copy) per dtype
         self.quiet_bind = True           # hide MXNet's C++ log lines while binding graphs
+        self.backward_cache = True       # lazy mode: replay a tape's recorded backward nodes
         self.graph_passes = True         # run the compile-time passes below at all
         self.cse = True                  # common-subexpression elimination
         self.batching = True             # batch independent products / accumulations

@@ -12,6 +12,7 @@ import os
 import weakref
 
 import mxnet as _mx
+from numpy import dtype as _onp_dtype
 
 from ..array import Array
 from ..dispatch import call as _call
@@ -99,6 +100,37 @@ class Engine:
         if len(nodes) >= config.max_pending:
             self.flush("bound")
         return out
+
+    def record_data(self, op, data, attrs, info, ctx) -> list:
+        """Append a node whose inputs are already values (pending references,
+        buffers or scalars), as a replayed backward pass does; its output refs."""
+        epoch = self.epoch
+        desc = []
+        for d in data:
+            t = type(d)
+            if t is LRef:
+                if d.value is None:
+                    desc.append((d.node.pos, d.index))
+                    continue
+                d = d.value
+                t = type(d)
+            if t is float or t is int or t is bool:
+                desc.append(("s", t))
+                self.scalars.append(d)
+                continue
+            k = self.ext_ids.get(id(d))
+            if k is None:
+                k = self.ext_ids[id(d)] = len(self.ext)
+                self.ext.append(d)
+            desc.append(("x", k, tuple(d.shape), _onp_dtype(d.dtype).char))
+        nodes = self.nodes
+        node = LNode(op, list(data), attrs, info, ctx, len(nodes), epoch, (op, attrs, tuple(desc)),
+                     None)
+        nodes.append(node)
+        refs = [LRef(node, i) for i in range(len(info.shapes))]
+        if len(nodes) >= config.max_pending:
+            self.flush("bound")
+        return refs
 
     def track(self, arr) -> None:
         """A handle (not made by ``record``) now holds a pending value."""
