@@ -23,8 +23,10 @@ def test_default_policy_is_prefer_mxnet():
     assert isinstance(minpy.get_global_policy(), minpy.PreferMXNetPolicy)
 
 
-@pytest.mark.parametrize("name, cls", zip(NAMES, (minpy.PreferMXNetPolicy, minpy.OnlyNumPyPolicy,
-                                                   minpy.OnlyMXNetPolicy, minpy.AutoBlacklistPolicy)))
+@pytest.mark.parametrize("name, cls", list(zip(NAMES, (minpy.PreferMXNetPolicy,
+                                                        minpy.OnlyNumPyPolicy,
+                                                        minpy.OnlyMXNetPolicy,
+                                                        minpy.AutoBlacklistPolicy))))
 def test_set_by_name(name, cls):
     minpy.set_global_policy(name)
     pol = minpy.get_global_policy()

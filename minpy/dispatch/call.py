@@ -3,6 +3,7 @@ backend, infer shape and dtype, run (or record), and tape for autograd."""
 from __future__ import annotations
 
 import threading
+import warnings as _warnings
 
 import mxnet as _mx
 import numpy as _onp
@@ -137,7 +138,10 @@ def from_host(value, ctx=None, dtype=None):
     if dtype is not None:
         arr = _onp.asarray(value, dtype=_onp.dtype(dtype))
     else:
-        arr = _onp.asarray(value)
+        with _warnings.catch_warnings():
+            # ragged nested lists: NumPy warns and makes an object array, refused below
+            _warnings.simplefilter("ignore", _onp.VisibleDeprecationWarning)
+            arr = _onp.asarray(value)
         if arr.dtype == _F64:
             arr = arr.astype(_config.default_dtype)
     if arr.dtype.kind in "OUSVcMm":
