@@ -137,3 +137,21 @@ def test_large_products_run_as_fully_connected_with_the_same_values(monkeypatch)
     # with the 10-wide W2 (64*128*10) do not
     assert compiled_ops[0].count("_fully_connected") == 2
     assert "_fully_connected" not in compiled_ops[1]
+
+
+def test_constant_folding_computes_input_free_work_once():
+    x = np.array(onp.arange(12.0).reshape(3, 4))
+
+    def f(x):
+        c = np.ones((3, 4)) * 2.0 + np.eye(3, 4).sum()      # reads no graph input
+        return x * c + np.ones_like(x) * np.arange(4.0)      # ones_like reads only x's shape
+    with_fold, n_with = _run_lazy(f, x, passes=True)
+    without, n_without = _run_lazy(f, x, passes=False)
+    ref = onp.arange(12.0).reshape(3, 4) * 5.0 + onp.arange(4.0)
+    assert onp.allclose(with_fold[0], ref) and onp.allclose(without[0], ref)
+    assert n_with == 2 and n_without > n_with          # x * c and the sum; the rest folded
+    # cached: a second flush with a new x reuses the folded values
+    minpy.jit.config.graph_passes = True
+    with minpy.lazy():
+        y = f(x + 1.0).asnumpy()
+    assert onp.allclose(y, ref + 5.0)

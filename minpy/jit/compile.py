@@ -386,11 +386,13 @@ def _check(order, built, keep, ext, sdtypes):
 def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
     t0 = time.perf_counter()
     try:
-        original = order
+        original, consts = order, []
         try:
-            order, descs, keep, outs = optimise(order, descs, keep, outs, scalars, baked, ext)
+            order, descs, keep, outs, consts = optimise(order, descs, keep, outs, scalars, baked,
+                                                        ext)
         except Exception:            # a pass must never cost correctness: compile as recorded
             order = original
+        ext = list(ext) + consts     # folded constants are inputs after the recorded ones
         try:
             sdtypes = {}
             built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes)
@@ -412,11 +414,11 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
             size = sum(int(_onp.prod(s.shape)) for s in syms)
             vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
         try:
-            return _VEHICLES[vehicle](syms, ext, sdtypes, ctx, len(keep))
+            return _VEHICLES[vehicle](syms, ext, sdtypes, ctx, len(keep), consts)
         except _mx.base.MXNetError:
             pass
         try:       # e.g. a CachedOp cannot hold operators without a registered gradient
-            return _Compiled(syms, ext, sdtypes, ctx, len(keep))
+            return _Compiled(syms, ext, sdtypes, ctx, len(keep), consts)
         except _mx.base.MXNetError:
             return _INTERPRET
     finally:
@@ -431,9 +433,10 @@ class _Compiled:
     next run overwrites them.
     """
 
-    __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack")
+    __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack", "consts")
 
-    def __init__(self, syms, ext, sdtypes, ctx, nodes) -> None:
+    def __init__(self, syms, ext, sdtypes, ctx, nodes, consts=()) -> None:
+        self.consts = list(consts)
         group, self.unpack = _pack(syms)
         names = group.list_arguments()
         types = {f"in{k}": v.dtype for k, v in enumerate(ext)}
@@ -460,6 +463,8 @@ class _Compiled:
 
     def run(self, ext, scalars):
         """Outputs for inputs ``ext`` (buffers, or Python scalars for 0-d inputs)."""
+        if self.consts:
+            ext = [*ext, *self.consts]
         views, last = self.views, self.last
         for k, v in enumerate(ext):
             view = views[k]
@@ -526,9 +531,10 @@ class _CachedGraph:
     vehicle): inputs are passed by reference and every call returns fresh
     outputs, so nothing is copied in or out."""
 
-    __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx")
+    __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx", "folded")
 
-    def __init__(self, syms, ext, sdtypes, ctx, nodes) -> None:
+    def __init__(self, syms, ext, sdtypes, ctx, nodes, folded=()) -> None:
+        self.folded = list(folded)
         group = _mx.sym.Group(syms)
         names = group.list_arguments()
         with _quiet_native_stderr():
@@ -551,6 +557,8 @@ class _CachedGraph:
         self.ctx = ctx
 
     def run(self, ext, scalars):
+        if self.folded:
+            ext = [*ext, *self.folded]
         args = []
         for kind, k in self.order:
             if kind == "x":

@@ -23,6 +23,7 @@ class JitConfig:
         self.quiet_bind = True           # hide MXNet's C++ log lines while binding graphs
         self.backward_cache = True       # lazy mode: replay a tape's recorded backward nodes
         self.graph_passes = True         # run the compile-time passes below at all
+        self.constant_folding = True     # compute what reads no graph input once, at compile
         self.cse = True                  # common-subexpression elimination
         self.batching = True             # batch independent products / accumulations
         self.fully_connected = True      # lower large float32 products to FullyConnected

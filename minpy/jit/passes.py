@@ -11,6 +11,7 @@ references, then the graph is put back in topological order with networkx.
   reductions become one reduction;
 * product lowering: large float32 2-D products run as oneDNN FullyConnected,
   several times faster than MXNet's OpenBLAS ``dot`` on this kind of CPU;
+* constant folding: what reads no graph input is computed once at compile time;
 * common-subexpression elimination (deterministic operators only);
 * dead-code elimination (everything the outputs do not need).
 """
@@ -297,12 +298,74 @@ def lower_products(pnodes, outs):
     return _rewired(pnodes + new, outs, repl)
 
 
+# operators whose result depends only on their operand's shape and dtype
+_SHAPE_ONLY = frozenset({"zeros_like", "ones_like", "empty_like", "full_like"})
+
+
+def fold_constants(pnodes, outs, scalars, baked, n_ext):
+    """Nodes that read no graph input (creation ops, ``ones_like``-style ops, and
+    deterministic ops on those and on baked scalars) are computed once, here; the
+    values are fed to the graph as inputs ``n_ext, n_ext + 1, ...``."""
+    import mxnet as mx
+    dag = nx.DiGraph()
+    dag.add_nodes_from(pnodes)
+    for n in pnodes:
+        for d in n.ins:
+            if d[0] == "n":
+                dag.add_edge(d[1], n)
+    const = set()
+    for n in nx.lexicographical_topological_sort(dag, key=lambda n: n.rank):
+        op = n.op
+        if op.random or op.lazy is not None or op.mx is None or op.multi:
+            continue
+        if op.name in _SHAPE_ONLY or all(
+                (d[0] == "n" and d[1] in const) or (d[0] == "s" and d[2] in baked)
+                for d in n.ins):
+            const.add(n)
+    out_nodes = {n for n, _ in outs}
+    frontier = [n for n in const if n not in out_nodes and
+                any(c not in const for c in dag.successors(n))]
+    if not frontier:
+        return pnodes, outs, []
+    values, consts, repl = {}, [], {}
+
+    def value(n):
+        if n not in values:
+            args = []
+            for d in n.ins:
+                if d[0] == "s":
+                    args.append(scalars[d[2]])
+                elif n.op.name in _SHAPE_ONLY:
+                    shape = _shape_of(d)
+                    args.append(mx.nd.np.zeros(shape, dtype=_dtype_of(d)))
+                else:
+                    args.append(value(d[1]))
+            with n.ctx.mx:
+                v = n.op.mx(mx.nd, *args, **dict(n.attrs))
+            values[n] = v if v.dtype == n.dtypes[0] else v.astype(n.dtypes[0])
+        return values[n]
+    for n in sorted(frontier, key=lambda n: n.rank):
+        repl[(n, 0)] = ("x", n_ext + len(consts))
+        consts.append(value(n))
+        _ext_shapes.append(tuple(n.shapes[0]))
+    pnodes, outs = _rewired(pnodes, outs, repl)
+    return pnodes, outs, consts
+
+
+def _dtype_of(ref):
+    return ref[1].dtypes[ref[2]] if ref[0] == "n" else None
+
+
 def optimise(order, descs, keep, outs, scalars, baked, ext=()):
-    """Run the enabled passes; returns the graph in the builder's index form."""
+    """Run the enabled passes; returns the graph in the builder's index form and
+    the values of folded constants (extra inputs after ``ext``)."""
     if not config.graph_passes or len(keep) < 2:
-        return order, descs, keep, outs
+        return order, descs, keep, outs, []
     _ext_shapes[:] = [tuple(b.shape) for b in ext]
     pnodes, routs = to_ir(order, descs, keep, outs)
+    consts = []
+    if config.constant_folding:
+        pnodes, routs, consts = fold_constants(pnodes, routs, scalars, baked, len(ext))
     if config.batching:
         pnodes, routs = batch_products(pnodes, routs)
         pnodes, routs = batch_accumulations(pnodes, routs)
@@ -310,4 +373,4 @@ def optimise(order, descs, keep, outs, scalars, baked, ext=()):
         pnodes, routs = lower_products(pnodes, routs)
     if config.cse:
         pnodes, routs = cse(pnodes, routs, scalars, baked)
-    return from_ir(pnodes, routs)
+    return (*from_ir(pnodes, routs), consts)
