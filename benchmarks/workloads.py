@@ -7,20 +7,8 @@ from __future__ import annotations
 
 import numpy as onp
 
-
-def elementwise_chain(xp, x, y):
-    """Twenty elementwise operations, the kind a NumPy user chains by hand."""
-    z = x * 0.5 + y
-    z = xp.maximum(z, 0.1)
-    z = z * z - y
-    z = xp.abs(z) + 1.0
-    z = xp.sqrt(z) * x
-    z = z / (xp.abs(y) + 1.0)
-    z = xp.minimum(z, 3.0) - 0.25
-    z = xp.negative(z) * 2.0
-    z = z + x * y
-    z = xp.square(z) * 0.01
-    return z
+# one definition of each, shared with ``python -m minpy.jit.tune``
+from minpy.jit.tune import elementwise_chain, rnn_loss  # noqa: F401
 
 
 def rnn_data(batch=4, steps=50, din=3, hidden=5, seed=0):
@@ -31,15 +19,6 @@ def rnn_data(batch=4, steps=50, din=3, hidden=5, seed=0):
     Wh = (rng.randn(hidden, hidden) * 0.3).astype("float32")
     b = onp.zeros(hidden, dtype="float32")
     return xs, target, Wx, Wh, b
-
-
-def rnn_loss(xp, Wx, Wh, b, xs, target):
-    """A vanilla tanh RNN over ``xs`` (steps, batch, input) with a squared loss."""
-    h = xp.zeros((xs.shape[1], Wh.shape[0]))
-    for t in range(xs.shape[0]):
-        h = xp.tanh(xp.dot(xs[t], Wx) + xp.dot(h, Wh) + b)
-    d = h - target
-    return (d * d).sum()
 
 
 def rnn_numpy_grad(Wx, Wh, b, xs, target):

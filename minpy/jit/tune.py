@@ -35,8 +35,9 @@ from .config import JitConfig, config, profile_path
 MARGIN = 0.05  # a non-default value must be this much faster to be chosen
 
 
-# -- workloads (small copies of benchmarks/workloads.py; minpy does not import it) ------
-def _chain(xp, x, y):
+# -- workloads (benchmarks/workloads.py reuses these two; minpy does not import it) ----
+def elementwise_chain(xp, x, y):
+    """Twenty elementwise operations, the kind a NumPy user chains by hand."""
     z = x * 0.5 + y
     z = xp.maximum(z, 0.1)
     z = z * z - y
@@ -50,7 +51,8 @@ def _chain(xp, x, y):
     return z
 
 
-def _rnn_loss(xp, Wx, Wh, b, xs, target):
+def rnn_loss(xp, Wx, Wh, b, xs, target):
+    """A vanilla tanh RNN over ``xs`` (steps, batch, input) with a squared loss."""
     h = xp.zeros((xs.shape[1], Wh.shape[0]))
     for t in range(xs.shape[0]):
         h = xp.tanh(xp.dot(xs[t], Wx) + xp.dot(h, Wh) + b)
@@ -77,7 +79,7 @@ def rnn_jit(steps=50):
     import minpy.numpy as mnp
     from minpy.core import grad_and_loss
     args = _rnn_args(steps)
-    step = minpy.jit(grad_and_loss(lambda Wx, Wh, b, xs, t: _rnn_loss(mnp, Wx, Wh, b, xs, t),
+    step = minpy.jit(grad_and_loss(lambda Wx, Wh, b, xs, t: rnn_loss(mnp, Wx, Wh, b, xs, t),
                                    [0, 1, 2]))
     fn = lambda: _wait(step(*args)[0])  # noqa: E731
     fn()
@@ -93,7 +95,7 @@ def chain_lazy():
 
     def fn():
         with minpy.lazy():
-            _chain(mnp, x, y).wait_to_read()
+            elementwise_chain(mnp, x, y).wait_to_read()
     fn()
     return fn, 20
 
