@@ -72,20 +72,6 @@ class _Key:
         return self.items[i]
 
 
-def _collect(refs):
-    nodes = {}
-    stack = [r.node for r in refs]
-    while stack:
-        n = stack.pop()
-        if id(n) in nodes:
-            continue
-        nodes[id(n)] = n
-        for x in n.inputs:
-            if type(x) is LRef and x.value is None:
-                stack.append(x.node)
-    return sorted(nodes.values(), key=lambda n: (n.pos if n.epoch is None else 0, id(n.epoch), n.pos))
-
-
 def _describe(order):
     """Indexed input descriptions, external buffers and scalars of a graph built
     from nodes of several epochs (the rare, slow path)."""

@@ -137,7 +137,10 @@ class Engine:
         self.live.append(weakref.ref(arr))
 
     def note_fallback(self, name: str) -> None:
-        self.reason = "fallback"
+        if self.tracing is not None:        # inside a @jit trace a fallback is a break, by name
+            self.tracing.note_fallback(name)
+        else:
+            self.reason = "fallback"
 
     def discard(self) -> None:
         """Start a new epoch without computing what is pending (a jit trace that

@@ -259,7 +259,6 @@ class JitFunction:
                     arg_bufs.setdefault(id(x._data), j)
         args, kwargs = self._rebuild(sig, call_leaves)
         eng.tracing = tr
-        eng.note_fallback = tr.note_fallback     # a NumPy fallback is a break, by name
         self._last_trace = tr
         try:
             out = self.fn(*args, **kwargs)
@@ -268,8 +267,6 @@ class JitFunction:
             eng.flush("jit")
             _set_thread(prev)
             raise
-        finally:
-            del eng.note_fallback
         eng.tracing = None
         entry = _Entry()
         entry.breaks = tr.breaks
