@@ -286,6 +286,14 @@ for _n, _dts in REDUCE.items():
         Case(_n, arrays((0, 3)), tag="empty-all"),
         Case(_n, arrays((3, 0)), kwargs={"axis": 1, "keepdims": True}, tag="empty-axis1-kd"),
         Case(_n, arrays((2, 3)), kwargs={"axis": 2}, tag="bad-axis"))
+# large float sums and means run as a product with ones (minpy/ops/reduction.py):
+# leading, trailing and all axes take that path, a middle axis does not
+for _n in ("sum", "mean"):
+    for _ax in (None, 0, 1, 2, -1, (0, 1), (1, 2)):
+        for _kd in (False, True):
+            add(Case(_n, arrays((16, 24, 12)), kwargs={"axis": _ax, "keepdims": _kd},
+                     dtypes=FLOATS + ("int32",) if _ax == 0 and not _kd else FLOATS[:1],
+                     tag=f"large,axis={_ax},keepdims={_kd}"))
 for _n in ("sum", "mean", "prod"):
     for _dt in ("float64", "float32", "int64"):
         add(Case(_n, arrays((2, 3), domain="small"), kwargs={"axis": 1, "dtype": _dt},

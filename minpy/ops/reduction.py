@@ -1,6 +1,9 @@
 """Reductions and scans along axes."""
 from __future__ import annotations
 
+import mxnet as _mx
+import numpy as _onp
+
 from ..dispatch.registry import defop
 from ..config import config as _config
 from ._util import c, cast, expand_reduced, norm_axes, operand_dtype, pos_axis
@@ -59,9 +62,68 @@ def _fdtype(x, dtype):
     return x.dtype if operand_dtype(x).kind == "f" else _config.default_dtype.name
 
 
+# Sums of float arrays run as a product with a vector of ones: MXNet's reduce
+# kernels ran 3-10x slower than its BLAS matrix-vector product from 64x64 up
+# on the development CPU (benchmarks/test_perf_bench.py::test_reduction_kernels).
+# Only a leading or trailing run of axes qualifies (a reshape to 2-D, no copy).
+_GEMV_MIN = 2048
+_FLOATS = frozenset({_onp.dtype("float32"), _onp.dtype("float64")})
+_ones_cache: dict = {}
+
+
+def _ones(F, n, dtype, like):
+    if F is _mx.sym:
+        return F.np.ones((n,), dtype=dtype.name)
+    key = (n, dtype, str(like.ctx))
+    v = _ones_cache.get(key)
+    if v is None:
+        if len(_ones_cache) > 64:
+            _ones_cache.clear()
+        v = _ones_cache[key] = _mx.nd.ones((n,), ctx=like.ctx, dtype=dtype).as_np_ndarray()
+    return v
+
+
+def _reshaped(F, x, shape):
+    if F is _mx.sym:
+        return F.np.reshape(x, shape)
+    return x.as_nd_ndarray().reshape(shape).as_np_ndarray()     # a view, no operator call
+
+
+def _sum_by_product(F, x, axis, keepdims, mean):
+    """``sum``/``mean`` of ``x`` as ``ones @ x2`` or ``x2 @ ones``; None when it does not apply."""
+    shape = tuple(x.shape)
+    nd, size = len(shape), int(_onp.prod(shape)) if shape else 1
+    if nd == 0 or size < _GEMV_MIN or _onp.dtype(x.dtype) not in _FLOATS:
+        return None
+    axes = norm_axes(axis, nd)
+    k = len(axes)
+    if not k or len(set(axes)) != k:
+        return None
+    red = int(_onp.prod([shape[a] for a in axes]))
+    rest = size // red
+    one = _ones(F, red, _onp.dtype(x.dtype), x)
+    if k == nd:
+        out = F.np.dot(_reshaped(F, x, (size,)), one)
+    elif axes == tuple(range(k)):
+        out = F.np.dot(one, _reshaped(F, x, (red, rest)))
+    elif axes == tuple(range(nd - k, nd)):
+        out = F.np.dot(_reshaped(F, x, (rest, red)), one)
+    else:
+        return None
+    if mean:
+        out = out / float(red)
+    kept = tuple(1 if i in axes else s for i, s in enumerate(shape)) if keepdims else \
+        tuple(s for i, s in enumerate(shape) if i not in axes)
+    return _reshaped(F, out, kept)
+
+
 def _reduction(name):
     def lower(F, x, axis, dtype, keepdims):
         ax = _red_axis(x, axis)
+        if dtype is None and name != "prod":
+            out = _sum_by_product(F, x, axis, keepdims, name == "mean")
+            if out is not None:
+                return out
         if dtype is not None:
             # NumPy converts each element first: sum(x, dtype=int64) truncates, then adds
             x = cast(x, dtype)
