@@ -69,6 +69,11 @@ def _crop(idx, shape):
     return tuple(begin), tuple(end), tuple(step), _dummy(shape)[tuple(box)].shape
 
 
+def _covers(begin, end, step, shape) -> bool:
+    return all(b in (None, 0) and (e is None or e >= n) and s in (None, 1)
+               for b, e, s, n in zip(begin, end, step, shape))
+
+
 def setitem_basic(F, x, value, idx):
     if len(x.shape) == 0:              # x[()] = v, x[...] = v on a 0-d array: all of it
         v = value if hasattr(value, "shape") else F.np.full((), value, dtype=x.dtype.name)
@@ -86,6 +91,8 @@ def setitem_basic(F, x, value, idx):
     sel = _dummy(x.shape)[idx].shape
     v = F.np.broadcast_to(value, sel) if tuple(value.shape) != sel else value
     v = F.np.reshape(v.astype(x.dtype.name) if value.dtype != x.dtype else v, box)
+    if _covers(begin, end, step, x.shape):
+        return v                       # x[:] = v replaces every element: no copy of x
     return F._internal._slice_assign(x.as_nd_ndarray(), v.as_nd_ndarray(), begin=begin, end=end,
                                      step=step).as_np_ndarray()
 
