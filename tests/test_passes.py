@@ -155,3 +155,101 @@ def test_constant_folding_computes_input_free_work_once():
     with minpy.lazy():
         y = f(x + 1.0).asnumpy()
     assert onp.allclose(y, ref + 5.0)
+
+
+def _compiled_op_names(monkeypatch):
+    names = []
+    real = minpy.jit.passes.from_ir
+
+    def spy(pnodes, outs):
+        names.append(sorted(n.op.name for n in pnodes))
+        return real(pnodes, outs)
+    monkeypatch.setattr(minpy.jit.passes, "from_ir", spy)
+    return names
+
+
+def test_a_bias_add_joins_the_fully_connected_product(monkeypatch):
+    rng = onp.random.RandomState(2)
+    X = np.array(rng.randn(64, 96))
+    W, b = np.array(rng.randn(96, 128) * 0.1), np.array(rng.randn(128))
+
+    def step(W, b):
+        def loss(W, b):
+            a = X @ W + b                       # fused: nothing else reads X @ W
+            return (np.maximum(a, 0.0) ** 2).mean()
+        grads, l = grad_and_loss(loss, [0, 1])(W, b)
+        return grads + [l, b + X @ (W * 2.0)]   # the bias first: fused too
+    names = _compiled_op_names(monkeypatch)
+    fused, _ = _run_lazy(step, W, b)
+    minpy.jit.config.fully_connected = False
+    plain, _ = _run_lazy(step, W, b)
+    Xn, Wn, bn = X.asnumpy(), W.asnumpy(), b.asnumpy()
+    a = Xn @ Wn + bn
+    ref = [Xn.T @ (2 * onp.maximum(a, 0) / a.size), (2 * onp.maximum(a, 0) / a.size).sum(0),
+           (onp.maximum(a, 0) ** 2).mean(), Xn @ (Wn * 2.0) + bn]
+    for got, other, want in zip(fused, plain, ref):
+        assert onp.allclose(got, want, rtol=1e-4, atol=1e-6)
+        assert onp.allclose(got, other, rtol=1e-4, atol=1e-6)
+    assert names[0].count("_fully_connected_bias") == 2 and "add" not in names[0]
+    assert "_fully_connected_bias" not in names[1]
+
+
+def test_a_bias_add_stays_apart_when_the_product_is_read_elsewhere(monkeypatch):
+    rng = onp.random.RandomState(3)
+    X, W = np.array(rng.randn(64, 96)), np.array(rng.randn(96, 128))
+    b = np.array(rng.randn(128))
+    names = _compiled_op_names(monkeypatch)
+    def f():
+        p = X @ W
+        return p + b, p
+    (s, p), _ = _run_lazy(f)
+    assert onp.allclose(s, X.asnumpy() @ W.asnumpy() + b.asnumpy(), rtol=1e-4, atol=1e-4)
+    assert onp.allclose(p, X.asnumpy() @ W.asnumpy(), rtol=1e-4, atol=1e-4)
+    assert "_fully_connected_bias" not in names[0] and "add" in names[0]
+
+
+@pytest.mark.parametrize("axis,ok", [(None, True), (0, True), ((0, 1), True), (2, True),
+                                     ((1, 2), True), (1, False), ((0, 2), False)])
+def test_large_float_sums_run_as_products_with_ones(axis, ok):
+    import mxnet as mx
+    from minpy.ops import reduction
+    x = onp.random.RandomState(4).randn(16, 24, 12).astype("float32")
+    out = reduction._sum_by_product(mx.nd, mx.nd.array(x).as_np_ndarray(), axis, True, False)
+    assert (out is not None) == ok
+    if ok:
+        assert onp.allclose(out.asnumpy(), x.sum(axis=axis, keepdims=True), rtol=1e-4, atol=1e-4)
+    # too small, or integer: MXNet's own reduction
+    small = mx.nd.array(x[:2, :2]).as_np_ndarray()
+    assert reduction._sum_by_product(mx.nd, small, axis, False, False) is None
+    ints = mx.nd.array(x, dtype="int32").as_np_ndarray()
+    assert reduction._sum_by_product(mx.nd, ints, axis, False, False) is None
+
+
+def test_writing_a_whole_array_records_no_copy_of_the_old_value(monkeypatch):
+    import mxnet as mx
+    graphs = []
+    real = mx.sym.Group
+
+    def spy(symbols):
+        g = real(symbols)
+        graphs.append(g.tojson())
+        return g
+    monkeypatch.setattr(mx.sym, "Group", spy)
+    w = np.array(onp.arange(12.0).reshape(3, 4))
+    v = np.array(onp.ones((3, 4)))
+    with minpy.lazy():
+        u = w * 1.0
+        u[:] = v * 2.0                           # every element: no _slice_assign
+        got_u = u.asnumpy()
+    whole = list(graphs)
+    graphs.clear()
+    with minpy.lazy():
+        t = w * 1.0
+        t[1:] = v[1:] * 2.0                      # part of it: a slice assignment
+        got_t = t.asnumpy()
+    assert onp.array_equal(got_u, onp.full((3, 4), 2.0))
+    want_t = onp.arange(12.0).reshape(3, 4)
+    want_t[1:] = 2.0
+    assert onp.array_equal(got_t, want_t)
+    assert whole and not any("_slice_assign" in g for g in whole)
+    assert any("_slice_assign" in g for g in graphs)

@@ -140,6 +140,7 @@ def _new(name, attrs, ins, shapes, dtype, like, rank):
 
 
 _ext_shapes: list = []     # shapes of the graph's external inputs, during optimise()
+_ext_dtypes: list = []     # ... and their dtypes
 
 
 def _shape_of(ref):
@@ -298,6 +299,43 @@ def lower_products(pnodes, outs):
     return _rewired(pnodes + new, outs, repl)
 
 
+def _consumers(pnodes, outs):
+    count = {}
+    for n in pnodes:
+        for d in n.ins:
+            if d[0] == "n":
+                count[(d[1], d[2])] = count.get((d[1], d[2]), 0) + 1
+    for n, k in outs:
+        count[(n, k)] = count.get((n, k), 0) + 1
+    return count
+
+
+def fuse_bias(pnodes, outs):
+    """``fully_connected(x, w) + b`` with a row-vector ``b`` -> one FullyConnected with a bias
+    (when nothing else reads the product)."""
+    f32 = _onp.dtype("float32")
+    uses = _consumers(pnodes, outs)
+    new, repl = [], {}
+    for n in pnodes:
+        if n.op.name != "add" or len(n.ins) != 2 or n.dtypes[0] != f32:
+            continue
+        for fc_ref, b in (n.ins, n.ins[::-1]):
+            if fc_ref[0] != "n" or fc_ref[1].op.name != "_fully_connected" or \
+                    uses.get((fc_ref[1], fc_ref[2])) != 1:
+                continue
+            fc = fc_ref[1]
+            rows, units = fc.shapes[0]
+            if b[0] == "s" or _shape_of(b) != (units,) or tuple(n.shapes[0]) != (rows, units):
+                continue
+            if (_dtype_of(b) if b[0] == "n" else _ext_dtypes[b[1]]) != f32:
+                continue
+            node = _new("_fully_connected_bias", (), [*fc.ins, b], n.shapes, f32, n, n.rank)
+            new.append(node)
+            repl[(n, 0)] = ("n", node, 0)
+            break
+    return _rewired(pnodes + new, outs, repl)
+
+
 # operators whose result depends only on their operand's shape and dtype
 _SHAPE_ONLY = frozenset({"zeros_like", "ones_like", "empty_like", "full_like"})
 
@@ -348,6 +386,7 @@ def fold_constants(pnodes, outs, scalars, baked, n_ext):
         repl[(n, 0)] = ("x", n_ext + len(consts))
         consts.append(value(n))
         _ext_shapes.append(tuple(n.shapes[0]))
+        _ext_dtypes.append(n.dtypes[0])
     pnodes, outs = _rewired(pnodes, outs, repl)
     return pnodes, outs, consts
 
@@ -362,6 +401,7 @@ def optimise(order, descs, keep, outs, scalars, baked, ext=()):
     if not config.graph_passes or len(keep) < 2:
         return order, descs, keep, outs, []
     _ext_shapes[:] = [tuple(b.shape) for b in ext]
+    _ext_dtypes[:] = [_onp.dtype(b.dtype) for b in ext]
     pnodes, routs = to_ir(order, descs, keep, outs)
     consts = []
     if config.constant_folding:
@@ -371,6 +411,7 @@ def optimise(order, descs, keep, outs, scalars, baked, ext=()):
         pnodes, routs = batch_accumulations(pnodes, routs)
     if config.fully_connected:
         pnodes, routs = lower_products(pnodes, routs)
+        pnodes, routs = fuse_bias(pnodes, routs)
     if config.cse:
         pnodes, routs = cse(pnodes, routs, scalars, baked)
     return (*from_ir(pnodes, routs), consts)

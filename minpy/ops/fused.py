@@ -87,3 +87,16 @@ def _fc_mx(F, x, w):
 defop("_fully_connected", nin=2, mx=_fc_mx, np=lambda x, w: x @ w.T, grad=(
     lambda g, ans, x, w: c("matmul", g, w),
     lambda g, ans, x, w: c("_matmul_t", g, x, True, False)))
+
+
+def _fc_bias_mx(F, x, w, b):
+    return F.npx.fully_connected(x, w, b, num_hidden=int(w.shape[0]), no_bias=False,
+                                 flatten=False)
+
+
+# x @ w.T + b in one oneDNN call; the passes fuse a bias add into a lowered product
+# (the add and, eagerly or not, the bias's broadcast cost a pass over the result)
+defop("_fully_connected_bias", nin=3, mx=_fc_bias_mx, np=lambda x, w, b: x @ w.T + b, grad=(
+    lambda g, ans, x, w, b: c("matmul", g, w),
+    lambda g, ans, x, w, b: c("_matmul_t", g, x, True, False),
+    lambda g, ans, x, w, b: c("sum", g, 0)))
