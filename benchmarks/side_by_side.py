@@ -15,7 +15,9 @@ import minpy
 import minpy.numpy as mnp
 from minpy.core import grad_and_loss
 
-from .workloads import elementwise_chain, rnn_data, rnn_loss, rnn_numpy_grad
+from .workloads import (MLP_NAMES, elementwise_chain, minpy_runner, mlp_data, mlp_loss,
+                        mlp_numpy_step, mlp_symbol, rnn_data, rnn_loss, rnn_numpy_grad, sgd_step,
+                        symbolic_sgd)
 
 
 def variants():
@@ -54,8 +56,27 @@ def variants():
     }
 
 
-def measure(rounds: int = 15) -> dict:
-    fns = variants()
+def mlp_variants():
+    """The 784-512-512-10 MLP SGD step (issue 6): NumPy, @jit, lazy and the symbolic executor."""
+    params, x, onehot = mlp_data()
+    run_sym, _ = symbolic_sgd(mlp_symbol(x.shape[0]), params, {"x": x, "onehot": onehot},
+                              MLP_NAMES, transpose=MLP_NAMES[::2])
+    mparams = [mnp.array(p) for p in params]
+    data = (mnp.array(x), mnp.array(onehot))
+    step = sgd_step(lambda *a: mlp_loss(mnp, *a), 6)
+    nparams = [p.copy() for p in params]
+    return {
+        "mlp numpy": (lambda: mlp_numpy_step(nparams, x, onehot), 3),
+        "mlp jit": (minpy_runner(minpy.jit(step), mparams, data, "jit"), 3),
+        "mlp symbolic": (run_sym, 3),
+        "mlp lazy": (minpy_runner(step, mparams, data, "lazy"), 3),
+    }
+
+
+def measure(rounds: int = 15, groups=("rnn", "chain")) -> dict:
+    fns = {k: v for k, v in variants().items() if k.split()[0] in groups}
+    if "mlp" in groups:
+        fns.update(mlp_variants())
     for f, _ in fns.values():
         f()
         f()
@@ -70,9 +91,17 @@ def measure(rounds: int = 15) -> dict:
 
 
 def main() -> None:
-    best = measure()
+    import sys
+    groups = tuple(sys.argv[1:]) or ("rnn", "chain", "mlp")
+    best = measure(groups=groups)
     for k, v in best.items():
         print(f"{k:14s} {v * 1e6:10.1f} us")
+    if "mlp" in groups:
+        print(f"mlp:   jit / symbolic {best['mlp jit'] / best['mlp symbolic']:.2f}x, "
+              f"jit vs numpy {best['mlp numpy'] / best['mlp jit']:.2f}x faster, "
+              f"lazy / symbolic {best['mlp lazy'] / best['mlp symbolic']:.2f}x")
+    if "rnn" not in groups or "chain" not in groups:
+        return
     print(f"rnn:   jit vs eager {best['rnn eager'] / best['rnn jit']:.1f}x faster, "
           f"jit vs numpy {best['rnn numpy'] / best['rnn jit']:.2f}x faster, "
           f"jit over the bound executor {best['rnn jit'] / best['rnn executor']:.2f}x, "

@@ -15,13 +15,12 @@ import pytest
 
 import minpy
 import minpy.numpy as mnp
-from minpy.core import Function, grad_and_loss
+from minpy.core import Function
 
-from .workloads import (cnn_data, cnn_loss, cnn_numpy_step, elementwise_chain, mlp_data,
-                        mlp_loss, mlp_numpy_step, softmax_reductions,
-                        softmax_reductions_symbol)
+from .workloads import (LR, MLP_NAMES, cnn_data, cnn_loss, cnn_numpy_step, elementwise_chain,
+                        minpy_runner, mlp_data, mlp_loss, mlp_numpy_step, mlp_symbol, sgd_step,
+                        softmax_reductions, softmax_reductions_symbol, symbolic_sgd)
 
-LR = 0.1
 MODES = ["numpy", "eager", "lazy", "jit", "symbolic"]
 
 
@@ -42,72 +41,13 @@ def _close(got, ref, rtol=1e-3, atol=1e-5):
         float(onp.abs(got.reshape(ref.shape) - ref).max())
 
 
-def _sgd_step(loss_fn, nparams):
-    """One SGD step as MinPy user code: gradients, then in-place parameter updates."""
-    gl = grad_and_loss(loss_fn, list(range(nparams)))
-
-    def step(*args):
-        grads, loss = gl(*args)
-        for p, g in zip(args[:nparams], grads):
-            p[:] = p - LR * g
-        return loss
-    return step
-
-
-def _minpy_runner(step, params, data, mode):
-    def run():
-        with minpy.lazy(mode == "lazy"):
-            loss = step(*params, *data)
-            for p in params:
-                p.wait_to_read()
-        return loss
-    return run
-
-
-def _symbolic_sgd(sym, params, data, names, transpose=()):
-    """Bind ``sym`` once; a step is forward, backward and ``sgd_update`` of each weight."""
-    shapes = {n: (p.T if n in transpose else p).shape for n, p in zip(names, params)}
-    shapes.update(data_shapes := {n: a.shape for n, a in data.items()})
-    req = {n: ("null" if n in data_shapes else "write") for n in sym.list_arguments()}
-    exe = sym.simple_bind(mx.cpu(), grad_req=req, **shapes)
-    for n, p in zip(names, params):
-        exe.arg_dict[n][:] = p.T if n in transpose else p
-    for n, a in data.items():
-        exe.arg_dict[n][:] = a
-    ws = [exe.arg_dict[n] for n in names]
-    gs = [exe.grad_dict[n] for n in names]
-
-    def run():
-        exe.forward(is_train=True)
-        exe.backward()
-        for w, g in zip(ws, gs):
-            mx.nd.sgd_update(w, g, lr=LR, wd=0.0, out=w)
-        mx.nd.waitall()
-        return exe.outputs[0]
-
-    def updated():
-        return [exe.arg_dict[n].asnumpy().T if n in transpose else exe.arg_dict[n].asnumpy()
-                for n in names]
-    return run, updated
-
-
 # ----------------------------------------------------------------------------- MLP step
 
-def _mlp_symbol(batch):
-    h = mx.sym.Variable("x")
-    for i, units in enumerate((512, 512)):
-        h = mx.sym.Activation(mx.sym.FullyConnected(h, num_hidden=units, name=f"fc{i + 1}"),
-                              act_type="relu")
-    s = mx.sym.FullyConnected(h, num_hidden=10, name="fc3")
-    return mx.sym.MakeLoss(-mx.sym.sum(mx.sym.log_softmax(s) * mx.sym.Variable("onehot")) / batch)
-
-
-MLP_NAMES = ["fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias", "fc3_weight", "fc3_bias"]
 
 
 @pytest.mark.benchmark(group="perf-mlp-step")
 @pytest.mark.parametrize("mode", MODES)
-def test_mlp_sgd_step(benchmark, mode):
+def test_mlpsgd_step(benchmark, mode):
     """784-512-512-10 ReLU MLP, batch 256: forward, backward, SGD (lr 0.1)."""
     params, x, onehot = mlp_data()
     ref_params = [p.copy() for p in params]
@@ -116,16 +56,16 @@ def test_mlp_sgd_step(benchmark, mode):
         _bench(benchmark, lambda: mlp_numpy_step(params, x, onehot, LR), 20)
         return
     if mode == "symbolic":
-        run, updated = _symbolic_sgd(_mlp_symbol(x.shape[0]), params, {"x": x, "onehot": onehot},
+        run, updated = symbolic_sgd(mlp_symbol(x.shape[0]), params, {"x": x, "onehot": onehot},
                                      MLP_NAMES, transpose=MLP_NAMES[::2])
         loss = run()
         got = updated()
     else:
-        step = _sgd_step(lambda *a: mlp_loss(mnp, *a), 6)
+        step = sgd_step(lambda *a: mlp_loss(mnp, *a), 6)
         if mode == "jit":
             step = minpy.jit(step)
         mparams = [mnp.array(p) for p in params]
-        run = _minpy_runner(step, mparams, (mnp.array(x), mnp.array(onehot)), mode)
+        run = minpy_runner(step, mparams, (mnp.array(x), mnp.array(onehot)), mode)
         loss = run()
         got = [p.asnumpy() for p in mparams]
     _close(float(loss.asnumpy().reshape(-1)[0]), ref_loss)
@@ -235,7 +175,7 @@ def _pool_symbol(data):
 
 @pytest.mark.benchmark(group="perf-cnn-step")
 @pytest.mark.parametrize("mode", ["numpy", "eager", "lazy", "symbolic"])
-def test_cnn_sgd_step(benchmark, mode):
+def test_cnnsgd_step(benchmark, mode):
     """Batch 32 of 1x16x16: 8 3x3 filters (pad 1), ReLU, 2x2 max pool, affine to 10
     classes, softmax cross-entropy, SGD (lr 0.1). MinPy runs the convolution and the
     pooling as ``Function``-wrapped symbols (in training mode they run eagerly inside
@@ -253,7 +193,7 @@ def test_cnn_sgd_step(benchmark, mode):
                                   bias=mx.sym.Variable("bb"), num_hidden=onehot.shape[1])
         sym = mx.sym.MakeLoss(-mx.sym.sum(mx.sym.log_softmax(s) * mx.sym.Variable("onehot"))
                               / x.shape[0])
-        run, updated = _symbolic_sgd(sym, params, {"x": x, "onehot": onehot},
+        run, updated = symbolic_sgd(sym, params, {"x": x, "onehot": onehot},
                                      ["w", "b", "W", "bb"], transpose=("W",))
         loss = run()
         got = updated()
@@ -267,7 +207,7 @@ def test_cnn_sgd_step(benchmark, mode):
             return cnn_loss(mnp, lambda x, w, b: convf(x=x, w=w, b=b),
                             lambda h: poolf(x=h), w, b, W, bb, x, onehot)
         mparams = [mnp.array(p) for p in params]
-        run = _minpy_runner(_sgd_step(loss_fn, 4), mparams,
+        run = minpy_runner(sgd_step(loss_fn, 4), mparams,
                             (mnp.array(x), mnp.array(onehot)), mode)
         loss = run()
         got = [p.asnumpy() for p in mparams]

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import numpy as onp
 
+LR = 0.1
+
 # one definition of each, shared with ``python -m minpy.jit.tune``
 from minpy.jit.tune import elementwise_chain, rnn_loss  # noqa: F401
+
+import mxnet as mx  # noqa: E402  (after minpy, which sets MXNet's environment first)
+
+import minpy  # noqa: E402
+from minpy.core import grad_and_loss  # noqa: E402
 
 
 def rnn_data(batch=4, steps=50, din=3, hidden=5, seed=0):
@@ -166,3 +173,67 @@ def cnn_numpy_step(params, x, onehot, lr=0.1):
     for q, g in zip(params, (dw, db, dW, dbb)):
         q -= lr * g
     return loss
+
+
+# ----------------------------------------------------------------------------- runners
+
+def sgd_step(loss_fn, nparams):
+    """One SGD step as MinPy user code: gradients, then in-place parameter updates."""
+    gl = grad_and_loss(loss_fn, list(range(nparams)))
+
+    def step(*args):
+        grads, loss = gl(*args)
+        for p, g in zip(args[:nparams], grads):
+            p[:] = p - LR * g
+        return loss
+    return step
+
+
+def minpy_runner(step, params, data, mode):
+    def run():
+        with minpy.lazy(mode == "lazy"):
+            loss = step(*params, *data)
+            for p in params:
+                p.wait_to_read()
+        return loss
+    return run
+
+
+def symbolic_sgd(sym, params, data, names, transpose=()):
+    """Bind ``sym`` once; a step is forward, backward and ``sgd_update`` of each weight."""
+    shapes = {n: (p.T if n in transpose else p).shape for n, p in zip(names, params)}
+    shapes.update(data_shapes := {n: a.shape for n, a in data.items()})
+    req = {n: ("null" if n in data_shapes else "write") for n in sym.list_arguments()}
+    exe = sym.simple_bind(mx.cpu(), grad_req=req, **shapes)
+    for n, p in zip(names, params):
+        exe.arg_dict[n][:] = p.T if n in transpose else p
+    for n, a in data.items():
+        exe.arg_dict[n][:] = a
+    ws = [exe.arg_dict[n] for n in names]
+    gs = [exe.grad_dict[n] for n in names]
+
+    def run():
+        exe.forward(is_train=True)
+        exe.backward()
+        for w, g in zip(ws, gs):
+            mx.nd.sgd_update(w, g, lr=LR, wd=0.0, out=w)
+        mx.nd.waitall()
+        return exe.outputs[0]
+
+    def updated():
+        return [exe.arg_dict[n].asnumpy().T if n in transpose else exe.arg_dict[n].asnumpy()
+                for n in names]
+    return run, updated
+
+
+def mlp_symbol(batch):
+    """:func:`mlp_loss` hand-written as an MXNet symbol (FullyConnected, Activation)."""
+    h = mx.sym.Variable("x")
+    for i, units in enumerate((512, 512)):
+        h = mx.sym.Activation(mx.sym.FullyConnected(h, num_hidden=units, name=f"fc{i + 1}"),
+                              act_type="relu")
+    s = mx.sym.FullyConnected(h, num_hidden=10, name="fc3")
+    return mx.sym.MakeLoss(-mx.sym.sum(mx.sym.log_softmax(s) * mx.sym.Variable("onehot")) / batch)
+
+
+MLP_NAMES = ["fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias", "fc3_weight", "fc3_bias"]
