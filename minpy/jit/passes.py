@@ -327,7 +327,7 @@ def fuse_bias(pnodes, outs):
             rows, units = fc.shapes[0]
             if b[0] == "s" or _shape_of(b) != (units,) or tuple(n.shapes[0]) != (rows, units):
                 continue
-            if (_dtype_of(b) if b[0] == "n" else _ext_dtypes[b[1]]) != f32:
+            if _dtype_of(b) != f32:
                 continue
             node = _new("_fully_connected_bias", (), [*fc.ins, b], n.shapes, f32, n, n.rank)
             new.append(node)
@@ -392,7 +392,11 @@ def fold_constants(pnodes, outs, scalars, baked, n_ext):
 
 
 def _dtype_of(ref):
-    return ref[1].dtypes[ref[2]] if ref[0] == "n" else None
+    if ref[0] == "n":
+        return ref[1].dtypes[ref[2]]
+    if ref[0] == "x" and ref[1] < len(_ext_dtypes):
+        return _ext_dtypes[ref[1]]
+    return None
 
 
 def optimise(order, descs, keep, outs, scalars, baked, ext=()):
