@@ -155,8 +155,9 @@ def _total(parts):
     return total
 
 
-def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
-    """Gradients of scalar ``out`` with respect to each leaf node's input."""
+def backward(trace: Trace, out: Array, leaves: Sequence[Node], leaf_arrays=None) -> list:
+    """Gradients of scalar ``out`` with respect to each leaf node's input
+    (``leaf_arrays``: those inputs, which lets MXNet run the pass in lazy graphs)."""
     from .ops._util import c
     entry = out._rec.get(trace) if out._rec else None
     results = [None] * len(leaves)
@@ -164,6 +165,11 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node]) -> list:
         node0, idx0 = entry
         order = _toposort([node0])
         eng = _call._lazy.engine
+        if eng is not None and leaf_arrays is not None and not _active():
+            from .jit import native_grad
+            grads = native_grad.try_record(eng, out, order, leaf_arrays)
+            if grads is not None:
+                return grads
         key = None
         if eng is not None and eng.tracing is None and not _active() and _jit_config().backward_cache:
             from .jit import backward_cache
@@ -288,7 +294,7 @@ def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
             raise TypeError(f"grad requires a scalar-valued function (an output of size 1); "
                             f"got an array of shape {out.shape}")
         loss = out
-        grads = backward(trace, out, leaves)
+        grads = backward(trace, out, leaves, [args[i] for i in argnums])
     from .ops._util import c
     grads = [g if g is not None else c("zeros_like", args[i]) for g, i in zip(grads, argnums)]
     grads = [c("reshape", g, args[i].shape) if g.shape != args[i].shape else g

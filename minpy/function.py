@@ -15,7 +15,7 @@ import numpy as _onp
 
 from .array import Array
 from .dispatch import call as _call
-from .dispatch.registry import defop
+from .dispatch.registry import defop, mark_mxgrad
 
 _ids = itertools.count()
 
@@ -47,6 +47,7 @@ class Function:
         self._executors: dict = {}
         self._pending: dict = {}
         self._eval_symbol = None
+        self._mode_free = None        # no training-mode-dependent operator (see _splice_ok)
 
     # -- shapes ------------------------------------------------------------------------------
     def _infer(self, shapes: dict):
@@ -209,11 +210,29 @@ def _lower(F, *datas, fn, is_train, record):
     return fn._forward(datas, is_train, current_context_of(datas), record)
 
 
+# operators whose results depend on training mode (random masks, batch statistics)
+_TRAIN_MODE_OPS = frozenset({"Dropout", "_npx_dropout", "BatchNorm", "BatchNorm_v1",
+                             "SyncBatchNorm", "_contrib_SyncBatchNorm", "RNN",
+                             "_contrib_BatchNormWithReLU"})
+
+
+def _mode_free(fn) -> bool:
+    """Whether ``fn``'s symbol computes the same in training and inference mode."""
+    free = getattr(fn, "_mode_free", None)
+    if free is None:
+        import json
+        ops = {n["op"] for n in json.loads(fn.symbol.tojson())["nodes"]}
+        free = fn._mode_free = not (ops & _TRAIN_MODE_OPS)
+    return free
+
+
 def _splice_ok(attrs) -> bool:
-    """Lazy mode may defer a call only when it has no effects: no training
-    mode (Dropout masks, BatchNorm updates) and no auxiliary states."""
+    """Lazy mode may defer a call only when it has no effects: no auxiliary states,
+    and training mode only for symbols it does not change (no Dropout masks, no
+    BatchNorm updates)."""
     kw = dict(attrs)
-    return not kw["is_train"] and not kw["fn"].aux_names
+    fn = kw["fn"]
+    return not fn.aux_names and (not kw["is_train"] or _mode_free(fn))
 
 
 def current_context_of(datas):
@@ -255,3 +274,8 @@ def _bw_lower(F, *datas, fn, is_train):
 _BACKWARD_OP = defop("_function_backward", nin=-1, bind=_bw_bind, shape=_bw_shape, mx=_bw_lower,
                      np=lambda *a, fn, is_train: _np_impl(fn=fn, is_train=is_train), multi=True,
                      grad=None, lazy=False)
+
+
+# a spliced symbol is differentiated by MXNet in a graph just as its executor's backward
+# pass does eagerly
+mark_mxgrad(("_function",))

@@ -13,6 +13,10 @@ operator is one local ``defop`` call:
   backward pass can itself be differentiated and recorded lazily.
 * ``shape`` -- an optional explicit shape/dtype rule; by default the NumPy
   implementation is run on zero-stride dummies of the operands (cached).
+* ``mxgrad`` -- set (with :func:`mark_mxgrad`) where MXNet's own gradient of the
+  lowering equals ``grads``: ``True``, or a lowering to use instead in graphs that
+  MXNet differentiates. Lazy graphs whose backward pass touches only such
+  operators let MXNet run it (``minpy.jit.native_grad``).
 """
 from __future__ import annotations
 
@@ -36,7 +40,8 @@ class Op:
     """One registered function; see the module docstring."""
 
     __slots__ = ("name", "mx", "np", "grads", "nin", "params", "defaults", "shape",
-                 "scalar_ok", "bind", "multi", "random", "doc", "nondiff", "lazy", "promote", "__weakref__")
+                 "scalar_ok", "bind", "multi", "random", "doc", "nondiff", "lazy", "promote",
+                 "mxgrad", "__weakref__")
 
     def __init__(self, name: str, *, mx: Optional[Callable], np: Optional[Callable],
                  grads: Optional[Sequence[Optional[Callable]]], nin: int,
@@ -59,6 +64,7 @@ class Op:
         self.doc = doc
         self.lazy = lazy
         self.promote = promote
+        self.mxgrad = None
 
     def __repr__(self) -> str:
         where = "mxnet" if self.mx is not None else "numpy"
@@ -97,6 +103,13 @@ def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = No
         raise ValueError(f"operator {name!r} registered twice")
     REGISTRY[name] = op
     return op
+
+
+def mark_mxgrad(names: Sequence[str], lowering: Any = True) -> None:
+    """Declare that MXNet's gradient of these operators' lowering (or of ``lowering``)
+    is the registered one, checked by ``tests/test_native_grad.py``."""
+    for n in names:
+        REGISTRY[n].mxgrad = lowering
 
 
 def mxnet_functions() -> list[str]:

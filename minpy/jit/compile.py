@@ -24,6 +24,7 @@ from mxnet.base import check_call as _check_call, mx_uint as _uint
 from ..config import config as _mconfig
 from ..dispatch import call as _call
 from . import counters as _stats
+from . import native_grad
 from .config import config
 from .graph import LRef, format_where
 from .passes import optimise
@@ -241,6 +242,9 @@ def _interpret(order, descs, ext, scalars, outs):
     for i, (n, ins) in enumerate(zip(order, descs)):
         if i not in keep:
             continue
+        if n.op is native_grad.VJP:
+            vals[i] = native_grad.interpret(order, descs, vals, ext, scalars, i)
+            continue
         args = []
         for d in ins:
             if d[0] == "x":
@@ -280,7 +284,9 @@ def _scalar_dtype(value, node, arg_dtypes):
     return out if out.kind in kinds else _mconfig.default_dtype
 
 
-def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes):
+def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native=False):
+    """Symbols of the kept nodes; ``native``: the graph MXNet differentiates (operators
+    lowered so that MXNet's gradient is MinPy's, registry ``mxgrad``)."""
     F = _mx.sym
     ins = {}
     svars = {}
@@ -321,8 +327,11 @@ def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes):
                 else:
                     dt = _scalar_dtype(scalars[k], n, dts)
                     args[j] = piece(k, dt, n.shapes[0] == ())
+        lower = n.op.mx
+        if native and n.op.mxgrad is not None and n.op.mxgrad is not True:
+            lower = n.op.mxgrad
         try:
-            res = n.op.mx(F, *args, **dict(n.attrs))
+            res = lower(F, *args, **dict(n.attrs))
         except Exception as e:
             raise _LoweringFailed(i, e) from None
         res = list(res) if n.op.multi else [res]
@@ -379,6 +388,22 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
         except Exception:            # a pass must never cost correctness: compile as recorded
             order = original
         ext = list(ext) + consts     # folded constants are inputs after the recorded ones
+        parts = native_grad.split(order, descs, keep, outs)
+        if parts is not None:        # MXNet runs the backward pass: two phases
+            def build(o, d, k, e, native):
+                sd = {}
+                built = _build(o, d, k, e, scalars, baked, set(), sd, native)
+                casts, bad = _check(o, built, k, e, sd)
+                if bad is not None:
+                    raise _LoweringFailed(bad[0], ValueError(bad[1]))
+                if casts:
+                    built = _build(o, d, k, e, scalars, baked, casts, sd, native)
+                return built, sd
+            try:
+                return native_grad.compile_two_phase(order, descs, ext, outs, ctx, parts, build,
+                                                     consts)
+            except (_LoweringFailed, _mx.base.MXNetError, ValueError):
+                return _INTERPRET
         try:
             sdtypes = {}
             built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes)

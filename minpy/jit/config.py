@@ -22,6 +22,9 @@ class JitConfig:
         self.pack_outputs = True         # one executor output (one copy) per dtype
         self.quiet_bind = True           # hide MXNet's C++ log lines while binding graphs
         self.backward_cache = True       # lazy mode: replay a tape's recorded backward nodes
+        self.native_backward = "auto"    # MXNet runs a backward pass it can run exactly:
+        #                                  "always", "never", or "auto": when the tape holds a
+        #                                  Function (whose backward would otherwise run eagerly)
         self.graph_passes = True         # run the compile-time passes below at all
         self.constant_folding = True     # compute what reads no graph input once, at compile
         self.cse = True                  # common-subexpression elimination
@@ -40,7 +43,8 @@ config = JitConfig()
 
 # -- tuned profile (python -m minpy.jit.tune) -----------------------------------------
 PROFILE_ENV = "MINPY_JIT_PROFILE"
-_CHOICES = {"vehicle": ("auto", "executor", "cachedop"), "scalar_promotion": ("speculative", "inputs")}
+_CHOICES = {"vehicle": ("auto", "executor", "cachedop"), "scalar_promotion": ("speculative", "inputs"),
+            "native_backward": ("auto", "always", "never")}
 _MINIMUM = {"max_pending": 1, "cache_capacity": 1, "batch_min_group": 2, "flush_log_size": 1,
             "jit_max_traces": 1}
 

@@ -40,6 +40,7 @@ class Engine:
         self.epoch = _Epoch()
         self.reason = None
         self.tracing = None           # a minpy.jit trace in progress (records handles, breaks)
+        self.native_epoch = None      # the epoch holding a native backward pass (one per graph)
 
     # -- hot path ----------------------------------------------------------------------
     def record(self, op, operands, attrs, info, ctx):

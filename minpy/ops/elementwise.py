@@ -5,7 +5,7 @@ import math
 
 import numpy as _onp
 
-from ..dispatch.registry import defop
+from ..dispatch.registry import defop, mark_mxgrad
 from ..config import config as _config
 from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
 
@@ -311,3 +311,9 @@ defop("exp2",
       promote=True)
 defop("nan_to_num", mx=None, grad=lambda g, ans, x, copy, nan, posinf, neginf: g * c("isfinite", x),
       params=[("copy", True), ("nan", 0.0), ("posinf", None), ("neginf", None)])
+
+
+# MXNet's own gradients of these lowerings are the ones above (maximum: x >= y takes
+# the tie, as MXNet's ``ge`` mask does; minimum: x <= y)
+mark_mxgrad(("add", "subtract", "multiply", "true_divide", "divide", "negative", "exp", "log",
+             "tanh", "sqrt", "maximum", "minimum"))

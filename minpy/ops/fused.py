@@ -4,7 +4,7 @@ of microseconds eagerly). They are differentiable themselves, so higher-order
 gradients still work."""
 from __future__ import annotations
 
-from ..dispatch.registry import defop
+from ..dispatch.registry import defop, mark_mxgrad
 from ._util import c
 
 
@@ -100,3 +100,6 @@ defop("_fully_connected_bias", nin=3, mx=_fc_bias_mx, np=lambda x, w, b: x @ w.T
     lambda g, ans, x, w, b: c("matmul", g, w),
     lambda g, ans, x, w, b: c("_matmul_t", g, x, True, False),
     lambda g, ans, x, w, b: c("sum", g, 0)))
+
+
+mark_mxgrad(("_matmul_t", "_fully_connected", "_fully_connected_bias"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as _onp
 
-from ..dispatch.registry import defop
+from ..dispatch.registry import defop, mark_mxgrad
 from . import fused as _fused
 from ._util import c, cast, result_dtype, unbroadcast
 
@@ -209,3 +209,6 @@ def _trace_vjp(g, ans, x, offset, axis1, axis2):
 
 defop("trace", params=[("offset", 0), ("axis1", 0), ("axis2", 1)], grad=_trace_vjp,
       mx=lambda F, x, offset, axis1, axis2: F.np.trace(x, offset, axis1, axis2))
+
+
+mark_mxgrad(("dot", "matmul"))

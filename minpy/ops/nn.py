@@ -27,7 +27,7 @@ import os as _os
 
 import numpy as _onp
 
-from ..dispatch.registry import defop
+from ..dispatch.registry import defop, mark_mxgrad
 from ._util import c
 
 # MXNet's MKLDNN subgraph fusion keeps the first weights of a bound executor;
@@ -262,3 +262,6 @@ def _pool_bind(x, pool=(2, 2), stride=None):
 defop("nn.max_pool", bind=_pool_bind, params=[("pool", (2, 2)), ("stride", (2, 2))],
       mx=_pool_mx, np=_pool_np, shape=_same_dtype(_pool_shape), grad=_pool_vjp,
       doc="2-d max pooling over NCHW data")
+
+
+mark_mxgrad(("nn.relu", "nn.sigmoid"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import mxnet as _mx
 import numpy as _onp
 
-from ..dispatch.registry import defop
+from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from ..config import config as _config
 from ._util import c, cast, expand_reduced, norm_axes, operand_dtype, pos_axis
 
@@ -233,3 +233,33 @@ defop("cumsum", params=[("axis", None), ("dtype", None)],
 defop("cumprod", params=[("axis", None), ("dtype", None)], mx=None, grad=_cumprod_vjp)
 defop("ptp", params=[("axis", None), ("keepdims", False)], mx=None, grad=_ptp_vjp)
 defop("count_nonzero", params=[("axis", None)], mx=None, nondiff=True)
+
+
+
+def _extreme_mxgrad(F, x, axis, keepdims, name):
+    """max/min whose MXNet gradient splits ties evenly, as ``_extreme_vjp`` does
+    (MXNet's own gives every tied element the whole gradient): the value is the
+    plain reduction, the gradient flows through ``sum(x * share)`` whose value is
+    subtracted again."""
+    y = REGISTRY[name].mx(F, x, axis, keepdims)
+    if F is not _mx.sym:
+        return y
+    ax = _red_axis(x, axis)
+    yk = y if keepdims else F.np.reshape(y, tuple(
+        1 if i in norm_axes(axis, x.ndim) else s for i, s in enumerate(x.shape)))
+    hit = F.np.equal(x, F.np.broadcast_to(yk, tuple(x.shape))).astype(x.dtype.name)
+    share = _block(F, hit / F.np.sum(hit, axis=ax, keepdims=True))
+    t = F.np.sum(x * share, axis=ax, keepdims=keepdims)
+    zero = t - _block(F, t)
+    zero = F.np.where(F.np.isfinite(_block(F, t)), zero, F.np.zeros_like(zero))
+    return _block(F, y) + zero
+
+
+def _block(F, s):
+    return F.BlockGrad(s.as_nd_ndarray()).as_np_ndarray()
+
+
+for _name in ("max", "min", "amax", "amin"):
+    mark_mxgrad((_name,), (lambda n: lambda F, x, axis, keepdims: _extreme_mxgrad(
+        F, x, axis, keepdims, n))(_name))
+mark_mxgrad(("sum", "mean"))

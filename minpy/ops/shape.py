@@ -4,7 +4,7 @@ from __future__ import annotations
 import mxnet as _mx
 import numpy as _onp
 
-from ..dispatch.registry import defop
+from ..dispatch.registry import defop, mark_mxgrad
 from ..dispatch.call import from_host as _from_host
 from ._util import c, cast, pos_axis, result_dtype, unbroadcast, via_int8
 
@@ -340,3 +340,6 @@ def _scatter_np(base, indices, values, axis):
 defop("_scatter_add_along_axis", nin=3, params=[("axis", -1)], mx=None, np=_scatter_np,
       grad=(lambda g, ans, base, indices, values, axis: g, None,
             lambda g, ans, base, indices, values, axis: c("take_along_axis", g, indices, axis)))
+
+
+mark_mxgrad(("reshape", "transpose", "broadcast_to"))

@@ -1,0 +1,338 @@
+"""MXNet runs the backward pass of a recorded forward graph itself.
+
+Under ``grad`` in lazy mode or in a ``@minpy.jit`` trace, MinPy's tape would
+record one node per vector-Jacobian product, and large products would then
+need transposed copies for oneDNN's FullyConnected. When every operation
+between the differentiated arrays and the loss has a lowering whose MXNet
+gradient is MinPy's (registry ``mxgrad``), the backward pass is recorded as one
+``_vjp`` node instead. A graph holding it runs in two phases: an executor
+bound with gradient buffers runs the forward pass and MXNet's backward pass
+(oneDNN's FullyConnected backward, the spliced symbols of ``Function``), and a
+second executor, sharing those buffers, computes what reads the gradients (a
+parameter update, say). Graphs that cannot be compiled run the same node with
+``mxnet.autograd``.
+"""
+from __future__ import annotations
+
+import mxnet as _mx
+import numpy as _onp
+
+from ..array import Array
+from ..dispatch.registry import defop
+from .config import config
+from .graph import LRef
+
+_MXND = _mx.np.ndarray
+
+
+def _vjp_np(*operands, n):
+    raise NotImplementedError("minpy: the _vjp node exists only inside lazy graphs")
+
+
+# a graph node: the gradients of operand 0 (a scalar) with respect to the other operands
+VJP = defop("_vjp", nin=-1, mx=None, np=_vjp_np, multi=True, nondiff=True, lazy=False,
+            params=[("n", 0)])
+
+
+class _Info:
+    """The dispatcher facts ``LNode`` reads."""
+    __slots__ = ("shapes", "dtypes", "eager")
+
+    def __init__(self, shapes, dtypes) -> None:
+        self.shapes, self.dtypes, self.eager = shapes, dtypes, False
+
+
+# ----------------------------------------------------------------------------- recording
+
+def _pending(d, epoch) -> bool:
+    return type(d) is LRef and d.value is None and d.node is not None and d.node.epoch is epoch
+
+
+def try_record(eng, out: Array, order, leaf_arrays) -> list | None:
+    """Record the gradients of ``out`` with respect to ``leaf_arrays`` as one ``_vjp``
+    node and return them (None where the loss does not depend on a leaf); None
+    when the tape must run instead: an operator whose MXNet gradient is not
+    MinPy's, a value computed outside the pending graph, a leaf also read
+    untracked, or a second backward pass in this graph."""
+    mode = config.native_backward
+    if mode == "never" or eng.native_epoch is eng.epoch:
+        return None
+    if mode == "auto" and not any(n.op is not None and n.op.name == "_function" for n in order):
+        return None            # MinPy's recorded backward ran faster where both can run
+    epoch = eng.epoch
+    loss = out._data
+    if not _pending(loss, epoch):
+        return None
+    tape = {}                          # id(LNode) -> tape node
+    for n in order:
+        if n.op is None:
+            continue
+        if n.op.mxgrad is None or not n.ans:
+            return None
+        refs = [a._data for a in n.ans]
+        if not all(_pending(r, epoch) for r in refs):
+            return None
+        tape[id(refs[0].node)] = n
+    bufs = {}
+    for i, a in enumerate(leaf_arrays):
+        b = a._data
+        if type(b) is not _MXND or id(b) in bufs:
+            return None
+        bufs[id(b)] = i
+    # every node on a path from a leaf to the loss: a tape node reading that path tracked
+    todo, seen = [loss.node], {}
+    while todo:
+        ln = todo.pop()
+        if id(ln) in seen:
+            continue
+        seen[id(ln)] = ln
+        todo.extend(x.node for x in ln.inputs if _pending(x, epoch))
+    dep, used = set(), set()
+    for ln in sorted(seen.values(), key=lambda ln: ln.pos):
+        for j, x in enumerate(ln.inputs):
+            if _pending(x, epoch):
+                hit = id(x.node) in dep
+            else:
+                hit = id(x) in bufs
+                if hit:
+                    used.add(bufs[id(x)])
+            if hit:
+                t = tape.get(id(ln))
+                if t is None or j >= len(t.parents) or t.parents[j] is None:
+                    return None
+                dep.add(id(ln))
+    if id(loss.node) not in dep:
+        return None
+    leaves = sorted(used)
+    data = [loss] + [leaf_arrays[i]._data for i in leaves]
+    info = _Info(tuple(leaf_arrays[i]._shape for i in leaves),
+                 tuple(leaf_arrays[i]._dtype for i in leaves))
+    ctx = out._ctx
+    refs = eng.record_data(VJP, data, (("n", len(leaves)),), info, ctx)
+    eng.native_epoch = epoch
+    grads = [None] * len(leaf_arrays)
+    for i, r in zip(leaves, refs):
+        a = leaf_arrays[i]
+        grads[i] = Array._wrap(r, a._shape, a._dtype, ctx)
+        eng.track(grads[i])
+    return grads
+
+
+# ----------------------------------------------------------------------------- interpreting
+
+def interpret(order, descs, vals, ext, scalars, i):
+    """The ``_vjp`` node at ``i`` run eagerly: its loss's ancestors again, under
+    ``mxnet.autograd``, with the leaves marked for gradients."""
+    from mxnet import autograd
+    desc = descs[i]
+    wrt = {d[1]: j for j, d in enumerate(desc[1:])}
+    need = _ancestors(descs, desc[0][0])
+    leaves = {}
+    for k in wrt:
+        v = ext[k].copy()
+        v.attach_grad()
+        leaves[k] = v
+    local = {}
+    with autograd.record():
+        for p in sorted(need):
+            n = order[p]
+            args = []
+            for d in descs[p]:
+                if d[0] == "x":
+                    args.append(leaves.get(d[1], ext[d[1]]))
+                elif d[0] == "s":
+                    args.append(scalars[d[2]])
+                else:
+                    args.append(local[d[0]][d[1]] if d[0] in local else vals[d[0]][d[1]])
+            low = n.op.mx if n.op.mxgrad is True else n.op.mxgrad
+            with n.ctx.mx:
+                res = low(_mx.nd, *args, **dict(n.attrs))
+            local[p] = list(res) if n.op.multi else [res]
+        loss = local[desc[0][0]][desc[0][1]]
+    loss.backward()
+    return [leaves[d[1]].grad for d in desc[1:]]
+
+
+def _ancestors(descs, p):
+    need, todo = set(), [p]
+    while todo:
+        q = todo.pop()
+        if q in need:
+            continue
+        need.add(q)
+        todo.extend(d[0] for d in descs[q] if type(d[0]) is int)
+    return need
+
+
+# ----------------------------------------------------------------------------- compiling
+
+class _Placeholder:
+    """Shape and dtype of a value one phase hands to the other."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype) -> None:
+        self.shape, self.dtype = tuple(shape), _onp.dtype(dtype)
+
+
+def split(order, descs, keep, outs):
+    """(position of the ``_vjp`` node, the kept nodes before it (phase A), the kept
+    nodes reading its gradients (phase B)); None when the graph has no such node."""
+    vs = [i for i in sorted(keep) if order[i].op is VJP]
+    if not vs:
+        return None
+    if len(vs) > 1:
+        raise ValueError("more than one native backward pass in one graph")
+    v = vs[0]
+    later = {v}
+    for i in sorted(keep):
+        if i > v and any(type(d[0]) is int and d[0] in later for d in descs[i]):
+            later.add(i)
+    return v, set(keep) - later, later - {v}
+
+
+def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=()):
+    """The two-phase vehicle for a graph holding a ``_vjp`` node; ``build(order,
+    descs, keep, ext, native)`` lowers nodes to symbols (casts resolved) and returns
+    them with the dtypes of promoted scalars."""
+    v, phase_a, phase_b = parts
+    vdesc = descs[v]
+    if type(vdesc[0][0]) is not int or any(d[0] != "x" for d in vdesc[1:]):
+        raise ValueError("the loss of a native backward pass must be a graph node")
+    wrt = [d[1] for d in vdesc[1:]]
+    # values phase A hands on: what phase B reads, and graph outputs computed in A
+    exports = []
+    for i in sorted(phase_b):
+        for d in descs[i]:
+            if type(d[0]) is int and d[0] in phase_a and d not in exports:
+                exports.append(d)
+    for p, k in outs:
+        if p in phase_a and (p, k) not in exports:
+            exports.append((p, k))
+    built_a, sd_a = build(order, descs, phase_a, ext, True)
+    F = _mx.sym
+    loss = built_a[vdesc[0][0]][vdesc[0][1]]
+    head = F.MakeLoss(F.np.reshape(loss, (1,)).as_nd_ndarray())
+    group_a = F.Group([head] + [F.BlockGrad(built_a[p][k].as_nd_ndarray()) for p, k in exports])
+    # phase B: its nodes again, reading A's values and the gradients as inputs
+    n_ext = len(ext)
+    ext_b = list(ext) + [_Placeholder(order[p].shapes[k], order[p].dtypes[k]) for p, k in exports] \
+        + [_Placeholder(order[v].shapes[j], order[v].dtypes[j]) for j in range(len(wrt))]
+    pos_b = {i: j for j, i in enumerate(sorted(phase_b))}
+    order_b, descs_b = [], []
+    for i in sorted(phase_b):
+        order_b.append(order[i])
+        row = []
+        for d in descs[i]:
+            if type(d[0]) is not int:
+                row.append(d)
+            elif d[0] == v:
+                row.append(("x", n_ext + len(exports) + d[1]))
+            elif d[0] in phase_a:
+                row.append(("x", n_ext + exports.index(d)))
+            else:
+                row.append((pos_b[d[0]], d[1]))
+        descs_b.append(tuple(row))
+    outs_b = [(pos_b[p], k) for p, k in outs if p in phase_b]
+    group_b = sd_b = None
+    if outs_b:
+        keep_b = set(range(len(order_b)))
+        built_b, sd_b = build(order_b, descs_b, keep_b, ext_b, False)
+        group_b = F.Group([built_b[p][k].as_nd_ndarray() for p, k in outs_b])
+    plan = []
+    for p, k in outs:
+        if p == v:
+            plan.append(("g", k))
+        elif p in phase_a:
+            plan.append(("a", 1 + exports.index((p, k))))
+        else:
+            plan.append(("b", outs_b.index((pos_b[p], k))))
+    nodes = len(phase_a) + len(phase_b)
+    return _TwoPhase(group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes, consts)
+
+
+class _TwoPhase:
+    """Forward + MXNet backward on one executor, then the gradient readers on another
+    bound to the first one's buffers."""
+
+    def __init__(self, group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes,
+                 consts) -> None:
+        from .compile import _quiet_native_stderr
+        self.nodes = nodes
+        self.consts = list(consts)
+        self.plan = plan
+        names_a = group_a.list_arguments()
+        args, grads = {}, {}
+        with ctx.mx:
+            for n in names_a:
+                if n[0] == "s":
+                    args[n] = _mx.nd.zeros((1,), dtype=sd_a[int(n[1:])])
+                else:
+                    b = ext[int(n[2:])]
+                    args[n] = _mx.nd.zeros(tuple(b.shape), dtype=b.dtype)
+            req = {n: "null" for n in names_a}
+            for k in wrt:
+                name = f"in{k}"
+                if name in args:
+                    grads[name] = _mx.nd.zeros(tuple(ext[k].shape), dtype=ext[k].dtype)
+                    req[name] = "write"
+        with _quiet_native_stderr():
+            self.exe_a = group_a.bind(ctx.mx, args=args, args_grad=grads, grad_req=req)
+        with ctx.mx:
+            self.zero_grads = [None if f"in{k}" in grads else
+                               _mx.nd.zeros(tuple(ext[k].shape), dtype=ext[k].dtype) for k in wrt]
+        self.grads = [grads.get(f"in{k}", z) for k, z in zip(wrt, self.zero_grads)]
+        outs_a = self.exe_a.outputs
+        n_ext, n_exp = len(ext), len(exports)
+        self.exe_b = None
+        own_b = {}
+        if group_b is not None:
+            args_b = {}
+            with ctx.mx:
+                for n in group_b.list_arguments():
+                    if n in args:                      # the same input as phase A's
+                        args_b[n] = args[n]
+                    elif n[0] == "s":
+                        args_b[n] = own_b[n] = _mx.nd.zeros((1,), dtype=sd_b[int(n[1:])])
+                    else:
+                        k = int(n[2:])
+                        if k < n_ext:
+                            b = ext[k]
+                            args_b[n] = own_b[n] = _mx.nd.zeros(tuple(b.shape), dtype=b.dtype)
+                        elif k < n_ext + n_exp:
+                            args_b[n] = outs_a[1 + k - n_ext]
+                        else:
+                            args_b[n] = self.grads[k - n_ext - n_exp]
+            with _quiet_native_stderr():
+                self.exe_b = group_b.bind(ctx.mx, args=args_b, grad_req="null")
+        self.outs_a = outs_a
+        # inputs to fill: (position in ext, array) for A's and B's own; scalars likewise
+        self.fill = [(int(n[2:]), a.as_np_ndarray()) for n, a in
+                     list(args.items()) + list(own_b.items()) if n[0] == "i"]
+        self.svars = [[int(n[1:]), a, _onp.dtype(a.dtype).name, None]
+                      for n, a in list(args.items()) + list(own_b.items()) if n[0] == "s"]
+        self.last = [None] * len(self.fill)
+
+    def run(self, ext, scalars):
+        from .compile import _FULL, _feed_scalars
+        if self.consts:
+            ext = [*ext, *self.consts]
+        last = self.last
+        for i, (k, arr) in enumerate(self.fill):
+            v = ext[k]
+            t = type(v)
+            if t is float or t is int or t is bool:
+                if t is not type(last[i]) or v != last[i]:
+                    _FULL(shape=(), value=float(v), dtype=_onp.dtype(arr.dtype).name, out=arr)
+                    last[i] = v
+            elif v is not last[i]:
+                v.copyto(arr)
+                last[i] = v
+        _feed_scalars(self.svars, scalars)
+        self.exe_a.forward(is_train=True)
+        self.exe_a.backward()
+        outs_b = self.exe_b.forward(is_train=False) if self.exe_b is not None else ()
+        res = []
+        for kind, j in self.plan:
+            src = self.grads[j] if kind == "g" else (self.outs_a[j] if kind == "a" else outs_b[j])
+            res.append(src.copy().as_np_ndarray())
+        return res

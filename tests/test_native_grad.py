@@ -1,0 +1,270 @@
+"""MXNet running the backward pass of lazy graphs (minpy/jit/native_grad.py).
+
+Every operator marked ``mxgrad`` is checked here: gradients with MXNet running
+the backward pass equal MinPy's recorded backward pass and NumPy's numerical
+differences, ties included. Graphs the native pass must refuse fall back to the
+tape with the same results.
+"""
+import mxnet as mx
+import numpy as onp
+import pytest
+
+import minpy
+import minpy.numpy as np
+from minpy.core import Function, grad_and_loss
+from minpy.dispatch.registry import REGISTRY
+from minpy.jit import native_grad
+
+
+@pytest.fixture(autouse=True)
+def _restore():
+    saved = dict(vars(minpy.jit.config))
+    minpy.jit.compile.cache.clear()
+    minpy.jit.reset_stats()
+    yield
+    vars(minpy.jit.config).update(saved)
+    minpy.jit.compile.cache.clear()
+    minpy.set_lazy(False)
+
+
+def _grads(loss, args, mode, lazy=True):
+    """Gradients and loss in lazy mode with ``native_backward=mode``; whether a
+    ``_vjp`` node was recorded."""
+    minpy.jit.config.native_backward = mode
+    minpy.jit.compile.cache.clear()
+    recorded = []
+    real = native_grad.try_record
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        recorded.append(out is not None)
+        return out
+    native_grad.try_record = spy
+    try:
+        with minpy.lazy(lazy):
+            gs, l = grad_and_loss(loss, list(range(len(args))))(*[np.array(a) for a in args])
+            values = [g.asnumpy() for g in gs] + [float(l)]
+    finally:
+        native_grad.try_record = real
+    return values, any(recorded)
+
+
+def _numeric(loss, args, eps=1e-3):
+    """Central differences in float64 NumPy."""
+    out = []
+    for i, a in enumerate(args):
+        g = onp.zeros_like(a, dtype="float64")
+        for idx in onp.ndindex(a.shape):
+            hi = [x.astype("float64") for x in args]
+            lo = [x.astype("float64") for x in args]
+            hi[i][idx] += eps
+            lo[i][idx] -= eps
+            g[idx] = (loss(onp, *hi) - loss(onp, *lo)) / (2 * eps)
+        out.append(g)
+    return out
+
+
+rng = onp.random.RandomState(0)
+A = rng.randn(3, 4).astype("float32")
+B = rng.randn(3, 4).astype("float32")
+P = (rng.rand(3, 4) + 0.5).astype("float32")
+M = rng.randn(4, 5).astype("float32")
+V = rng.randn(4).astype("float32")
+TIES = onp.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [-1.0, 0.5, -1.0, 0.5]],
+                 dtype="float32")
+
+# (name, loss(xp, *args), args): each mxgrad operator on the gradient path
+CASES = [
+    ("add", lambda xp, a, b: (xp.add(a, b) * a).sum(), (A, B)),
+    ("add-broadcast", lambda xp, a, v: (xp.add(a, v) * a).sum(), (A, V)),
+    ("subtract", lambda xp, a, b: (xp.subtract(a, b) * b).sum(), (A, B)),
+    ("multiply", lambda xp, a, b: xp.multiply(a, b).sum(), (A, B)),
+    ("true_divide", lambda xp, a, p: xp.true_divide(a, p).sum(), (A, P)),
+    ("divide", lambda xp, a, p: xp.divide(p, a * 0.1 + 3.0).sum(), (A, P)),
+    ("negative", lambda xp, a: (xp.negative(a) * a).sum(), (A,)),
+    ("exp", lambda xp, a: xp.exp(a).sum(), (A,)),
+    ("log", lambda xp, p: xp.log(p).sum(), (P,)),
+    ("tanh", lambda xp, a: xp.tanh(a).sum(), (A,)),
+    ("sqrt", lambda xp, p: xp.sqrt(p).sum(), (P,)),
+    ("maximum", lambda xp, a, b: (xp.maximum(a, b) * a).sum(), (A, B)),
+    ("maximum-ties", lambda xp, t: (xp.maximum(t, 2.0) * t).sum(), (TIES,)),
+    ("minimum", lambda xp, a, b: (xp.minimum(a, b) * b).sum(), (A, B)),
+    ("minimum-ties", lambda xp, t, u: (xp.minimum(t, u) * t).sum(), (TIES, TIES.copy())),
+    ("dot", lambda xp, a, m: xp.dot(a, m).sum(), (A, M)),
+    ("matmul", lambda xp, a, m: (xp.matmul(a, m) * 3.0).sum(), (A, M)),
+    ("reshape", lambda xp, a: (xp.reshape(a, (4, 3)) * xp.arange(12.0).reshape(4, 3)).sum(),
+     (A,)),
+    ("transpose", lambda xp, a: (xp.transpose(a) * M[:, :3]).sum(), (A,)),
+    ("broadcast_to", lambda xp, v: (xp.broadcast_to(v, (3, 4)) * A).sum(), (V,)),
+    ("sum", lambda xp, a: (xp.sum(a, axis=0) * xp.arange(4.0)).sum(), (A,)),
+    ("mean", lambda xp, a: (xp.mean(a, axis=1, keepdims=True) * a).sum(), (A,)),
+    ("max-ties", lambda xp, t: (xp.max(t, axis=1) * xp.arange(3.0)).sum(), (TIES,)),
+    ("min-ties", lambda xp, t: (xp.min(t, axis=0) * xp.arange(4.0)).sum(), (TIES,)),
+    ("amax-ties-all", lambda xp, t: xp.amax(t) * 2.0, (TIES,)),
+    ("amin-ties", lambda xp, t: (xp.amin(t, axis=1, keepdims=True) * t).sum(), (TIES,)),
+]
+
+
+@pytest.mark.parametrize("name,loss,args", CASES, ids=[c[0] for c in CASES])
+def test_mxnet_backward_equals_the_tape_and_numerical_differences(name, loss, args):
+    native, used = _grads(lambda *a: loss(np, *a), args, "always")
+    assert used, "the native backward pass was not taken"
+    tape, used_tape = _grads(lambda *a: loss(np, *a), args, "never")
+    assert not used_tape
+    eager, _ = _grads(lambda *a: loss(np, *a), args, "always", lazy=False)
+    for got, want, e in zip(native, tape, eager):
+        assert onp.allclose(got, want, rtol=1e-5, atol=1e-5), (got, want)
+        assert onp.allclose(got, e, rtol=1e-5, atol=1e-5)
+    if "ties" not in name:        # central differences straddle a tie
+        for got, num in zip(native, _numeric(loss, args)):
+            assert onp.allclose(got, num, rtol=1e-2, atol=1e-2), (got, num)
+
+
+def test_every_marked_operator_has_a_case():
+    covered = {c[0].split("-")[0] for c in CASES}
+    internal = {"_matmul_t", "_fully_connected", "_fully_connected_bias", "_function",
+                "nn.relu", "nn.sigmoid"}            # covered by the tests below
+    marked = {n for n, op in REGISTRY.items() if op.mxgrad is not None}
+    assert marked - covered - internal == set()
+
+
+def _op(name, *args):
+    return minpy.dispatch.call.call(REGISTRY[name], args, {})
+
+
+def test_internal_and_nn_operators():
+    from minpy.ops.fused import matmul_t
+    W = rng.randn(6, 4).astype("float32")
+
+    def loss(x, w, v):
+        a = _op("_fully_connected_bias", x, w, v)
+        b = _op("_fully_connected", x, w)
+        c = matmul_t(x, w, False, True)
+        return (_op('nn.relu', a) * _op('nn.sigmoid', b) * c).sum()
+    v6 = rng.randn(6).astype("float32")
+    native, used = _grads(loss, (A, W, v6), "always")
+    tape, _ = _grads(loss, (A, W, v6), "never")
+    assert used
+    for got, want in zip(native, tape):
+        assert onp.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _sgd(loss, n, lr=0.1):
+    gl = grad_and_loss(loss, list(range(n)))
+
+    def step(*args):
+        grads, l = gl(*args)
+        for p, g in zip(args[:n], grads):
+            p[:] = p - lr * g
+        return l
+    return step
+
+
+def test_a_jitted_training_step_runs_as_two_phases_with_the_tape_results():
+    X = rng.randn(16, 8).astype("float32")
+    W0, b0 = rng.randn(8, 5).astype("float32") * 0.3, onp.zeros(5, "float32")
+
+    def loss(W, b, x):
+        s = np.maximum(x @ W + b, 0.0)
+        return (s * s).mean()
+    results = {}
+    for mode in ("always", "never"):
+        minpy.jit.config.native_backward = mode
+        W, b = np.array(W0), np.array(b0)
+        step = minpy.jit(_sgd(loss, 2))
+        losses = [float(step(W, b, np.array(X))) for _ in range(3)]
+        results[mode] = (losses, W.asnumpy(), b.asnumpy())
+        kind = type(next(iter(step.cache.values())).compiled).__name__
+        assert (kind == "_TwoPhase") == (mode == "always")
+    for a, b in zip(results["always"], results["never"]):
+        assert onp.allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_function_symbols_are_differentiated_by_mxnet_inside_one_jitted_graph():
+    x = rng.randn(4, 1, 6, 6).astype("float32")
+    w0 = rng.randn(3, 1, 3, 3).astype("float32") * 0.3
+    conv = mx.sym.Convolution(data=mx.sym.Variable("x"), weight=mx.sym.Variable("w"),
+                              kernel=(3, 3), pad=(1, 1), num_filter=3, no_bias=True)
+    f = Function(conv, {"x": x.shape})            # training mode: no mode-dependent ops
+
+    def loss(w, x):
+        t = np.tanh(f(x=x, w=w))
+        return (t * t).sum()
+    want_w = w0.copy()
+    g_eager, l_eager = grad_and_loss(loss)(np.array(w0), np.array(x))
+    step = minpy.jit(_sgd(loss, 1))
+    w = np.array(w0)
+    l_jit = step(w, np.array(x))
+    assert step.traces == 1
+    assert type(next(iter(step.cache.values())).compiled).__name__ == "_TwoPhase"
+    assert onp.allclose(float(l_jit), float(l_eager), rtol=1e-5)
+    assert onp.allclose(w.asnumpy(), want_w - 0.1 * g_eager.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_mode_dependent_functions_are_not_spliced():
+    drop = Function(mx.sym.Dropout(mx.sym.Variable("x"), p=0.5), {"x": (4, 4)})
+    from minpy.function import _splice_ok
+    assert not _splice_ok((("fn", drop), ("is_train", True), ("record", False)))
+    assert _splice_ok((("fn", drop), ("is_train", False), ("record", False)))
+
+
+@pytest.mark.parametrize("case", ["untracked-leaf", "other-op", "second-pass", "outer-grad",
+                                  "flushed-midway"])
+def test_graphs_the_native_pass_refuses_use_the_tape(case):
+    a0 = rng.randn(3, 4).astype("float32")
+
+    def run(mode):
+        minpy.jit.config.native_backward = mode
+        minpy.jit.compile.cache.clear()
+        taken = []
+        real = native_grad.try_record
+
+        def spy(*args, **kw):
+            out = real(*args, **kw)
+            taken.append(out is not None)
+            return out
+        native_grad.try_record = spy
+        try:
+            with minpy.lazy():
+                a = np.array(a0)
+                if case == "untracked-leaf":       # a read through the leaf and untracked
+                    g, _ = grad_and_loss(lambda x: (x * a).sum())(a)
+                    out = [g]
+                elif case == "other-op":           # sin has no mxgrad mark
+                    g, _ = grad_and_loss(lambda x: np.sin(x).sum())(a)
+                    out = [g]
+                elif case == "second-pass":
+                    g1, _ = grad_and_loss(lambda x: (x * x).sum())(a)
+                    g2, _ = grad_and_loss(lambda x: (x * 3.0).sum())(a)
+                    out = [g1, g2]
+                elif case == "outer-grad":
+                    inner = minpy.core.grad(lambda x: (x * x * x).sum())
+                    g, _ = grad_and_loss(lambda x: inner(x).sum())(a)
+                    out = [g]
+                else:
+                    def f(x):
+                        y = x * 2.0
+                        float(y.sum())            # flushes the pending forward pass
+                        return (y * y).sum()
+                    g, _ = grad_and_loss(f)(a)
+                    out = [g]
+                values = [o.asnumpy() for o in out]
+        finally:
+            native_grad.try_record = real
+        return values, taken
+    native, taken = run("always")
+    tape, _ = run("never")
+    for got, want in zip(native, tape):
+        assert onp.allclose(got, want, rtol=1e-5, atol=1e-5)
+    expect = {"untracked-leaf": [False], "other-op": [False], "second-pass": [True, False],
+              "outer-grad": [False], "flushed-midway": [False]}[case]
+    assert taken[-len(expect):] == expect or (case == "outer-grad" and not any(taken[-1:]))
+
+
+def test_a_graph_too_small_to_compile_runs_the_pass_with_mxnet_autograd():
+    minpy.jit.config.min_graph_nodes = 10_000
+    native, used = _grads(lambda a, m: np.tanh(a @ m).sum(), (A, M), "always")
+    tape, _ = _grads(lambda a, m: np.tanh(a @ m).sum(), (A, M), "never")
+    assert used and minpy.jit.stats().get("interpreted_nodes", 0) > 0
+    for got, want in zip(native, tape):
+        assert onp.allclose(got, want, rtol=1e-5, atol=1e-5)
