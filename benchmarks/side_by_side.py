@@ -1,5 +1,6 @@
-"""Interleaved best-of timings of the small RNN step and the 64x64 chain in every
-mode, in one process: ``python -m benchmarks.side_by_side``.
+"""Interleaved best-of timings of the small RNN step, the 64x64 chain, the MLP and
+the CNN training steps in every mode, in one process:
+``python -m benchmarks.side_by_side [rnn] [chain] [mlp] [cnn]``.
 
 Rounds alternate between the variants, so a noisy neighbour slows them alike;
 the best round of each is reported, and the ratios the issues ask about.
@@ -15,9 +16,9 @@ import minpy
 import minpy.numpy as mnp
 from minpy.core import grad_and_loss
 
-from .workloads import (MLP_NAMES, elementwise_chain, minpy_runner, mlp_data, mlp_loss,
-                        mlp_numpy_step, mlp_symbol, rnn_data, rnn_loss, rnn_numpy_grad, sgd_step,
-                        symbolic_sgd)
+from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn_symbol,
+                        elementwise_chain, minpy_runner, mlp_data, mlp_loss, mlp_numpy_step,
+                        mlp_symbol, rnn_data, rnn_loss, rnn_numpy_grad, sgd_step, symbolic_sgd)
 
 
 def variants():
@@ -73,10 +74,35 @@ def mlp_variants():
     }
 
 
+def cnn_variants():
+    """The CNN SGD step (Function-wrapped convolution and pooling): NumPy, @jit, lazy,
+    eager and the symbolic executor."""
+    params, x, onehot = cnn_data()
+    run_sym, _ = symbolic_sgd(cnn_symbol(params[0].shape[0], onehot.shape[1], x.shape[0]),
+                              params, {"x": x, "onehot": onehot}, ["w", "b", "W", "bb"],
+                              transpose=("W",))
+    data = (mnp.array(x), mnp.array(onehot))
+    step = sgd_step(cnn_minpy_loss(x.shape, params[0].shape[0]), 4)
+    nparams = [p.copy() for p in params]
+
+    def runner(mode):
+        return minpy_runner(minpy.jit(step) if mode == "jit" else step,
+                            [mnp.array(p) for p in params], data, mode)
+    return {
+        "cnn numpy": (lambda: cnn_numpy_step(nparams, x, onehot), 10),
+        "cnn jit": (runner("jit"), 10),
+        "cnn symbolic": (run_sym, 10),
+        "cnn lazy": (runner("lazy"), 10),
+        "cnn eager": (runner("eager"), 3),
+    }
+
+
 def measure(rounds: int = 15, groups=("rnn", "chain")) -> dict:
     fns = {k: v for k, v in variants().items() if k.split()[0] in groups}
     if "mlp" in groups:
         fns.update(mlp_variants())
+    if "cnn" in groups:
+        fns.update(cnn_variants())
     for f, _ in fns.values():
         f()
         f()
@@ -92,7 +118,7 @@ def measure(rounds: int = 15, groups=("rnn", "chain")) -> dict:
 
 def main() -> None:
     import sys
-    groups = tuple(sys.argv[1:]) or ("rnn", "chain", "mlp")
+    groups = tuple(sys.argv[1:]) or ("rnn", "chain", "mlp", "cnn")
     best = measure(groups=groups)
     for k, v in best.items():
         print(f"{k:14s} {v * 1e6:10.1f} us")
@@ -100,6 +126,10 @@ def main() -> None:
         print(f"mlp:   jit / symbolic {best['mlp jit'] / best['mlp symbolic']:.2f}x, "
               f"jit vs numpy {best['mlp numpy'] / best['mlp jit']:.2f}x faster, "
               f"lazy / symbolic {best['mlp lazy'] / best['mlp symbolic']:.2f}x")
+    if "cnn" in groups:
+        print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x, "
+              f"jit vs numpy {best['cnn numpy'] / best['cnn jit']:.2f}x faster, "
+              f"lazy vs eager {best['cnn eager'] / best['cnn lazy']:.2f}x faster")
     if "rnn" not in groups or "chain" not in groups:
         return
     print(f"rnn:   jit vs eager {best['rnn eager'] / best['rnn jit']:.1f}x faster, "

@@ -15,9 +15,9 @@ import pytest
 
 import minpy
 import minpy.numpy as mnp
-from minpy.core import Function
 
-from .workloads import (LR, MLP_NAMES, cnn_data, cnn_loss, cnn_numpy_step, elementwise_chain,
+from .workloads import (LR, MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn_symbol,
+                        elementwise_chain,
                         minpy_runner, mlp_data, mlp_loss, mlp_numpy_step, mlp_symbol, sgd_step,
                         softmax_reductions, softmax_reductions_symbol, symbolic_sgd)
 
@@ -47,7 +47,7 @@ def _close(got, ref, rtol=1e-3, atol=1e-5):
 
 @pytest.mark.benchmark(group="perf-mlp-step")
 @pytest.mark.parametrize("mode", MODES)
-def test_mlpsgd_step(benchmark, mode):
+def test_mlp_sgd_step(benchmark, mode):
     """784-512-512-10 ReLU MLP, batch 256: forward, backward, SGD (lr 0.1)."""
     params, x, onehot = mlp_data()
     ref_params = [p.copy() for p in params]
@@ -163,23 +163,13 @@ def test_softmax_reductions(benchmark, mode):
 
 # ----------------------------------------------------------------------------- CNN step
 
-def _conv_symbol(filters):
-    return mx.sym.Convolution(data=mx.sym.Variable("x"), weight=mx.sym.Variable("w"),
-                              bias=mx.sym.Variable("b"), kernel=(3, 3), pad=(1, 1),
-                              num_filter=filters, name="conv")
-
-
-def _pool_symbol(data):
-    return mx.sym.Pooling(data=data, kernel=(2, 2), stride=(2, 2), pool_type="max")
-
-
 @pytest.mark.benchmark(group="perf-cnn-step")
-@pytest.mark.parametrize("mode", ["numpy", "eager", "lazy", "symbolic"])
-def test_cnnsgd_step(benchmark, mode):
+@pytest.mark.parametrize("mode", MODES)
+def test_cnn_sgd_step(benchmark, mode):
     """Batch 32 of 1x16x16: 8 3x3 filters (pad 1), ReLU, 2x2 max pool, affine to 10
     classes, softmax cross-entropy, SGD (lr 0.1). MinPy runs the convolution and the
-    pooling as ``Function``-wrapped symbols (in training mode they run eagerly inside
-    lazy graphs)."""
+    pooling as ``Function``-wrapped symbols, spliced into lazy graphs; MXNet runs the
+    backward pass (``config.native_backward``)."""
     params, x, onehot = cnn_data()
     ref_params = [p.copy() for p in params]
     ref_loss = cnn_numpy_step(ref_params, x, onehot, LR)
@@ -188,30 +178,23 @@ def test_cnnsgd_step(benchmark, mode):
         _bench(benchmark, lambda: cnn_numpy_step(params, x, onehot, LR), 50)
         return
     if mode == "symbolic":
-        h = _pool_symbol(mx.sym.Activation(_conv_symbol(filters), act_type="relu"))
-        s = mx.sym.FullyConnected(mx.sym.Flatten(h), weight=mx.sym.Variable("W"),
-                                  bias=mx.sym.Variable("bb"), num_hidden=onehot.shape[1])
-        sym = mx.sym.MakeLoss(-mx.sym.sum(mx.sym.log_softmax(s) * mx.sym.Variable("onehot"))
-                              / x.shape[0])
-        run, updated = symbolic_sgd(sym, params, {"x": x, "onehot": onehot},
-                                     ["w", "b", "W", "bb"], transpose=("W",))
+        run, updated = symbolic_sgd(cnn_symbol(filters, onehot.shape[1], x.shape[0]), params,
+                                    {"x": x, "onehot": onehot}, ["w", "b", "W", "bb"],
+                                    transpose=("W",))
         loss = run()
         got = updated()
     else:
-        n, _, hh, ww = x.shape
-        convf = Function(_conv_symbol(filters), {"x": x.shape}, name="conv")
-        poolf = Function(_pool_symbol(mx.sym.Variable("x")), {"x": (n, filters, hh, ww)},
-                         name="pool")
-
-        def loss_fn(w, b, W, bb, x, onehot):
-            return cnn_loss(mnp, lambda x, w, b: convf(x=x, w=w, b=b),
-                            lambda h: poolf(x=h), w, b, W, bb, x, onehot)
+        loss_fn = cnn_minpy_loss(x.shape, filters)
         mparams = [mnp.array(p) for p in params]
-        run = minpy_runner(sgd_step(loss_fn, 4), mparams,
-                            (mnp.array(x), mnp.array(onehot)), mode)
+        step = sgd_step(loss_fn, 4)
+        if mode == "jit":
+            step = minpy.jit(step)
+        run = minpy_runner(step, mparams, (mnp.array(x), mnp.array(onehot)), mode)
         loss = run()
         got = [p.asnumpy() for p in mparams]
     _close(float(loss.asnumpy().reshape(-1)[0]), ref_loss)
     for g, r in zip(got, ref_params):
         _close(g, r)
     _bench(benchmark, run, 50)
+    if mode == "jit":
+        assert step.traces == 1

@@ -237,3 +237,35 @@ def mlp_symbol(batch):
 
 
 MLP_NAMES = ["fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias", "fc3_weight", "fc3_bias"]
+
+
+def _conv_symbol(filters):
+    return mx.sym.Convolution(data=mx.sym.Variable("x"), weight=mx.sym.Variable("w"),
+                              bias=mx.sym.Variable("b"), kernel=(3, 3), pad=(1, 1),
+                              num_filter=filters, name="conv")
+
+
+def _pool_symbol(data):
+    return mx.sym.Pooling(data=data, kernel=(2, 2), stride=(2, 2), pool_type="max")
+
+
+def cnn_symbol(filters, classes, batch):
+    """:func:`cnn_loss` hand-written as an MXNet symbol."""
+    h = _pool_symbol(mx.sym.Activation(_conv_symbol(filters), act_type="relu"))
+    s = mx.sym.FullyConnected(mx.sym.Flatten(h), weight=mx.sym.Variable("W"),
+                              bias=mx.sym.Variable("bb"), num_hidden=classes)
+    return mx.sym.MakeLoss(-mx.sym.sum(mx.sym.log_softmax(s) * mx.sym.Variable("onehot")) / batch)
+
+
+def cnn_minpy_loss(x_shape, filters):
+    """:func:`cnn_loss` in MinPy, the convolution and pooling as ``Function``-wrapped symbols."""
+    import minpy.numpy as mnp
+    from minpy.core import Function
+    n, _, hh, ww = x_shape
+    convf = Function(_conv_symbol(filters), {"x": x_shape}, name="conv")
+    poolf = Function(_pool_symbol(mx.sym.Variable("x")), {"x": (n, filters, hh, ww)}, name="pool")
+
+    def loss_fn(w, b, W, bb, x, onehot):
+        return cnn_loss(mnp, lambda x, w, b: convf(x=x, w=w, b=b), lambda h: poolf(x=h),
+                        w, b, W, bb, x, onehot)
+    return loss_fn
