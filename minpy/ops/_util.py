@@ -117,3 +117,20 @@ def pos_axis(axis, ndim: int):
     if isinstance(axis, tuple):
         return tuple(a % ndim if ndim else a for a in axis)
     return axis % ndim if ndim else axis
+
+
+def stop(F, s):
+    """``s`` with no gradient in a graph MXNet differentiates."""
+    return F.BlockGrad(s.as_nd_ndarray()).as_np_ndarray()
+
+
+def straight_through(F, value, terms):
+    """``value`` for graphs MXNet differentiates, with MXNet's gradient taken
+    from ``terms`` instead: symbols of ``value``'s shape whose gradients are the
+    wanted ones (``x * stop(F, d)`` has gradient ``d``). Each term is added and
+    subtracted again, so the value is exact; a non-finite term adds nothing."""
+    out = stop(F, value)
+    for t in terms:
+        fixed = stop(F, t)
+        out = out + F.np.where(F.np.isfinite(fixed), t - fixed, F.np.zeros_like(fixed))
+    return out

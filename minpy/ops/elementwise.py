@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import math
 
+import mxnet as _mx
+
 import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..config import config as _config
-from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
+from ._util import c, cast, operand_dtype, result_dtype, stop, straight_through, unbroadcast
 
 
 def _zero(g, ans, *xs, **k):
@@ -312,6 +314,32 @@ defop("exp2",
 defop("nan_to_num", mx=None, grad=lambda g, ans, x, copy, nan, posinf, neginf: g * c("isfinite", x),
       params=[("copy", True), ("nan", 0.0), ("posinf", None), ("neginf", None)])
 
+
+def _power_mxgrad(F, x, y):
+    """``x ** y`` in graphs MXNet differentiates, with the gradients above: MXNet's
+    own give NaN where ``y`` is 0 and ``x`` is 0, and take ``log`` of ``x <= 0``."""
+    out = _BINARY_MX["power"](F, x, y)
+    dt = result_dtype(x, y)
+    if F is not _mx.sym or dt.kind != "f":
+        return out
+    xa, ya = hasattr(x, "shape"), hasattr(y, "shape")
+    xc = cast(x, dt) if xa else x
+    terms = []
+    if xa:
+        if ya:
+            yc = cast(y, dt)
+            dx = yc * F.np.power(xc, F.np.where(yc == 0, F.np.ones_like(yc), yc - 1))
+        else:
+            dx = xc * 0.0 if y == 0 else F.np.power(xc, float(y) - 1) * float(y)
+        terms.append(xc * stop(F, dx))
+    if ya:
+        logx = F.np.log(F.np.where(xc > 0, xc, F.np.ones_like(xc))) if xa else \
+            (math.log(x) if x > 0 else 0.0)
+        terms.append(cast(y, dt) * stop(F, out * logx))
+    return straight_through(F, out, terms)
+
+
+mark_mxgrad(("power",), _power_mxgrad)
 
 # MXNet's own gradients of these lowerings are the ones above (maximum: x >= y takes
 # the tie, as MXNet's ``ge`` mask does; minimum: x <= y)

@@ -6,7 +6,8 @@ import numpy as _onp
 
 from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from ..config import config as _config
-from ._util import c, cast, expand_reduced, norm_axes, operand_dtype, pos_axis
+from ._util import (c, cast, expand_reduced, norm_axes, operand_dtype, pos_axis, stop,
+                    straight_through)
 
 
 def _count(shape, axis) -> int:
@@ -238,9 +239,7 @@ defop("count_nonzero", params=[("axis", None)], mx=None, nondiff=True)
 
 def _extreme_mxgrad(F, x, axis, keepdims, name):
     """max/min whose MXNet gradient splits ties evenly, as ``_extreme_vjp`` does
-    (MXNet's own gives every tied element the whole gradient): the value is the
-    plain reduction, the gradient flows through ``sum(x * share)`` whose value is
-    subtracted again."""
+    (MXNet's own gives every tied element the whole gradient)."""
     y = REGISTRY[name].mx(F, x, axis, keepdims)
     if F is not _mx.sym:
         return y
@@ -248,15 +247,8 @@ def _extreme_mxgrad(F, x, axis, keepdims, name):
     yk = y if keepdims else F.np.reshape(y, tuple(
         1 if i in norm_axes(axis, x.ndim) else s for i, s in enumerate(x.shape)))
     hit = F.np.equal(x, F.np.broadcast_to(yk, tuple(x.shape))).astype(x.dtype.name)
-    share = _block(F, hit / F.np.sum(hit, axis=ax, keepdims=True))
-    t = F.np.sum(x * share, axis=ax, keepdims=keepdims)
-    zero = t - _block(F, t)
-    zero = F.np.where(F.np.isfinite(_block(F, t)), zero, F.np.zeros_like(zero))
-    return _block(F, y) + zero
-
-
-def _block(F, s):
-    return F.BlockGrad(s.as_nd_ndarray()).as_np_ndarray()
+    share = stop(F, hit / F.np.sum(hit, axis=ax, keepdims=True))
+    return straight_through(F, y, [F.np.sum(x * share, axis=ax, keepdims=keepdims)])
 
 
 for _name in ("max", "min", "amax", "amin"):
