@@ -120,13 +120,7 @@ def test_large_products_run_as_fully_connected_with_the_same_values(monkeypatch)
             return ((h @ W2) ** 2).mean()
         grads, l = grad_and_loss(loss, [0, 1])(W1, W2)
         return grads + [l]
-    compiled_ops = []
-    real = minpy.jit.passes.from_ir
-
-    def spy(pnodes, outs):
-        compiled_ops.append(sorted(n.op.name for n in pnodes))
-        return real(pnodes, outs)
-    monkeypatch.setattr(minpy.jit.passes, "from_ir", spy)
+    compiled_ops = _compiled_op_names(monkeypatch)
     minpy.jit.config.fully_connected = True
     with_fc, _ = _run_lazy(step, W1, W2)
     minpy.jit.config.fully_connected = False
