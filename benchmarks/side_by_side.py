@@ -1,6 +1,6 @@
 """Interleaved best-of timings of the small RNN step, the 64x64 chain, the MLP and
 the CNN training steps in every mode, in one process:
-``python -m benchmarks.side_by_side [rnn] [chain] [mlp] [cnn]``.
+``python -m benchmarks.side_by_side [rnn] [chain] [mlp] [cnn] [parity]``.
 
 Rounds alternate between the variants, so a noisy neighbour slows them alike;
 the best round of each is reported, and the ratios the issues ask about.
@@ -18,7 +18,8 @@ from minpy.core import grad_and_loss
 
 from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn_symbol,
                         elementwise_chain, minpy_runner, mlp_data, mlp_loss, mlp_numpy_step,
-                        mlp_symbol, rnn_data, rnn_loss, rnn_numpy_grad, sgd_step, symbolic_sgd)
+                        mlp_symbol, rnn_data, rnn_loss, rnn_numpy_grad, sgd_step,
+                        softmax_reductions, symbolic_sgd)
 
 
 def variants():
@@ -97,12 +98,36 @@ def cnn_variants():
     }
 
 
+def parity_variants():
+    """Lazy against eager where arrays are large (issue 6: lazy at most 5% slower)."""
+    rng = onp.random.RandomState(0)
+    x, y = (mnp.array(rng.randn(256, 256).astype("float32")) for _ in range(2))
+    s = mnp.array(rng.randn(256, 1000).astype("float32"))
+
+    def chain(mode):
+        def run():
+            with minpy.lazy(mode == "lazy"):
+                elementwise_chain(mnp, x, y).wait_to_read()
+        return run
+
+    def soft(mode):
+        def run():
+            with minpy.lazy(mode == "lazy"):
+                for o in softmax_reductions(mnp, s):
+                    o.wait_to_read()
+        return run
+    return {"parity chain256 lazy": (chain("lazy"), 5), "parity chain256 eager": (chain("eager"), 5),
+            "parity softmax lazy": (soft("lazy"), 5), "parity softmax eager": (soft("eager"), 5)}
+
+
 def measure(rounds: int = 15, groups=("rnn", "chain")) -> dict:
     fns = {k: v for k, v in variants().items() if k.split()[0] in groups}
     if "mlp" in groups:
         fns.update(mlp_variants())
     if "cnn" in groups:
         fns.update(cnn_variants())
+    if "parity" in groups:
+        fns.update(parity_variants())
     for f, _ in fns.values():
         f()
         f()
@@ -118,7 +143,7 @@ def measure(rounds: int = 15, groups=("rnn", "chain")) -> dict:
 
 def main() -> None:
     import sys
-    groups = tuple(sys.argv[1:]) or ("rnn", "chain", "mlp", "cnn")
+    groups = tuple(sys.argv[1:]) or ("rnn", "chain", "mlp", "cnn", "parity")
     best = measure(groups=groups)
     for k, v in best.items():
         print(f"{k:14s} {v * 1e6:10.1f} us")
@@ -130,6 +155,10 @@ def main() -> None:
         print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x, "
               f"jit vs numpy {best['cnn numpy'] / best['cnn jit']:.2f}x faster, "
               f"lazy vs eager {best['cnn eager'] / best['cnn lazy']:.2f}x faster")
+    if "parity" in groups:
+        print("parity: lazy / eager " + ", ".join(
+            f"{w} {best[f'parity {w} lazy'] / best[f'parity {w} eager']:.3f}"
+            for w in ("chain256", "softmax")))
     if "rnn" not in groups or "chain" not in groups:
         return
     print(f"rnn:   jit vs eager {best['rnn eager'] / best['rnn jit']:.1f}x faster, "

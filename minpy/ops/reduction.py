@@ -102,13 +102,17 @@ def _sum_by_product(F, x, axis, keepdims, mean):
         return None
     red = int(_onp.prod([shape[a] for a in axes]))
     rest = size // red
-    one = _ones(F, red, _onp.dtype(x.dtype), x)
-    if k == nd:
-        out = F.np.dot(_reshaped(F, x, (size,)), one)
+    dt = _onp.dtype(x.dtype)
+    if k == nd and nd > 1:      # rows, then their sums: two short vectors of ones
+        rows = shape[0]
+        inner = F.np.dot(_reshaped(F, x, (rows, size // rows)), _ones(F, size // rows, dt, x))
+        out = F.np.dot(inner, _ones(F, rows, dt, x))
+    elif k == nd:
+        out = F.np.dot(x, _ones(F, size, dt, x))
     elif axes == tuple(range(k)):
-        out = F.np.dot(one, _reshaped(F, x, (red, rest)))
+        out = F.np.dot(_ones(F, red, dt, x), _reshaped(F, x, (red, rest)))
     elif axes == tuple(range(nd - k, nd)):
-        out = F.np.dot(_reshaped(F, x, (rest, red)), one)
+        out = F.np.dot(_reshaped(F, x, (rest, red)), _ones(F, red, dt, x))
     else:
         return None
     if mean:
