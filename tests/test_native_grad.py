@@ -267,3 +267,19 @@ def test_a_graph_too_small_to_compile_runs_the_pass_with_mxnet_autograd():
     assert used and minpy.jit.stats().get("interpreted_nodes", 0) > 0
     for got, want in zip(native, tape):
         assert onp.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _gradient_cases():
+    import test_gradients            # the gradient-check table, one case per operator
+    return [pytest.param(c, id=c.name) for c in test_gradients.CASES]
+
+
+@pytest.mark.parametrize("c", _gradient_cases())
+def test_the_gradient_table_holds_with_mxnet_running_every_backward_pass_it_can(c):
+    """The whole gradient-check table in lazy mode with ``native_backward="always"``:
+    wherever a case's graph qualifies, MXNet's gradients must match numerical ones."""
+    from minpy.utils.gradient_checker import check_grad
+    minpy.jit.config.native_backward = "always"
+    with minpy.lazy():
+        err = check_grad(c.fn, c.args, c.argnum)
+    assert err < c.tol, f"{c.name}: relative error {err:.3g}"

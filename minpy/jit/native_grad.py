@@ -67,7 +67,7 @@ def try_record(eng, out: Array, order, leaf_arrays) -> list | None:
     for n in order:
         if n.op is None:
             continue
-        if n.op.mxgrad is None or not n.ans:
+        if getattr(n.op, "mxgrad", None) is None or not n.ans:     # incl. NumPy fallbacks
             return None
         refs = [a._data for a in n.ans]
         if not all(_pending(r, epoch) for r in refs):
@@ -306,7 +306,7 @@ class _TwoPhase:
                 self.exe_b = group_b.bind(ctx.mx, args=args_b, grad_req="null")
         self.outs_a = outs_a
         # inputs to fill: (position in ext, array) for A's and B's own; scalars likewise
-        self.fill = [(int(n[2:]), a.as_np_ndarray()) for n, a in
+        self.fill = [(int(n[2:]), a, a.as_np_ndarray()) for n, a in
                      list(args.items()) + list(own_b.items()) if n[0] == "i"]
         self.svars = [[int(n[1:]), a, _onp.dtype(a.dtype).name, None]
                       for n, a in list(args.items()) + list(own_b.items()) if n[0] == "s"]
@@ -317,7 +317,7 @@ class _TwoPhase:
         if self.consts:
             ext = [*ext, *self.consts]
         last = self.last
-        for i, (k, arr) in enumerate(self.fill):
+        for i, (k, arr, view) in enumerate(self.fill):
             v = ext[k]
             t = type(v)
             if t is float or t is int or t is bool:
@@ -325,7 +325,7 @@ class _TwoPhase:
                     _FULL(shape=(), value=float(v), dtype=_onp.dtype(arr.dtype).name, out=arr)
                     last[i] = v
             elif v is not last[i]:
-                v.copyto(arr)
+                v.copyto(view)
                 last[i] = v
         _feed_scalars(self.svars, scalars)
         self.exe_a.forward(is_train=True)

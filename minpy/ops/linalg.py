@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as _onp
 
-from ..dispatch.registry import defop, mark_mxgrad
+from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from . import fused as _fused
 from ._util import c, cast, result_dtype, unbroadcast
 
@@ -211,4 +211,23 @@ defop("trace", params=[("offset", 0), ("axis1", 0), ("axis2", 1)], grad=_trace_v
       mx=lambda F, x, offset, axis1, axis2: F.np.trace(x, offset, axis1, axis2))
 
 
-mark_mxgrad(("dot", "matmul"))
+def _matmul_mxgrad(F, a, b):
+    """matmul for graphs MXNet differentiates: batch dimensions broadcast explicitly
+    (MXNet 1.9's matmul gradient is wrong when its operands broadcast them)."""
+    if a.ndim > 2 and b.ndim >= 2 or b.ndim > 2 and a.ndim >= 2:
+        batch = _onp.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+        a, b = (_broadcast_batch(F, v, batch) for v in (a, b))
+    return REGISTRY["matmul"].mx(F, a, b)
+
+
+def _broadcast_batch(F, v, batch):
+    shape = batch + tuple(v.shape[-2:])
+    if tuple(v.shape) == shape:
+        return v
+    out = F.np.broadcast_to(v, shape)
+    out.shape, out.ndim, out.dtype = shape, len(shape), v.dtype
+    return out
+
+
+mark_mxgrad(("dot",))
+mark_mxgrad(("matmul",), _matmul_mxgrad)
