@@ -90,7 +90,9 @@ def setitem_basic(F, x, value, idx):
                                                 end=end, step=step).as_np_ndarray()
     sel = _dummy(x.shape)[idx].shape
     v = F.np.broadcast_to(value, sel) if tuple(value.shape) != sel else value
-    v = F.np.reshape(v.astype(x.dtype.name) if value.dtype != x.dtype else v, box)
+    v = v.astype(x.dtype.name) if value.dtype != x.dtype else v
+    if sel != box:
+        v = F.np.reshape(v, box)
     if _covers(begin, end, step, x.shape):
         return v                       # x[:] = v replaces every element: no copy of x
     return F._internal._slice_assign(x.as_nd_ndarray(), v.as_nd_ndarray(), begin=begin, end=end,
