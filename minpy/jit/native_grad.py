@@ -144,7 +144,7 @@ def interpret(order, descs, vals, ext, scalars, i):
                     args.append(scalars[d[2]])
                 else:
                     args.append(local[d[0]][d[1]] if d[0] in local else vals[d[0]][d[1]])
-            low = n.op.mx if n.op.mxgrad is True else n.op.mxgrad
+            low = n.op.mxgrad if callable(n.op.mxgrad) else n.op.mx
             with n.ctx.mx:
                 res = low(_mx.nd, *args, **dict(n.attrs))
             local[p] = list(res) if n.op.multi else [res]
