@@ -161,6 +161,35 @@ def test_softmax_reductions(benchmark, mode):
     _bench(benchmark, run, 200)
 
 
+# ----------------------------------------------------------------------------- reductions
+
+@pytest.mark.benchmark(group="perf-sum-over-rows")
+@pytest.mark.parametrize("mode", ["numpy", "eager", "mxnet-reduce"])
+def test_sum_over_rows(benchmark, mode):
+    """``x.sum(axis=0)`` of (256, 512) float32, the bias gradient of a 512-unit layer:
+    eager MinPy runs it as a product with ones; "mxnet-reduce" is MXNet's own kernel."""
+    x = onp.random.RandomState(0).randn(256, 512).astype("float32")
+    if mode == "numpy":
+        _bench(benchmark, lambda: x.sum(axis=0), 200)
+        return
+    if mode == "eager":
+        mx_ = mnp.array(x)
+
+        def run():
+            out = mx_.sum(axis=0)
+            out.wait_to_read()
+            return out
+    else:
+        nd = mx.np.array(x)
+
+        def run():
+            out = mx.np.sum(nd, axis=0)
+            out.wait_to_read()
+            return out
+    _close(run().asnumpy(), x.sum(axis=0), rtol=1e-4, atol=1e-4)
+    _bench(benchmark, run, 200)
+
+
 # ----------------------------------------------------------------------------- CNN step
 
 @pytest.mark.benchmark(group="perf-cnn-step")

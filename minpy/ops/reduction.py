@@ -65,7 +65,7 @@ def _fdtype(x, dtype):
 
 # Sums of float arrays run as a product with a vector of ones: MXNet's reduce
 # kernels ran 3-10x slower than its BLAS matrix-vector product from 64x64 up
-# on the development CPU (benchmarks/test_perf_bench.py::test_reduction_kernels).
+# on the development CPU (benchmarks/test_perf_bench.py::test_sum_over_rows).
 # Only a leading or trailing run of axes qualifies (a reshape to 2-D, no copy).
 _GEMV_MIN = 2048
 _FLOATS = frozenset({_onp.dtype("float32"), _onp.dtype("float64")})
@@ -238,7 +238,6 @@ defop("cumsum", params=[("axis", None), ("dtype", None)],
 defop("cumprod", params=[("axis", None), ("dtype", None)], mx=None, grad=_cumprod_vjp)
 defop("ptp", params=[("axis", None), ("keepdims", False)], mx=None, grad=_ptp_vjp)
 defop("count_nonzero", params=[("axis", None)], mx=None, nondiff=True)
-
 
 
 def _extreme_mxgrad(F, x, axis, keepdims, name):
