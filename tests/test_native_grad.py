@@ -264,10 +264,13 @@ def test_a_graph_too_small_to_compile_runs_the_pass_with_mxnet_autograd():
     minpy.jit.config.min_graph_nodes = 10_000
     C = np.array(rng.randn(3, 5).astype("float32"))
 
-    def loss(a, m):        # sin (no mxgrad mark) reads no leaf; max shares its ties
-        return (np.tanh(a @ m) * np.sin(C)).sum() + np.max(a)
-    native, used = _grads(loss, (A, M), "always")
-    tape, _ = _grads(loss, (A, M), "never")
+    def loss(a, m, t, z, e):   # sin (no mxgrad mark) reads no leaf; ties; 0 ** 0
+        return (np.tanh(a @ m) * np.sin(C)).sum() + (np.max(t, axis=1) * np.arange(3.0)).sum() \
+            + (np.power(z, e) * z).sum()
+    args = (A, M, TIES, onp.array([0.0, 1.0, 0.0, 2.0], "float32"),
+            onp.array([0.0, 2.0, 3.0, 0.0], "float32"))
+    native, used = _grads(loss, args, "always")
+    tape, _ = _grads(loss, args, "never")
     assert used and minpy.jit.stats().get("interpreted_nodes", 0) > 0
     for got, want in zip(native, tape):
         assert onp.allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -244,8 +244,6 @@ def _extreme_mxgrad(F, x, axis, keepdims, name):
     """max/min whose MXNet gradient splits ties evenly, as ``_extreme_vjp`` does
     (MXNet's own gives every tied element the whole gradient)."""
     y = REGISTRY[name].mx(F, x, axis, keepdims)
-    if F is not _mx.sym:
-        return y
     ax = _red_axis(x, axis)
     yk = y if keepdims else F.np.reshape(y, tuple(
         1 if i in norm_axes(axis, x.ndim) else s for i, s in enumerate(x.shape)))
