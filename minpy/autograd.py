@@ -74,6 +74,9 @@ def _record(op, operands, attrs, results) -> None:
     active = getattr(_local, "active", None)
     if not active or op.nondiff:
         return
+    if len(active) == 1:
+        _record_one(active[0], op, operands, attrs, results)
+        return
     hits = []
     for t in active:
         parents = None
@@ -111,6 +114,53 @@ def _record(op, operands, attrs, results) -> None:
         for t, node in nodes:
             node.ans = [_snap(r, {k: v for k, v in (r._rec or {}).items() if k is not t})
                         for r in outs]
+
+
+def _record_one(t, op, operands, attrs, results) -> None:
+    """``_record`` for the usual case of one active trace, on the recording hot path."""
+    parents = None
+    for j, o in enumerate(operands):
+        if type(o) is Array:
+            rec = o._rec
+            if rec is not None:
+                entry = rec.get(t)
+                if entry is not None:
+                    if parents is None:
+                        parents = [None] * len(operands)
+                    parents[j] = entry
+    if parents is None:
+        return
+    node = Node(op, None, attrs, parents, None)
+    eng = _call._lazy.engine
+    origin = eng.tracing.origin if eng is not None and eng.tracing is not None else None
+    wrap = Array._wrap
+    snaps = []
+    for o in operands:
+        if type(o) is Array:
+            s = wrap(o._data, o._shape, o._dtype, o._ctx)
+            s._rec = o._rec
+            if origin is not None:
+                origin[id(s)] = (s, o)     # a @jit trace reads ``o``, not the snapshot
+            snaps.append(s)
+        else:
+            snaps.append(o)
+    node.operands = tuple(snaps)
+    ans = []
+    i = 0
+    for r in results:
+        if not isinstance(r, Array):
+            continue
+        s = wrap(r._data, r._shape, r._dtype, r._ctx)
+        s._rec = r._rec
+        if origin is not None:
+            origin[id(s)] = (s, r)
+        ans.append(s)
+        if r._dtype.kind in "fc":
+            rec = dict(r._rec) if r._rec else {}
+            rec[t] = (node, i)
+            r._rec = rec
+        i += 1
+    node.ans = ans
 
 
 def mark_nondifferentiable(name: str, inputs: Sequence[Array], results) -> None:
