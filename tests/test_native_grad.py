@@ -290,3 +290,40 @@ def test_the_gradient_table_holds_with_mxnet_running_every_backward_pass_it_can(
     with minpy.lazy():
         err = check_grad(c.fn, c.args, c.argnum)
     assert err < c.tol, f"{c.name}: relative error {err:.3g}"
+
+
+def _conv_function(x_shape, filters=2):
+    sym = mx.sym.Convolution(data=mx.sym.Variable("x"), weight=mx.sym.Variable("w"),
+                             kernel=(3, 3), pad=(1, 1), num_filter=filters, no_bias=True)
+    return Function(sym, {"x": x_shape})
+
+
+@pytest.mark.parametrize("extra", ["twice", "unmarked-op"])
+def test_function_losses_match_eager_over_several_lazy_steps(extra):
+    """A Function called twice in one loss (MXNet runs the pass), or next to an operator
+    without an mxgrad mark (the tape runs, the Function's backward eagerly): three
+    lazy SGD steps give the eager steps' weights."""
+    x0 = rng.randn(2, 1, 5, 5).astype("float32")
+    w0 = rng.randn(2, 1, 3, 3).astype("float32") * 0.3
+    f = _conv_function(x0.shape)
+    g = _conv_function((2, 2, 5, 5), filters=1) if extra == "twice" else None
+
+    def loss(w, v, x):
+        h = f(x=x, w=w)
+        if extra == "twice":
+            h = g(x=np.tanh(h), w=v) + g(x=h * 0.5, w=v)
+        else:
+            h = np.sin(h) * v.sum()
+        return (h * h).mean()
+    v0 = rng.randn(1, 2, 3, 3).astype("float32") * 0.3
+    results = []
+    for lazy in (False, True):
+        w, v, x = np.array(w0), np.array(v0), np.array(x0)
+        step = _sgd(loss, 2)
+        with _Taken() as taken, minpy.lazy(lazy):
+            losses = [float(step(w, v, x)) for _ in range(3)]
+        results.append((losses, w.asnumpy(), v.asnumpy()))
+        if lazy:
+            assert all(taken) == (extra == "twice") and taken
+    for a, b in zip(*results):
+        assert onp.allclose(a, b, rtol=1e-4, atol=1e-6)
