@@ -342,6 +342,10 @@ case("_fully_connected", lambda x, w: wsum(_call_op("_fully_connected", x, w)), 
      rnd(5, 4), argnum=[0, 1])
 case("_fully_connected_bias", lambda x, w, b: wsum(_call_op("_fully_connected_bias", x, w, b)),
      rnd(3, 4), rnd(5, 4), rnd(5), argnum=[0, 1, 2])
+case("_maximum_scalar_grad", lambda g, x: wsum(_call_op("_maximum_scalar_grad", g, x, 0.25)),
+     rnd(3, 4), away0(3, 4))
+case("_minimum_scalar_grad", lambda g, x: wsum(_call_op("_minimum_scalar_grad", g, x, -0.25)),
+     rnd(3, 4), away0(3, 4))
 case("_tanh_grad", lambda g, y: wsum(_call_op("_tanh_grad", g, y)), rnd(3, 4), unit(3, 4),
      argnum=[0, 1])
 case("_add_n", lambda a, b, d: wsum(_call_op("_add_n", a, b, d) * a), rnd(3, 4), rnd(3, 4),

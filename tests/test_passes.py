@@ -247,3 +247,27 @@ def test_writing_a_whole_array_records_no_copy_of_the_old_value(monkeypatch):
     assert onp.array_equal(got_t, want_t)
     assert whole and not any("_slice_assign" in g for g in whole)
     assert any("_slice_assign" in g for g in graphs)
+
+
+def test_graphs_with_mxnet_backward_operators_can_run_as_a_cached_op():
+    """ReLU and tanh gradients lower to MXNet's backward operators, which a CachedOp
+    refuses unless a BlockGrad stops its gradient graph: large graphs still get one."""
+    rng = onp.random.RandomState(5)
+    X = np.array(rng.randn(256, 300))
+    W0 = rng.randn(300, 256) * 0.1
+
+    def loss(W):
+        return (np.tanh(np.maximum(X @ W, 0.0)) * 0.5).sum()
+    for vehicle in ("auto", "executor"):
+        minpy.jit.config.vehicle = vehicle
+        minpy.jit.compile.cache.clear()
+        with minpy.lazy():
+            g, l = grad_and_loss(loss)(np.array(W0))
+            got = g.asnumpy()
+        kinds = {type(v).__name__ for e in minpy.jit.compile.cache.values()
+                 for v in e.by_values.values()}
+        assert kinds == ({"_CachedGraph"} if vehicle == "auto" else {"_Compiled"}), kinds
+        a = X.asnumpy() @ W0
+        t = onp.tanh(onp.maximum(a, 0.0))
+        want = X.asnumpy().T @ (0.5 * (1 - t * t) * (a >= 0))
+        assert onp.allclose(got, want, rtol=1e-4, atol=1e-4)

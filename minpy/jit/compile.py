@@ -23,6 +23,7 @@ from mxnet.base import check_call as _check_call, mx_uint as _uint
 
 from ..config import config as _mconfig
 from ..dispatch import call as _call
+from ..ops.fused import MX_BACKWARD_OPS
 from . import counters as _stats
 from . import native_grad
 from .config import config
@@ -284,9 +285,11 @@ def _scalar_dtype(value, node, arg_dtypes):
     return out if out.kind in kinds else _mconfig.default_dtype
 
 
-def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native=False):
+def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native=False, block=False):
     """Symbols of the kept nodes; ``native``: the graph MXNet differentiates (operators
-    lowered so that MXNet's gradient is MinPy's, registry ``mxgrad``)."""
+    lowered so that MXNet's gradient is MinPy's, registry ``mxgrad``); ``block``: for a
+    CachedOp, which builds its gradient graph when made and refuses MXNet's backward
+    operators (they have no gradient) unless a BlockGrad stops the gradient first."""
     F = _mx.sym
     ins = {}
     svars = {}
@@ -335,6 +338,8 @@ def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native=False
         except Exception as e:
             raise _LoweringFailed(i, e) from None
         res = list(res) if n.op.multi else [res]
+        if block and n.op.name in MX_BACKWARD_OPS:
+            res = [F.BlockGrad(r.as_nd_ndarray()).as_np_ndarray() for r in res]
         outs = []
         for k, (r, shp, dt) in enumerate(zip(res, n.shapes, n.dtypes)):
             if (i, k) in casts:
@@ -404,14 +409,20 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
                                                      consts)
             except (_LoweringFailed, _mx.base.MXNetError, ValueError):
                 return _INTERPRET
+        vehicle = config.vehicle
+        if vehicle == "auto":
+            size = sum(int(_onp.prod(order[p].shapes[k])) for p, k in outs)
+            vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
+        block = vehicle == "cachedop"
         try:
             sdtypes = {}
-            built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes)
+            built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes, block=block)
             casts, bad = _check(order, built, keep, ext, sdtypes)
             if bad is not None:
                 raise _LoweringFailed(bad[0], ValueError(bad[1]))
             if casts:
-                built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes)
+                built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes,
+                               block=block)
         except _LoweringFailed as f:
             info = getattr(order[f.index], "info", None)
             if info is not None:       # lazy mode runs this signature eagerly from now on
@@ -420,15 +431,11 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
         except _mx.base.MXNetError:
             return _INTERPRET
         syms = [built[p][i] for p, i in outs]
-        vehicle = config.vehicle
-        if vehicle == "auto":
-            size = sum(int(_onp.prod(s.shape)) for s in syms)
-            vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
         try:
             return _VEHICLES[vehicle](syms, ext, sdtypes, ctx, len(keep), consts)
         except _mx.base.MXNetError:
             pass
-        try:       # e.g. a CachedOp cannot hold operators without a registered gradient
+        try:       # the chosen vehicle could not be made: the bound executor
             return _Compiled(syms, ext, sdtypes, ctx, len(keep), consts)
         except _mx.base.MXNetError:
             return _INTERPRET

@@ -141,6 +141,15 @@ def _pow_vjp_y(g, ans, x, y):
     return unbroadcast(g * ans * c("log", safe), y)
 
 
+def _mask_grad(fused, compare, g, x, y):
+    """``g * compare(x, y)`` reduced to ``x``'s shape: one operator when ``y`` is a
+    Python number and ``g`` and ``x`` share a float dtype and shape."""
+    if type(y) in (int, float) and x.dtype.kind == "f" and g.dtype == x.dtype and \
+            g.shape == x.shape:
+        return c(fused, g, x, float(y))
+    return unbroadcast(g * c(compare, x, y), x)
+
+
 _BINARY = {
     "add": (lambda g, ans, x, y: unbroadcast(g, x), lambda g, ans, x, y: unbroadcast(g, y)),
     "subtract": (lambda g, ans, x, y: unbroadcast(g, x), lambda g, ans, x, y: unbroadcast(-g, y)),
@@ -148,9 +157,9 @@ _BINARY = {
     "true_divide": (lambda g, ans, x, y: unbroadcast(g / y, x),
                     lambda g, ans, x, y: unbroadcast(-g * ans / y, y)),
     "power": (lambda g, ans, x, y: unbroadcast(_pow_vjp_x(g, x, y), x), _pow_vjp_y),
-    "maximum": (lambda g, ans, x, y: unbroadcast(g * (x >= y), x),
+    "maximum": (lambda g, ans, x, y: _mask_grad("_maximum_scalar_grad", "greater_equal", g, x, y),
                 lambda g, ans, x, y: unbroadcast(g * (x < y), y)),
-    "minimum": (lambda g, ans, x, y: unbroadcast(g * (x <= y), x),
+    "minimum": (lambda g, ans, x, y: _mask_grad("_minimum_scalar_grad", "less_equal", g, x, y),
                 lambda g, ans, x, y: unbroadcast(g * (x > y), y)),
     "arctan2": (lambda g, ans, x, y: unbroadcast(g * y / (x * x + y * y), x),
                 lambda g, ans, x, y: unbroadcast(-g * x / (x * x + y * y), y)),

@@ -57,6 +57,28 @@ defop("_tanh_grad", nin=2, mx=_tanh_grad_mx, np=lambda g, y: g * (1.0 - y * y), 
             lambda gg, ans, g, y: -2.0 * gg * g * y))
 
 
+# operators lowered to MXNet's backward operators, which have no gradient of their own
+MX_BACKWARD_OPS = frozenset({"_tanh_grad", "_maximum_scalar_grad", "_minimum_scalar_grad"})
+
+
+def _mask_grad(mxname, np_test):
+    def lower(F, g, x, scalar):
+        return getattr(F._internal, mxname)(_nd(g), _nd(x), scalar=scalar).as_np_ndarray()
+    return lower, (lambda g, x, scalar: g * np_test(x, scalar))
+
+
+# g * (x >= s) and g * (x <= s), the gradients of maximum(x, s) and minimum(x, s) with
+# respect to x (ties to x, as NumPy-style autograd gives them): one MXNet pass instead of
+# a comparison, a cast and a product
+for _name, _mxname, _test in (("_maximum_scalar_grad", "_backward_maximum_scalar",
+                               lambda x, s: x >= s),
+                              ("_minimum_scalar_grad", "_backward_minimum_scalar",
+                               lambda x, s: x <= s)):
+    _mx_low, _np_impl = _mask_grad(_mxname, _test)
+    defop(_name, nin=2, params=[("scalar", 0.0)], mx=_mx_low, np=_np_impl,
+          grad=((lambda n: lambda gg, ans, g, x, scalar: c(n, gg, x, scalar))(_name), None))
+
+
 def _add_n_bind(*arrays):
     return arrays, ()
 
