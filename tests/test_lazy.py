@@ -409,3 +409,26 @@ def test_backward_replay_records_fewer_python_calls():
         assert onp.allclose(g1.asnumpy(), g2.asnumpy())
     calls = lambda a, b: sum(v["mxnet"] for v in a.values()) - sum(v["mxnet"] for v in b.values())  # noqa: E731
     assert calls(after, mid) < calls(mid, before)      # the replay ran no vjp calls
+
+
+@pytest.mark.parametrize("bound", [55, 61, 67, 73, 97])
+def test_a_pending_bound_reached_inside_a_replayed_backward_pass(bound):
+    """A flush at the pending bound in the middle of a replayed backward pass leaves
+    pending values of the ended epoch that no handle keeps; later replayed nodes read
+    them, and must get their values (this crashed the logistic-regression example)."""
+    rng = onp.random.RandomState(7)
+    W0, x = rng.randn(4, 4) * 0.5, np.array(rng.randn(3, 4))
+
+    def loss(W):
+        h = x
+        for _ in range(4):
+            h = np.tanh(h @ W) * 0.9 + 0.1
+        return (h * h).sum()
+    want = grad_and_loss(loss)(np.array(W0))[0].asnumpy()
+    minpy.jit.backward_cache._templates.clear()
+    minpy.jit.config.max_pending = bound
+    with minpy.lazy():
+        grads = [grad_and_loss(loss)(np.array(W0))[0] for _ in range(6)]   # nothing read
+        got = [g.asnumpy() for g in grads]
+    for g in got:
+        assert onp.allclose(g, want, rtol=1e-5, atol=1e-6)

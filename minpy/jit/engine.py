@@ -111,8 +111,14 @@ class Engine:
             t = type(d)
             if t is LRef:
                 if d.value is None:
-                    desc.append((d.node.pos, d.index))
-                    continue
+                    if d.node.epoch is epoch:
+                        desc.append((d.node.pos, d.index))
+                        continue
+                    # pending from an epoch a flush ended (a bound reached in the middle of
+                    # a replayed backward pass) that no live handle kept: compute it, then
+                    # describe the node again in the epoch now open
+                    d.materialise(None, "stale")
+                    return self.record_data(op, data, attrs, info, ctx)
                 d = d.value
                 t = type(d)
             if t is float or t is int or t is bool:
