@@ -271,3 +271,26 @@ def test_graphs_with_mxnet_backward_operators_can_run_as_a_cached_op():
         t = onp.tanh(onp.maximum(a, 0.0))
         want = X.asnumpy().T @ (0.5 * (1 - t * t) * (a >= 0))
         assert onp.allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_a_scaled_product_scales_its_smaller_operand(monkeypatch):
+    """``W - lr * (X.T @ G)``: the learning rate multiplies X.T (96x64, the smaller
+    operand) inside the product rather than the 96x128 result; values as without it."""
+    rng = onp.random.RandomState(6)
+    X, G = np.array(rng.randn(64, 96)), np.array(rng.randn(64, 128))
+    W = np.array(rng.randn(96, 128))
+    seen = []
+    real = minpy.jit.passes.from_ir
+
+    def spy(pnodes, outs):
+        for n in pnodes:
+            if n.op.name == "_fully_connected":
+                seen.append([d[1].op.name if d[0] == "n" else d[0] for d in n.ins])
+        return real(pnodes, outs)
+    monkeypatch.setattr(minpy.jit.passes, "from_ir", spy)
+    got, _ = _run_lazy(lambda: W - 0.1 * (X.T @ G))
+    plain, _ = _run_lazy(lambda: W - 0.1 * (X.T @ G), passes=False)
+    want = W.asnumpy() - 0.1 * (X.asnumpy().T @ G.asnumpy())
+    assert onp.allclose(got[0], want, rtol=1e-4, atol=1e-4)
+    assert onp.allclose(got[0], plain[0], rtol=1e-4, atol=1e-4)
+    assert seen == [["multiply", "transpose"]]        # X.T scaled, G.T as it was

@@ -10,7 +10,8 @@ references, then the graph is put back in topological order with networkx.
   gradient) become one product of concatenations, and sums of leading-axis
   reductions become one reduction;
 * product lowering: large float32 2-D products run as oneDNN FullyConnected,
-  several times faster than MXNet's OpenBLAS ``dot`` on this kind of CPU;
+  several times faster than MXNet's OpenBLAS ``dot`` on this kind of CPU; a bias
+  add joins the product, and a scaled product scales its smaller operand;
 * constant folding: what reads no graph input is computed once at compile time;
 * common-subexpression elimination (deterministic operators only);
 * dead-code elimination (everything the outputs do not need).
@@ -336,6 +337,40 @@ def fuse_bias(pnodes, outs):
     return _rewired(pnodes + new, outs, repl)
 
 
+def scale_smaller_operand(pnodes, outs, scalars, baked):
+    """``fully_connected(x, w) * c`` with a baked number ``c`` -> the product of ``x * c``
+    or ``w * c``, whichever is smaller than the result (``lr * (h.T @ g)`` in an SGD
+    step scales the batch-sized operand instead of the weight-sized gradient)."""
+    uses = _consumers(pnodes, outs)
+    new, repl = [], {}
+    for n in pnodes:
+        if n.op.name != "multiply" or len(n.ins) != 2:
+            continue
+        fcs = [d for d in n.ins if d[0] == "n" and d[1].op.name == "_fully_connected"]
+        cs = [d for d in n.ins if d[0] == "s" and d[2] in baked and
+              type(scalars[d[2]]) in (int, float)]
+        if len(fcs) != 1 or len(cs) != 1 or uses.get((fcs[0][1], fcs[0][2])) != 1:
+            continue
+        fc, c = fcs[0][1], cs[0]
+        if tuple(n.shapes[0]) != tuple(fc.shapes[0]) or n.dtypes[0] != fc.dtypes[0]:
+            continue
+        sizes = [int(_onp.prod(_shape_of(d))) if _shape_of(d) is not None else None
+                 for d in fc.ins]
+        if None in sizes:
+            continue
+        k = 0 if sizes[0] <= sizes[1] else 1
+        if sizes[k] >= int(_onp.prod(n.shapes[0])):
+            continue
+        d = fc.ins[k]
+        scaled = _new("multiply", (), [d, c], (_shape_of(d),), n.dtypes[0], n, n.rank - 0.2)
+        ins = list(fc.ins)
+        ins[k] = ("n", scaled, 0)
+        prod = _new("_fully_connected", (), ins, n.shapes, n.dtypes[0], n, n.rank)
+        new += [scaled, prod]
+        repl[(n, 0)] = ("n", prod, 0)
+    return _rewired(pnodes + new, outs, repl)
+
+
 # operators whose result depends only on their operand's shape and dtype
 _SHAPE_ONLY = frozenset({"zeros_like", "ones_like", "empty_like", "full_like"})
 
@@ -416,6 +451,7 @@ def optimise(order, descs, keep, outs, scalars, baked, ext=()):
     if config.fully_connected:
         pnodes, routs = lower_products(pnodes, routs)
         pnodes, routs = fuse_bias(pnodes, routs)
+        pnodes, routs = scale_smaller_operand(pnodes, routs, scalars, baked)
     if config.cse:
         pnodes, routs = cse(pnodes, routs, scalars, baked)
     return (*from_ir(pnodes, routs), consts)
