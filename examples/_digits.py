@@ -10,7 +10,8 @@ def load_digits_split(test_fraction=0.2, seed=0):
         from sklearn.datasets import load_digits
     except ImportError:
         sys.exit("This example needs scikit-learn for its data set: pip install 'minpy[examples]' "
-                 "(or pip install scikit-learn)")
+                 "(or pip install 'scikit-learn<1.4' 'scipy<1.12', which keep NumPy below 1.24 "
+                 "for MXNet)")
     digits = load_digits()
     X = digits.data.astype("float32") / 16.0
     y = digits.target.astype("int64")
