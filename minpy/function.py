@@ -221,8 +221,11 @@ def _mode_free(fn) -> bool:
     free = getattr(fn, "_mode_free", None)
     if free is None:
         import json
-        ops = {n["op"] for n in json.loads(fn.symbol.tojson())["nodes"]}
-        free = fn._mode_free = not (ops & _TRAIN_MODE_OPS)
+        nodes = json.loads(fn.symbol.tojson())["nodes"]
+        free = fn._mode_free = not any(
+            n["op"] in _TRAIN_MODE_OPS or     # randomised leaky ReLU draws slopes in training
+            n["op"] == "LeakyReLU" and n.get("attrs", {}).get("act_type") == "rrelu"
+            for n in nodes)
     return free
 
 

@@ -210,11 +210,17 @@ def test_function_symbols_are_differentiated_by_mxnet_inside_one_jitted_graph():
     assert onp.allclose(w.asnumpy(), want_w - 0.1 * g_eager.asnumpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_mode_dependent_functions_are_not_spliced():
-    drop = Function(mx.sym.Dropout(mx.sym.Variable("x"), p=0.5), {"x": (4, 4)})
+@pytest.mark.parametrize("sym", [
+    mx.sym.Dropout(mx.sym.Variable("x"), p=0.5),
+    mx.sym.LeakyReLU(mx.sym.Variable("x"), act_type="rrelu"),
+], ids=["dropout", "rrelu"])
+def test_mode_dependent_functions_are_not_spliced(sym):
     from minpy.function import _splice_ok
-    assert not _splice_ok((("fn", drop), ("is_train", True), ("record", False)))
-    assert _splice_ok((("fn", drop), ("is_train", False), ("record", False)))
+    f = Function(sym, {"x": (4, 4)})
+    assert not _splice_ok((("fn", f), ("is_train", True), ("record", False)))
+    assert _splice_ok((("fn", f), ("is_train", False), ("record", False)))
+    leaky = Function(mx.sym.LeakyReLU(mx.sym.Variable("x"), act_type="leaky"), {"x": (4, 4)})
+    assert _splice_ok((("fn", leaky), ("is_train", True), ("record", False)))
 
 
 @pytest.mark.parametrize("case", ["untracked-leaf", "other-op", "second-pass", "outer-grad",
