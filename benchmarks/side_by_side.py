@@ -143,7 +143,11 @@ def measure(rounds: int = 15, groups=("rnn", "chain")) -> dict:
 
 def main() -> None:
     import sys
-    groups = tuple(sys.argv[1:]) or ("rnn", "chain", "mlp", "cnn", "parity")
+    known = ("rnn", "chain", "mlp", "cnn", "parity")
+    groups = tuple(sys.argv[1:]) or known
+    unknown = [g for g in groups if g not in known]
+    if unknown:
+        sys.exit(f"unknown group(s) {unknown}; choose from {list(known)}")
     best = measure(groups=groups)
     for k, v in best.items():
         print(f"{k:14s} {v * 1e6:10.1f} us")
