@@ -1,10 +1,12 @@
 """Run the benchmark suites and print medians side by side with ratios.
 
     python -m benchmarks.report [pytest selection ...] [--json out.json] [--png chart.png]
+                                [--svg chart.svg] [--from-json earlier.json]
 
 Every number in one table comes from one run on one machine; ratios are what
 to compare (these machines are shared, absolute times drift between runs).
-A PNG chart is written when matplotlib is installed and ``--png`` is given.
+A PNG chart is written when matplotlib is installed and ``--png`` is given; ``--svg``
+writes the same chart as SVG with no extra dependency (docs/benchmarks.md shows one).
 """
 from __future__ import annotations
 
@@ -76,19 +78,65 @@ def chart(data: dict, path: str) -> bool:
     return True
 
 
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def svg_chart(data: dict, path: str) -> None:
+    """One panel per group: a bar per variant, its median relative to the group's
+    fastest on a log scale (lower is better), labelled with the median."""
+    import math
+    groups: dict = {}
+    for b in data["benchmarks"]:
+        groups.setdefault(b["group"] or b["name"], []).append(b)
+    width, left, bar, gap, span = 640, 110, 14, 4, 420
+    rows, y = [], 10
+    for group, items in sorted(groups.items()):
+        items = sorted(items, key=lambda b: b["stats"]["median"])
+        fastest = items[0]["stats"]["median"]
+        worst = max(math.log2(b["stats"]["median"] / fastest) for b in items) or 1.0
+        rows.append(f'<text x="4" y="{y + 12}" font-weight="bold">{_escape(group)}</text>')
+        y += 18
+        for b in items:
+            med = b["stats"]["median"]
+            w = 2 + span * math.log2(med / fastest) / max(worst, 1.0)
+            label = _escape(b.get("param") or b["name"])
+            rows.append(f'<text x="{left - 6}" y="{y + bar - 3}" text-anchor="end">{label}</text>')
+            rows.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar}" '
+                        f'fill="#4878a8"/>')
+            rows.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}">{_fmt(med)} '
+                        f'({med / fastest:.2f}x)</text>')
+            y += bar + gap
+        y += 10
+    rows.append(f'<text x="4" y="{y + 2}" fill="#666">bar length: log2 of the median over '
+                f'the fastest variant of its group</text>')
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 12}" '
+            f'font-family="sans-serif" font-size="11">')
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join([head] + rows + ["</svg>"]) + "\n")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("selection", nargs="*", default=["benchmarks"])
     p.add_argument("--json", default=None, help="keep pytest-benchmark's JSON here")
     p.add_argument("--png", default=None, help="write a chart (needs matplotlib)")
+    p.add_argument("--svg", default=None, help="write the chart as SVG (no dependency)")
+    p.add_argument("--from-json", default=None, help="report an earlier run's JSON, run nothing")
     args = p.parse_args(argv)
-    path = args.json or os.path.join(tempfile.mkdtemp(), "bench.json")
-    run(args.selection, path)
+    if args.from_json:
+        path = args.from_json
+    else:
+        path = args.json or os.path.join(tempfile.mkdtemp(), "bench.json")
+        run(args.selection, path)
     with open(path) as f:
         data = json.load(f)
     print(table(data))
     if args.png:
         print("chart:", args.png if chart(data, args.png) else "skipped (matplotlib missing)")
+    if args.svg:
+        svg_chart(data, args.svg)
+        print("chart:", args.svg)
 
 
 if __name__ == "__main__":
