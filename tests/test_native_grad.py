@@ -333,3 +333,33 @@ def test_function_losses_match_eager_over_several_lazy_steps(extra):
             assert all(taken) == (extra == "twice") and taken
     for a, b in zip(*results):
         assert onp.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_a_changing_learning_rate_feeds_the_two_phase_graph_as_an_input():
+    """Scalars that vary between steps (a decaying learning rate) become inputs of the
+    two-phase graph, which compiles at most twice and matches eager steps."""
+    x0 = rng.randn(2, 1, 5, 5).astype("float32")
+    w0 = rng.randn(2, 1, 3, 3).astype("float32") * 0.3
+    f = _conv_function(x0.shape)
+
+    def loss(w, x):
+        h = np.tanh(f(x=x, w=w))
+        return (h * h).mean()
+    gl = grad_and_loss(loss)
+
+    def step(w, x, lr):
+        g, l = gl(w, x)
+        w[:] = w - lr * g
+        return l
+    results = []
+    for lazy in (False, True):
+        minpy.jit.reset_stats()
+        w, x = np.array(w0), np.array(x0)
+        with _Taken() as taken, minpy.lazy(lazy):
+            losses = [float(step(w, x, 0.5 / (t + 1))) for t in range(5)]
+        results.append((losses, w.asnumpy()))
+        if lazy:
+            assert all(taken) and len(taken) == 5
+            assert minpy.jit.stats()["cache_misses"] <= 2
+    for a, b in zip(*results):
+        assert onp.allclose(a, b, rtol=1e-4, atol=1e-6)
