@@ -39,12 +39,16 @@ def norm_axes(axis, ndim: int) -> tuple:
     return tuple(sorted(a % ndim if ndim else 0 for a in axis))
 
 
+def kept_shape(shape: tuple, axis) -> tuple:
+    """The shape a reduction over ``axis`` has with ``keepdims=True``."""
+    axes = norm_axes(axis, len(shape))
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
 def expand_reduced(g, shape: tuple, axis, keepdims: bool):
     """Broadcast a reduction's cotangent back over the reduced axes."""
     if not keepdims:
-        axes = norm_axes(axis, len(shape))
-        kept = tuple(1 if i in axes else s for i, s in enumerate(shape))
-        g = c("reshape", g, kept)
+        g = c("reshape", g, kept_shape(shape, axis))
     return c("broadcast_to", g, shape)
 
 

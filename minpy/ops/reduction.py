@@ -6,8 +6,8 @@ import numpy as _onp
 
 from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from ..config import config as _config
-from ._util import (c, cast, expand_reduced, norm_axes, operand_dtype, pos_axis, stop,
-                    straight_through)
+from ._util import (c, cast, expand_reduced, kept_shape, norm_axes, operand_dtype, pos_axis,
+                    stop, straight_through)
 
 
 def _count(shape, axis) -> int:
@@ -117,7 +117,7 @@ def _sum_by_product(F, x, axis, keepdims, mean):
         return None
     if mean:
         out = out / float(red)
-    kept = tuple(1 if i in axes else s for i, s in enumerate(shape)) if keepdims else \
+    kept = kept_shape(shape, axes) if keepdims else \
         tuple(s for i, s in enumerate(shape) if i not in axes)
     return _reshaped(F, out, kept)
 
@@ -245,8 +245,7 @@ def _extreme_mxgrad(F, x, axis, keepdims, name):
     (MXNet's own gives every tied element the whole gradient)."""
     y = REGISTRY[name].mx(F, x, axis, keepdims)
     ax = _red_axis(x, axis)
-    yk = y if keepdims else F.np.reshape(y, tuple(
-        1 if i in norm_axes(axis, x.ndim) else s for i, s in enumerate(x.shape)))
+    yk = y if keepdims else F.np.reshape(y, kept_shape(tuple(x.shape), axis))
     hit = F.np.equal(x, F.np.broadcast_to(yk, tuple(x.shape))).astype(x.dtype.name)
     share = stop(F, hit / F.np.sum(hit, axis=ax, keepdims=True))
     return straight_through(F, y, [F.np.sum(x * share, axis=ax, keepdims=keepdims)])
