@@ -244,7 +244,7 @@ def _interpret(order, descs, ext, scalars, outs):
         if i not in keep:
             continue
         if n.op is native_grad.VJP:
-            vals[i] = native_grad.interpret(order, descs, vals, ext, scalars, i)
+            vals[i] = native_grad.interpret(order, descs, ext, scalars, i)
             continue
         args = []
         for d in ins:
@@ -351,6 +351,19 @@ def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native=False
 
 
 
+def _lowered(order, descs, keep, ext, scalars, baked, native=False, block=False):
+    """``_build`` with the casts ``_check`` finds MXNet's dtypes need; the symbols and
+    the dtypes of promoted scalars."""
+    sdtypes = {}
+    built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes, native, block)
+    casts, bad = _check(order, built, keep, ext, sdtypes)
+    if bad is not None:
+        raise _LoweringFailed(bad[0], ValueError(bad[1]))
+    if casts:
+        built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native, block)
+    return built, sdtypes
+
+
 class _LoweringFailed(Exception):
     def __init__(self, index, error):
         super().__init__(str(error))
@@ -396,14 +409,7 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
         parts = native_grad.split(order, descs, keep, outs)
         if parts is not None:        # MXNet runs the backward pass: two phases
             def build(o, d, k, e, native):
-                sd = {}
-                built = _build(o, d, k, e, scalars, baked, set(), sd, native)
-                casts, bad = _check(o, built, k, e, sd)
-                if bad is not None:
-                    raise _LoweringFailed(bad[0], ValueError(bad[1]))
-                if casts:
-                    built = _build(o, d, k, e, scalars, baked, casts, sd, native)
-                return built, sd
+                return _lowered(o, d, k, e, scalars, baked, native=native)
             try:
                 return native_grad.compile_two_phase(order, descs, ext, outs, ctx, parts, build,
                                                      consts)
@@ -413,16 +419,9 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
         if vehicle == "auto":
             size = sum(int(_onp.prod(order[p].shapes[k])) for p, k in outs)
             vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
-        block = vehicle == "cachedop"
         try:
-            sdtypes = {}
-            built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes, block=block)
-            casts, bad = _check(order, built, keep, ext, sdtypes)
-            if bad is not None:
-                raise _LoweringFailed(bad[0], ValueError(bad[1]))
-            if casts:
-                built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes,
-                               block=block)
+            built, sdtypes = _lowered(order, descs, keep, ext, scalars, baked,
+                                      block=vehicle == "cachedop")
         except _LoweringFailed as f:
             info = getattr(order[f.index], "info", None)
             if info is not None:       # lazy mode runs this signature eagerly from now on

@@ -120,13 +120,14 @@ def try_record(eng, out: Array, order, leaf_arrays) -> list | None:
 
 # ----------------------------------------------------------------------------- interpreting
 
-def interpret(order, descs, vals, ext, scalars, i):
+def interpret(order, descs, ext, scalars, i):
     """The ``_vjp`` node at ``i`` run eagerly: its loss's ancestors again, under
     ``mxnet.autograd``, with the leaves marked for gradients."""
     from mxnet import autograd
+    from .compile import _live_nodes
     desc = descs[i]
     wrt = {d[1]: j for j, d in enumerate(desc[1:])}
-    need = _ancestors(descs, desc[0][0])
+    need = _live_nodes(descs, [desc[0]])
     leaves = {}
     for k in wrt:
         v = ext[k].copy()
@@ -143,7 +144,7 @@ def interpret(order, descs, vals, ext, scalars, i):
                 elif d[0] == "s":
                     args.append(scalars[d[2]])
                 else:
-                    args.append(local[d[0]][d[1]] if d[0] in local else vals[d[0]][d[1]])
+                    args.append(local[d[0]][d[1]])      # an ancestor: computed above
             low = n.op.mxgrad if callable(n.op.mxgrad) else n.op.mx
             with n.ctx.mx:
                 res = low(_mx.nd, *args, **dict(n.attrs))
@@ -151,17 +152,6 @@ def interpret(order, descs, vals, ext, scalars, i):
         loss = local[desc[0][0]][desc[0][1]]
     loss.backward()
     return [leaves[d[1]].grad for d in desc[1:]]
-
-
-def _ancestors(descs, p):
-    need, todo = set(), [p]
-    while todo:
-        q = todo.pop()
-        if q in need:
-            continue
-        need.add(q)
-        todo.extend(d[0] for d in descs[q] if type(d[0]) is int)
-    return need
 
 
 # ----------------------------------------------------------------------------- compiling
