@@ -61,12 +61,17 @@ def _active() -> list:
     return a
 
 
-def _snap(a, rec):
+def _origin():
+    """Where a running @jit trace maps snapshots to the handles they copy (or None)."""
+    eng = _call._lazy.engine
+    return eng.tracing.origin if eng is not None and eng.tracing is not None else None
+
+
+def _snap(a, rec, origin):
     s = Array._wrap(a._data, a._shape, a._dtype, a._ctx)
     s._rec = rec
-    eng = _call._lazy.engine
-    if eng is not None and eng.tracing is not None:
-        eng.tracing.origin[id(s)] = (s, a)     # a @jit trace reads ``a``, not the snapshot
+    if origin is not None:
+        origin[id(s)] = (s, a)     # a @jit trace reads ``a``, not the snapshot
     return s
 
 
@@ -98,11 +103,12 @@ def _record(op, operands, attrs, results) -> None:
         node = Node(op, None, attrs, parents, None)
         nodes.append((t, node))
         new_recs[t] = node
-    snaps = tuple(_snap(o, o._rec) if type(o) is Array else o for o in operands)
+    origin = _origin()
+    snaps = tuple(_snap(o, o._rec, origin) if type(o) is Array else o for o in operands)
     for t, node in nodes:
         node.operands = snaps
         if len(hits) == 1:
-            node.ans = [_snap(r, r._rec) for r in outs]
+            node.ans = [_snap(r, r._rec, origin) for r in outs]
     for i, r in enumerate(outs):
         if r._dtype.kind not in "fc":
             continue
@@ -112,7 +118,7 @@ def _record(op, operands, attrs, results) -> None:
         r._rec = rec
     if len(hits) > 1:
         for t, node in nodes:
-            node.ans = [_snap(r, {k: v for k, v in (r._rec or {}).items() if k is not t})
+            node.ans = [_snap(r, {k: v for k, v in (r._rec or {}).items() if k is not t}, origin)
                         for r in outs]
 
 
@@ -131,30 +137,14 @@ def _record_one(t, op, operands, attrs, results) -> None:
     if parents is None:
         return
     node = Node(op, None, attrs, parents, None)
-    eng = _call._lazy.engine
-    origin = eng.tracing.origin if eng is not None and eng.tracing is not None else None
-    wrap = Array._wrap
-    snaps = []
-    for o in operands:
-        if type(o) is Array:
-            s = wrap(o._data, o._shape, o._dtype, o._ctx)
-            s._rec = o._rec
-            if origin is not None:
-                origin[id(s)] = (s, o)     # a @jit trace reads ``o``, not the snapshot
-            snaps.append(s)
-        else:
-            snaps.append(o)
-    node.operands = tuple(snaps)
+    origin = _origin()
+    node.operands = tuple(_snap(o, o._rec, origin) if type(o) is Array else o for o in operands)
     ans = []
     i = 0
     for r in results:
         if not isinstance(r, Array):
             continue
-        s = wrap(r._data, r._shape, r._dtype, r._ctx)
-        s._rec = r._rec
-        if origin is not None:
-            origin[id(s)] = (s, r)
-        ans.append(s)
+        ans.append(_snap(r, r._rec, origin))
         if r._dtype.kind in "fc":
             rec = dict(r._rec) if r._rec else {}
             rec[t] = (node, i)
@@ -323,7 +313,7 @@ def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
     for i in argnums:
         x = _as_float_input(args[i], i)
         leaf = Node(None, (), None, (), None)
-        xt = _snap(x, dict(x._rec) if x._rec else {})
+        xt = _snap(x, dict(x._rec) if x._rec else {}, _origin())
         xt._rec[trace] = (leaf, 0)
         args[i] = xt
         leaves.append(leaf)
