@@ -330,9 +330,7 @@ def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native=False
                 else:
                     dt = _scalar_dtype(scalars[k], n, dts)
                     args[j] = piece(k, dt, n.shapes[0] == ())
-        lower = n.op.mx
-        if native and n.op.mxgrad is not None and n.op.mxgrad is not True:
-            lower = n.op.mxgrad
+        lower = n.op.mxgrad if native and callable(n.op.mxgrad) else n.op.mx
         try:
             res = lower(F, *args, **dict(n.attrs))
         except Exception as e:
