@@ -294,3 +294,42 @@ def test_a_scaled_product_scales_its_smaller_operand(monkeypatch):
     assert onp.allclose(got[0], want, rtol=1e-4, atol=1e-4)
     assert onp.allclose(got[0], plain[0], rtol=1e-4, atol=1e-4)
     assert seen == [["multiply", "transpose"]]        # X.T scaled, G.T as it was
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])
+def test_every_permutation_matches_numpy_eagerly_and_in_a_graph(dtype):
+    # float32 transposes run as oneDNN reorders, other dtypes through np.transpose
+    import itertools
+    x = onp.random.RandomState(0).randn(2, 3, 4, 5)
+    x = (x > 0) if dtype == "bool" else (x * 10).astype(dtype)
+    xm = np.array(x)
+    x = xm.asnumpy()           # float64 is stored as MinPy's default float dtype
+    for perm in itertools.permutations(range(4)):
+        want = onp.transpose(x, perm)
+        onp.testing.assert_array_equal(np.transpose(xm, perm).asnumpy(), want)
+        (got,), _ = _run_lazy(lambda a: np.transpose(a * 1, perm), xm)
+        onp.testing.assert_array_equal(got, want)
+    for src, dst in [(0, -1), ((0, 1), (3, 0)), ((2, 0), (0, 1))]:
+        (got,), _ = _run_lazy(lambda a: np.moveaxis(a * 1, src, dst), xm)
+        onp.testing.assert_array_equal(got, onp.moveaxis(x, src, dst))
+    (got,), _ = _run_lazy(lambda a: np.swapaxes(a * 1, -1, 1), xm)
+    onp.testing.assert_array_equal(got, onp.swapaxes(x, -1, 1))
+
+
+def test_a_pooled_map_reshaped_and_transposed_in_one_graph():
+    # a reshape of a oneDNN pooling output handed to a oneDNN transpose made MXNet fail
+    # ("could not create a primitive descriptor for a reorder primitive")
+    from minpy.nn import layers
+    rng = onp.random.RandomState(1)
+    x = rng.randn(8, 2, 8, 8).astype("float32")
+    w = rng.randn(16, 2, 3, 3).astype("float32")    # 16 channels: a blocked oneDNN layout
+    b = rng.randn(16).astype("float32")
+
+    def fn(x, w, b):
+        h = layers.max_pool(layers.conv2d(x, w, b, pad=1), 2, 2)
+        return np.reshape(h, (8, -1)).T * 1.0, np.reshape(h, (8, 16, 16)).swapaxes(1, 2)
+    want = [o.asnumpy() for o in fn(np.array(x), np.array(w), np.array(b))]
+    got, _ = _run_lazy(fn, np.array(x), np.array(w), np.array(b))
+    for g, e in zip(got, want):
+        onp.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
+    assert want[0].shape == (256, 8)

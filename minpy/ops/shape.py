@@ -6,7 +6,7 @@ import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..dispatch.call import from_host as _from_host
-from ._util import c, cast, pos_axis, result_dtype, unbroadcast, via_int8
+from ._util import c, cast, operand_dtype, pos_axis, result_dtype, unbroadcast, via_int8
 
 
 def _to_shape(g, ans, x, *a, **k):
@@ -25,8 +25,19 @@ def _reshape_bind(a, newshape=None, order="C", shape=None):
     return (a,), (("newshape", tuple(int(s) for s in newshape)), ("order", "C"))
 
 
-defop("reshape", bind=_reshape_bind, grad=_to_shape,
-      mx=lambda F, x, newshape, order: F.np.reshape(x, newshape))
+def _reshape_mx(F, x, newshape, order):
+    if F is _mx.sym and operand_dtype(x) == _onp.float32 and x.ndim and 0 not in x.shape:
+        # in a graph, float32 goes through MXNet's classic reshape: np.reshape of a oneDNN
+        # output (a pooling, say) hands a transpose (``permute``) a layout it cannot reorder
+        size = int(_onp.prod(x.shape))
+        known = int(_onp.prod([d for d in newshape if d != -1]))
+        shape = tuple(size // known if d == -1 else d for d in newshape)
+        if shape and min(shape) > 0:
+            return F.reshape(x.as_nd_ndarray(), shape=shape).as_np_ndarray()
+    return F.np.reshape(x, newshape)
+
+
+defop("reshape", bind=_reshape_bind, grad=_to_shape, mx=_reshape_mx)
 defop("ravel", params=[("order", "C")], grad=_to_shape,
       mx=lambda F, x, order: F.np.reshape(x, (-1,)))
 defop("squeeze", params=[("axis", None)], grad=_to_shape)
@@ -44,15 +55,39 @@ def _transpose_vjp(g, ans, x, axes):
     return c("transpose", g, inv)
 
 
+def permute(F, x, axes):
+    """``x`` with its axes in the order ``axes`` (None: reversed). float32 goes through
+    MXNet's classic transpose, a oneDNN reorder: 2.7x faster than ``np.transpose`` for
+    784x512 and 6-15x for 3-D/4-D permutations here; other dtypes through
+    ``np.transpose`` (bool as int8: MXNet has no bool kernels for data movement)."""
+    if (operand_dtype(x) == _onp.float32 and x.ndim >= 2 and 0 not in x.shape):
+        perm = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
+        return F.transpose(x.as_nd_ndarray(), axes=perm).as_np_ndarray()
+    return via_int8(F, x, lambda v: F.np.transpose(v, axes))
+
+
+def _swapped(ndim: int, axis1: int, axis2: int) -> tuple:
+    perm = list(range(ndim))
+    perm[axis1 % ndim], perm[axis2 % ndim] = perm[axis2 % ndim], perm[axis1 % ndim]
+    return tuple(perm)
+
+
+def _moved(ndim: int, source, destination) -> tuple:
+    src = [s % ndim for s in ((source,) if isinstance(source, int) else source)]
+    dst = [d % ndim for d in ((destination,) if isinstance(destination, int) else destination)]
+    rest = [a for a in range(ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        rest.insert(d, s)
+    return tuple(rest)
+
+
 defop("transpose", params=[("axes", None)], grad=_transpose_vjp,
-      mx=lambda F, x, axes: via_int8(F, x, lambda v: F.np.transpose(v, axes)))
-# MXNet has no bool kernels for transpose-like data movement: via_int8 casts around them
+      mx=lambda F, x, axes: permute(F, x, axes))
 defop("swapaxes", params=[("axis1", None), ("axis2", None)],
-      mx=lambda F, x, axis1, axis2: via_int8(F, x, lambda v: F.np.swapaxes(v, axis1, axis2)),
+      mx=lambda F, x, axis1, axis2: permute(F, x, _swapped(x.ndim, axis1, axis2)),
       grad=lambda g, ans, x, axis1, axis2: c("swapaxes", g, axis1, axis2))
 defop("moveaxis", params=[("source", None), ("destination", None)],
-      mx=lambda F, x, source, destination: via_int8(
-          F, x, lambda v: F.np.moveaxis(v, source, destination)),
+      mx=lambda F, x, source, destination: permute(F, x, _moved(x.ndim, source, destination)),
       grad=lambda g, ans, x, source, destination: c("moveaxis", g, destination, source))
 defop("flip", params=[("axis", None)], grad=lambda g, ans, x, axis: c("flip", g, axis),
       mx=lambda F, x, axis: via_int8(F, x, lambda v: F.np.flip(
