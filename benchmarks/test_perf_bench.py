@@ -190,6 +190,28 @@ def test_sum_over_rows(benchmark, mode):
     _bench(benchmark, run, 200)
 
 
+@pytest.mark.benchmark(group="perf-transcendental")
+@pytest.mark.parametrize("fn", ["tanh", "transpose"])
+@pytest.mark.parametrize("mode", ["numpy", "eager", "mxnet-np"])
+def test_large_elementwise(benchmark, mode, fn):
+    """``tanh`` and a transpose of (784, 512) float32: eager MinPy runs them as oneDNN
+    primitives (``Activation``, a reorder); "mxnet-np" is MXNet's ``np`` operator."""
+    x = onp.random.RandomState(0).randn(784, 512).astype("float32")
+    ref = {"tanh": onp.tanh, "transpose": onp.transpose}[fn]
+    if mode == "numpy":
+        _bench(benchmark, lambda: onp.ascontiguousarray(ref(x)), 100)
+        return
+    lib, arr = (mnp, mnp.array(x)) if mode == "eager" else (mx.np, mx.np.array(x))
+    f = getattr(lib, fn)
+
+    def run():
+        out = f(arr)
+        out.wait_to_read()
+        return out
+    _close(run().asnumpy(), ref(x), rtol=1e-5, atol=1e-6)
+    _bench(benchmark, run, 100)
+
+
 # ----------------------------------------------------------------------------- CNN step
 
 @pytest.mark.benchmark(group="perf-cnn-step")

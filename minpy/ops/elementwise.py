@@ -7,7 +7,7 @@ import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..config import config as _config
-from ._util import c, cast, operand_dtype, result_dtype, stop, straight_through, unbroadcast
+from ._util import activation, c, cast, operand_dtype, result_dtype, stop, straight_through, unbroadcast
 
 
 def _zero(g, ans, *xs, **k):
@@ -103,11 +103,14 @@ _SPECIAL_MX = {
     "positive": lambda F, x: x,             # buffers are immutable: sharing one is safe
     "rint": _rint_mx,
 }
+_tanh_np = _float_unary("tanh")
+_SPECIAL_MX["tanh"] = lambda F, x: activation(F, x, "tanh", _tanh_np)
+_SPECIAL_MX["tanh"].plain = lambda F, x: activation(F, x, "tanh", _tanh_np.plain)
 for _name, _vjp in _UNARY.items():
-    if _name in _FLOAT_VALUED:
-        defop(_name, grad=_vjp, mx=_float_unary(_name), promote=True)
-    elif _name in _SPECIAL_MX:
+    if _name in _SPECIAL_MX:
         defop(_name, grad=_vjp, mx=_SPECIAL_MX[_name], promote=True)
+    elif _name in _FLOAT_VALUED:
+        defop(_name, grad=_vjp, mx=_float_unary(_name), promote=True)
     else:
         defop(_name, grad=_vjp, promote=True)
 

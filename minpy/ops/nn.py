@@ -28,7 +28,7 @@ import os as _os
 import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
-from ._util import c
+from ._util import activation, c
 
 # MXNet's MKLDNN subgraph fusion keeps the first weights of a bound executor;
 # minpy/__init__.py turns the fused convolution/FullyConnected off (see there).
@@ -60,7 +60,8 @@ def _sigmoid_np(x):
         return (1.0 / (1.0 + _onp.exp(-x))).astype(x.dtype)
 
 
-defop("nn.sigmoid", mx=lambda F, x: F.npx.sigmoid(x), np=_sigmoid_np,
+defop("nn.sigmoid", mx=lambda F, x: activation(F, x, "sigmoid", lambda F, x: F.npx.sigmoid(x)),
+      np=_sigmoid_np,
       grad=lambda g, ans, x: g * ans * (1.0 - ans), doc="1 / (1 + exp(-x))")
 
 defop("nn.stop_gradient", mx=lambda F, x: F.np.copy(x), np=lambda x: _onp.array(x), nondiff=True,
