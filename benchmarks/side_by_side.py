@@ -101,10 +101,13 @@ def cnn_variants():
 def parity_variants():
     """Lazy against eager where arrays are large (issue 6: lazy at most 5% slower)."""
     rng = onp.random.RandomState(0)
-    x, y = (mnp.array(rng.randn(256, 256).astype("float32")) for _ in range(2))
+    pairs = {n: [mnp.array(rng.randn(n, n).astype("float32")) for _ in range(2)]
+             for n in (256, 1024)}
     s = mnp.array(rng.randn(256, 1000).astype("float32"))
 
-    def chain(mode):
+    def chain(mode, n=256):
+        x, y = pairs[n]
+
         def run():
             with minpy.lazy(mode == "lazy"):
                 elementwise_chain(mnp, x, y).wait_to_read()
@@ -117,6 +120,8 @@ def parity_variants():
                     o.wait_to_read()
         return run
     return {"parity chain256 lazy": (chain("lazy"), 5), "parity chain256 eager": (chain("eager"), 5),
+            "parity chain1024 lazy": (chain("lazy", 1024), 2),
+            "parity chain1024 eager": (chain("eager", 1024), 2),
             "parity softmax lazy": (soft("lazy"), 5), "parity softmax eager": (soft("eager"), 5)}
 
 
@@ -162,7 +167,7 @@ def main() -> None:
     if "parity" in groups:
         print("parity: lazy / eager " + ", ".join(
             f"{w} {best[f'parity {w} lazy'] / best[f'parity {w} eager']:.3f}"
-            for w in ("chain256", "softmax")))
+            for w in ("chain256", "chain1024", "softmax")))
     if "rnn" not in groups or "chain" not in groups:
         return
     print(f"rnn:   jit vs eager {best['rnn eager'] / best['rnn jit']:.1f}x faster, "
