@@ -159,7 +159,8 @@ def main() -> None:
     if "mlp" in groups:
         print(f"mlp:   jit / symbolic {best['mlp jit'] / best['mlp symbolic']:.2f}x, "
               f"jit vs numpy {best['mlp numpy'] / best['mlp jit']:.2f}x faster, "
-              f"lazy / symbolic {best['mlp lazy'] / best['mlp symbolic']:.2f}x")
+              f"lazy / symbolic {best['mlp lazy'] / best['mlp symbolic']:.2f}x, "
+              f"symbolic vs numpy {best['mlp numpy'] / best['mlp symbolic']:.2f}x faster")
     if "cnn" in groups:
         print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x, "
               f"jit vs numpy {best['cnn numpy'] / best['cnn jit']:.2f}x faster, "
