@@ -190,25 +190,29 @@ def test_sum_over_rows(benchmark, mode):
     _bench(benchmark, run, 200)
 
 
-@pytest.mark.benchmark(group="perf-transcendental")
-@pytest.mark.parametrize("fn", ["tanh", "transpose"])
+_LARGE = {"tanh": lambda xp, v: xp.tanh(v), "transpose": lambda xp, v: xp.transpose(v),
+          "where": lambda xp, v: xp.where(v > 0, v, 0.0)}
+
+
+@pytest.mark.benchmark(group="perf-large-elementwise")
+@pytest.mark.parametrize("fn", sorted(_LARGE))
 @pytest.mark.parametrize("mode", ["numpy", "eager", "mxnet-np"])
 def test_large_elementwise(benchmark, mode, fn):
-    """``tanh`` and a transpose of (784, 512) float32: eager MinPy runs them as oneDNN
-    primitives (``Activation``, a reorder); "mxnet-np" is MXNet's ``np`` operator."""
+    """``tanh``, a transpose and ``where`` on (784, 512) float32: eager MinPy runs them as
+    oneDNN's ``Activation``, a oneDNN reorder and MXNet's classic ``where``; "mxnet-np"
+    is MXNet's ``np`` operator of the same name."""
     x = onp.random.RandomState(0).randn(784, 512).astype("float32")
-    ref = {"tanh": onp.tanh, "transpose": onp.transpose}[fn]
+    f = _LARGE[fn]
     if mode == "numpy":
-        _bench(benchmark, lambda: onp.ascontiguousarray(ref(x)), 100)
+        _bench(benchmark, lambda: onp.ascontiguousarray(f(onp, x)), 100)
         return
     lib, arr = (mnp, mnp.array(x)) if mode == "eager" else (mx.np, mx.np.array(x))
-    f = getattr(lib, fn)
 
     def run():
-        out = f(arr)
+        out = f(lib, arr)
         out.wait_to_read()
         return out
-    _close(run().asnumpy(), ref(x), rtol=1e-5, atol=1e-6)
+    _close(run().asnumpy(), f(onp, x), rtol=1e-5, atol=1e-6)
     _bench(benchmark, run, 100)
 
 

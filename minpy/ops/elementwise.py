@@ -280,9 +280,26 @@ def _where_bind(condition, x=None, y=None):
     return (condition, x, y), ()
 
 
+# dtypes MXNet's classic ``where`` has kernels for
+_WHERE_DTYPES = frozenset(_onp.dtype(t) for t in ("float16", "float32", "float64", "int32", "int64"))
+
+
 def _where_mx(F, cond, x, y):
     dt = result_dtype(x, y)
-    if operand_dtype(cond) is not None and operand_dtype(cond).kind != "b":
+    c_dt = operand_dtype(cond)
+    if c_dt is not None and dt in _WHERE_DTYPES and cond.ndim:
+        shape = tuple(cond.shape)
+        arrays = [v for v in (x, y) if operand_dtype(v) is not None]
+        if arrays and all(tuple(v.shape) == shape for v in arrays) and \
+                int(_onp.prod(shape)) >= 4096:
+            # same shapes: the classic ``where`` runs 4x faster than ``np.where`` here
+            # (3.0 vs 13.5 ms for 784x512, 29 vs 105 us for 64x64); it has no bool kernels
+            like = arrays[0]
+            x, y = (cast(v, dt) if operand_dtype(v) is not None else
+                    F.np.full_like(like, v, dtype=dt.name) for v in (x, y))
+            c = cond.astype("int8") if c_dt.kind == "b" else cond
+            return F.where(c.as_nd_ndarray(), x.as_nd_ndarray(), y.as_nd_ndarray()).as_np_ndarray()
+    if c_dt is not None and c_dt.kind != "b":
         cond = F.np.not_equal(cond, 0)
     return F.np.where(cond, cast(x, dt), cast(y, dt))
 

@@ -1,5 +1,6 @@
-"""Operators lowered to oneDNN primitives (transposes as reorders, tanh and sigmoid as
-``Activation``) give NumPy's values eagerly, in lazy graphs and under ``grad``."""
+"""Operators lowered to faster MXNet kernels than their ``np`` namesakes (transposes as
+oneDNN reorders, tanh and sigmoid as oneDNN ``Activation``, ``where`` as the classic
+operator) give NumPy's values eagerly, in lazy graphs and under ``grad``."""
 import numpy as onp
 import pytest
 
@@ -81,3 +82,35 @@ def test_tanh_and_sigmoid_match_numpy_at_every_size(name, n):
     y = ref[4:]
     d = 1.0 - y * y if name == "tanh" else y * (1.0 - y)
     onp.testing.assert_allclose(g, 3.0 * d, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (5000,), (3, 4)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "float16", "bool"])
+def test_where_matches_numpy(shape, dtype):
+    # 4096+ elements of one shape run as MXNet's classic where (no bool kernels there)
+    r = onp.random.RandomState(0)
+    x = (r.randn(*shape) * 5).astype(dtype)
+    y = (r.randn(*shape) * 5).astype(dtype)
+    if dtype.startswith("float"):
+        x.flat[:3] = [onp.nan, onp.inf, -onp.inf]
+    c = r.rand(*shape) > 0.5
+    zero = False if dtype == "bool" else 0.0
+    cases = [(c, x, y), (c, x, zero), (c, 2, y), (c.astype("float32") * r.randint(0, 3, shape), x, y)]
+    for cond, a, b in cases:
+        want = onp.where(cond, a, b)
+        args = [np.array(v) if isinstance(v, onp.ndarray) else v for v in (cond, a, b)]
+        got = np.where(*args).asnumpy()
+        lazy, _ = _run_lazy(lambda *v: np.where(*v), *args)
+        for g in (got, lazy[0]):
+            assert g.dtype == (onp.float32 if want.dtype == onp.float64 else want.dtype)
+            onp.testing.assert_array_equal(g, want.astype(g.dtype))
+
+
+def test_where_gradient_routes_by_the_condition():
+    r = onp.random.RandomState(1)
+    x, y = r.randn(80, 80).astype("float32"), r.randn(80, 80).astype("float32")
+    c = x > 0
+    gx, gy = [g.asnumpy() for g in grad(lambda a, b: np.sum(np.where(np.array(c), a, b) * 2.0),
+                                         [0, 1])(np.array(x), np.array(y))]
+    onp.testing.assert_array_equal(gx, onp.where(c, 2.0, 0.0))
+    onp.testing.assert_array_equal(gy, onp.where(c, 0.0, 2.0))
