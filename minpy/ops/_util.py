@@ -117,14 +117,12 @@ def via_int8(F, x, fn):
 def activation(F, x, act_type: str, fallback):
     """float32 ``act_type`` ("tanh", "sigmoid") as MXNet's ``Activation``, a oneDNN
     eltwise primitive (tanh of 256x256: 31 us against 1.4 ms as ``np.tanh`` on the
-    development CPU; sigmoid of 784x512: 0.28 vs 2.0 ms), in graphs and for arrays of
-    256 elements or more; ``fallback(F, x)`` otherwise (cheaper to call eagerly on tiny
-    arrays: 16 vs 24 us for 4x5)."""
+    development CPU; sigmoid of 784x512: 0.28 vs 2.0 ms) for arrays of 256 elements or
+    more; ``fallback(F, x)`` below that, where the oneDNN call costs more (4x5: 16 vs 24 us
+    eagerly, 0.8 vs 1.9 us a node in a graph; the two broke even at 16x16)."""
     shape = x.shape
-    if operand_dtype(x) == _onp.float32 and shape and 0 not in shape:
-        import mxnet as _mx
-        if F is _mx.sym or int(_onp.prod(shape)) >= 256:
-            return F.Activation(x.as_nd_ndarray(), act_type=act_type).as_np_ndarray()
+    if operand_dtype(x) == _onp.float32 and shape and int(_onp.prod(shape)) >= 256:
+        return F.Activation(x.as_nd_ndarray(), act_type=act_type).as_np_ndarray()
     return fallback(F, x)
 
 

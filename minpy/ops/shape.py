@@ -58,9 +58,11 @@ def _transpose_vjp(g, ans, x, axes):
 def permute(F, x, axes):
     """``x`` with its axes in the order ``axes`` (None: reversed). float32 goes through
     MXNet's classic transpose, a oneDNN reorder: 2.7x faster than ``np.transpose`` for
-    784x512 and 6-15x for 3-D/4-D permutations here; other dtypes through
-    ``np.transpose`` (bool as int8: MXNet has no bool kernels for data movement)."""
-    if (operand_dtype(x) == _onp.float32 and x.ndim >= 2 and 0 not in x.shape):
+    784x512 and 6-15x for 3-D/4-D permutations here; the two break even at 64x64 (the
+    reorder costs about 0.7 us more a call on tiny arrays). Smaller arrays and other
+    dtypes go through ``np.transpose`` (bool as int8: MXNet has no bool kernels for
+    data movement)."""
+    if operand_dtype(x) == _onp.float32 and x.ndim >= 2 and int(_onp.prod(x.shape)) >= 4096:
         perm = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
         return F.transpose(x.as_nd_ndarray(), axes=perm).as_np_ndarray()
     return via_int8(F, x, lambda v: F.np.transpose(v, axes))
