@@ -23,11 +23,12 @@ def _run_lazy(fn, *args):
         return [o.asnumpy() for o in (out if isinstance(out, (list, tuple)) else [out])], None
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (4, 6, 8, 32)])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])
-def test_every_permutation_matches_numpy_eagerly_and_in_a_graph(dtype):
-    # float32 transposes run as oneDNN reorders, other dtypes through np.transpose
+def test_every_permutation_matches_numpy_eagerly_and_in_a_graph(dtype, shape):
+    # float32 transposes of 4096+ elements run as oneDNN reorders, the rest as np.transpose
     import itertools
-    x = onp.random.RandomState(0).randn(2, 3, 4, 5)
+    x = onp.random.RandomState(0).randn(*shape)
     x = (x > 0) if dtype == "bool" else (x * 10).astype(dtype)
     xm = np.array(x)
     x = xm.asnumpy()           # float64 is stored as MinPy's default float dtype
@@ -48,18 +49,18 @@ def test_a_pooled_map_reshaped_and_transposed_in_one_graph():
     # ("could not create a primitive descriptor for a reorder primitive")
     from minpy.nn import layers
     rng = onp.random.RandomState(1)
-    x = rng.randn(8, 2, 8, 8).astype("float32")
+    x = rng.randn(32, 2, 8, 8).astype("float32")  # 8192-element maps: the oneDNN path
     w = rng.randn(16, 2, 3, 3).astype("float32")    # 16 channels: a blocked oneDNN layout
     b = rng.randn(16).astype("float32")
 
     def fn(x, w, b):
         h = layers.max_pool(layers.conv2d(x, w, b, pad=1), 2, 2)
-        return np.reshape(h, (8, -1)).T * 1.0, np.reshape(h, (8, 16, 16)).swapaxes(1, 2)
+        return np.reshape(h, (32, -1)).T * 1.0, np.reshape(h, (32, 16, 16)).swapaxes(1, 2)
     want = [o.asnumpy() for o in fn(np.array(x), np.array(w), np.array(b))]
     got, _ = _run_lazy(fn, np.array(x), np.array(w), np.array(b))
     for g, e in zip(got, want):
         onp.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
-    assert want[0].shape == (256, 8)
+    assert want[0].shape == (256, 32)
 
 
 def _sigmoid(x):
