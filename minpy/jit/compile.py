@@ -23,6 +23,7 @@ from mxnet.base import check_call as _check_call, mx_uint as _uint
 
 from ..config import config as _mconfig
 from ..dispatch import call as _call
+from ..ops import _util as _ops_util
 from ..ops.fused import MX_BACKWARD_OPS
 from . import counters as _stats
 from . import native_grad
@@ -290,6 +291,16 @@ def _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native=False
     lowered so that MXNet's gradient is MinPy's, registry ``mxgrad``); ``block``: for a
     CachedOp, which builds its gradient graph when made and refuses MXNet's backward
     operators (they have no gradient) unless a BlockGrad stops the gradient first."""
+    _ops_util.lowering.plain_layouts = not any(
+        order[i].op.name in _ops_util.BLOCKED_LAYOUT_OPS for i in keep)
+    try:
+        return _build_symbols(order, descs, keep, ext, scalars, baked, casts, sdtypes, native,
+                              block)
+    finally:
+        _ops_util.lowering.plain_layouts = False
+
+
+def _build_symbols(order, descs, keep, ext, scalars, baked, casts, sdtypes, native, block):
     F = _mx.sym
     ins = {}
     svars = {}

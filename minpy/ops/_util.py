@@ -1,6 +1,9 @@
 """Helpers shared by operator definitions (gradients are MinPy calls)."""
 from __future__ import annotations
 
+import threading as _threading
+
+import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch import call as _call
@@ -112,6 +115,22 @@ def via_int8(F, x, fn):
             return [p.astype("bool") for p in r]
         return r.astype("bool")
     return fn(x)
+
+
+# Operators whose oneDNN kernels may leave arrays in blocked memory layouts. In an MXNet
+# graph, np.reshape of such an array (and copies of that view) cannot be reordered by
+# oneDNN ("could not create a primitive descriptor for a reorder primitive"), so graphs
+# holding one of them keep data movement on MXNet's np kernels (compile._build says).
+BLOCKED_LAYOUT_OPS = frozenset({"nn.conv2d", "nn.conv2d_data_grad", "nn.conv2d_weight_grad",
+                                "nn.max_pool", "_function"})
+lowering = _threading.local()      # .plain_layouts: the graph being built has none of them
+
+
+def plain_layouts(F) -> bool:
+    """Whether oneDNN reorders are safe here: always eagerly (MXNet reorders a
+    reshaped oneDNN array to the plain layout first), in a graph unless it holds a
+    :data:`BLOCKED_LAYOUT_OPS` operator."""
+    return F is not _mx.sym or getattr(lowering, "plain_layouts", False)
 
 
 def activation(F, x, act_type: str, fallback):

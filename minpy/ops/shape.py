@@ -6,7 +6,8 @@ import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..dispatch.call import from_host as _from_host
-from ._util import c, cast, operand_dtype, pos_axis, result_dtype, unbroadcast, via_int8
+from ._util import (c, cast, operand_dtype, plain_layouts, pos_axis, result_dtype, unbroadcast,
+                    via_int8)
 
 
 def _to_shape(g, ans, x, *a, **k):
@@ -25,19 +26,8 @@ def _reshape_bind(a, newshape=None, order="C", shape=None):
     return (a,), (("newshape", tuple(int(s) for s in newshape)), ("order", "C"))
 
 
-def _reshape_mx(F, x, newshape, order):
-    if F is _mx.sym and operand_dtype(x) == _onp.float32 and x.ndim and 0 not in x.shape:
-        # in a graph, float32 goes through MXNet's classic reshape: np.reshape of a oneDNN
-        # output (a pooling, say) hands a transpose (``permute``) a layout it cannot reorder
-        size = int(_onp.prod(x.shape))
-        known = int(_onp.prod([d for d in newshape if d != -1]))
-        shape = tuple(size // known if d == -1 else d for d in newshape)
-        if shape and min(shape) > 0:
-            return F.reshape(x.as_nd_ndarray(), shape=shape).as_np_ndarray()
-    return F.np.reshape(x, newshape)
-
-
-defop("reshape", bind=_reshape_bind, grad=_to_shape, mx=_reshape_mx)
+defop("reshape", bind=_reshape_bind, grad=_to_shape,
+      mx=lambda F, x, newshape, order: F.np.reshape(x, newshape))
 defop("ravel", params=[("order", "C")], grad=_to_shape,
       mx=lambda F, x, order: F.np.reshape(x, (-1,)))
 defop("squeeze", params=[("axis", None)], grad=_to_shape)
@@ -61,8 +51,9 @@ def permute(F, x, axes):
     784x512 and 6-15x for 3-D/4-D permutations here; the two break even at 64x64 (the
     reorder costs about 0.7 us more a call on tiny arrays). Smaller arrays and other
     dtypes go through ``np.transpose`` (bool as int8: MXNet has no bool kernels for
-    data movement)."""
-    if operand_dtype(x) == _onp.float32 and x.ndim >= 2 and int(_onp.prod(x.shape)) >= 4096:
+    data movement), as do graphs that may hold oneDNN's blocked layouts (``plain_layouts``)."""
+    if operand_dtype(x) == _onp.float32 and x.ndim >= 2 and int(_onp.prod(x.shape)) >= 4096 \
+            and plain_layouts(F):
         perm = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
         return F.transpose(x.as_nd_ndarray(), axes=perm).as_np_ndarray()
     return via_int8(F, x, lambda v: F.np.transpose(v, axes))
