@@ -118,9 +118,10 @@ def via_int8(F, x, fn):
 
 
 # Operators whose oneDNN kernels may leave arrays in blocked memory layouts. In an MXNet
-# graph, np.reshape of such an array (and copies of that view) cannot be reordered by
-# oneDNN ("could not create a primitive descriptor for a reorder primitive"), so graphs
-# holding one of them keep data movement on MXNet's np kernels (compile._build says).
+# graph, np.reshape of such an array (and copies of that view) cannot be handed to
+# another oneDNN primitive ("could not create a primitive descriptor for a reorder
+# primitive"), so graphs holding one of them keep transposes and activations on
+# MXNet's np kernels (compile._build sets ``lowering.plain_layouts``).
 BLOCKED_LAYOUT_OPS = frozenset({"nn.conv2d", "nn.conv2d_data_grad", "nn.conv2d_weight_grad",
                                 "nn.max_pool", "_function"})
 lowering = _threading.local()      # .plain_layouts: the graph being built has none of them
@@ -140,7 +141,8 @@ def activation(F, x, act_type: str, fallback):
     more; ``fallback(F, x)`` below that, where the oneDNN call costs more (4x5: 16 vs 24 us
     eagerly, 0.8 vs 1.9 us a node in a graph; the two broke even at 16x16)."""
     shape = x.shape
-    if operand_dtype(x) == _onp.float32 and shape and int(_onp.prod(shape)) >= 256:
+    if operand_dtype(x) == _onp.float32 and shape and int(_onp.prod(shape)) >= 256 and \
+            plain_layouts(F):
         return F.Activation(x.as_nd_ndarray(), act_type=act_type).as_np_ndarray()
     return fallback(F, x)
 

@@ -26,8 +26,21 @@ def _reshape_bind(a, newshape=None, order="C", shape=None):
     return (a,), (("newshape", tuple(int(s) for s in newshape)), ("order", "C"))
 
 
-defop("reshape", bind=_reshape_bind, grad=_to_shape,
-      mx=lambda F, x, newshape, order: F.np.reshape(x, newshape))
+def _reshape_mx(F, x, newshape, order):
+    if not plain_layouts(F) and operand_dtype(x) == _onp.float32 and x.ndim and \
+            0 not in x.shape:
+        # a graph that may hold oneDNN blocked layouts: np.reshape of such an array is a
+        # view no later oneDNN primitive can read (MXNet fails to build the reorder, even
+        # for npx.sigmoid); the classic reshape converts it to the plain layout first
+        size = int(_onp.prod(x.shape))
+        known = int(_onp.prod([d for d in newshape if d != -1]))
+        shape = tuple(size // known if d == -1 else d for d in newshape)
+        if shape and min(shape) > 0:
+            return F.reshape(x.as_nd_ndarray(), shape=shape).as_np_ndarray()
+    return F.np.reshape(x, newshape)
+
+
+defop("reshape", bind=_reshape_bind, grad=_to_shape, mx=_reshape_mx)
 defop("ravel", params=[("order", "C")], grad=_to_shape,
       mx=lambda F, x, order: F.np.reshape(x, (-1,)))
 defop("squeeze", params=[("axis", None)], grad=_to_shape)
