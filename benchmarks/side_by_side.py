@@ -139,6 +139,7 @@ def measure(rounds: int = 15, groups=("rnn", "chain")) -> dict:
     best = {k: float("inf") for k in fns}
     for _ in range(rounds):
         for k, (f, n) in fns.items():
+            f()      # untimed: what ran before (another workload) leaves cold caches
             t = time.perf_counter()
             for _ in range(n):
                 f()

@@ -425,9 +425,14 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
             except (_LoweringFailed, _mx.base.MXNetError, ValueError):
                 return _INTERPRET
         vehicle = config.vehicle
-        if vehicle == "auto":
-            size = sum(int(_onp.prod(order[p].shapes[k])) for p, k in outs)
-            vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
+        promote = None
+        if vehicle == "auto":          # the executor, until its copies show it is the wrong one
+            vehicle = "executor"
+
+            def promote():
+                built_b, sd_b = _lowered(order, descs, keep, ext, scalars, baked, block=True)
+                return _CachedGraph([built_b[p][i] for p, i in outs], ext, sd_b, ctx, len(keep),
+                                    consts)
         try:
             built, sdtypes = _lowered(order, descs, keep, ext, scalars, baked,
                                       block=vehicle == "cachedop")
@@ -440,7 +445,10 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
             return _INTERPRET
         syms = [built[p][i] for p, i in outs]
         try:
-            return _VEHICLES[vehicle](syms, ext, sdtypes, ctx, len(keep), consts)
+            compiled = _VEHICLES[vehicle](syms, ext, sdtypes, ctx, len(keep), consts)
+            if promote is not None:
+                compiled.promote = promote
+            return compiled
         except _mx.base.MXNetError:
             pass
         try:       # the chosen vehicle could not be made: the bound executor
@@ -456,12 +464,21 @@ class _Compiled:
 
     Inputs are copied into the executor's own arrays, skipped when the same
     immutable buffer was fed last time; outputs are copied out because the
-    next run overwrites them.
+    next run overwrites them. Under ``vehicle="auto"`` a graph whose second and
+    third runs both copied ``cachedop_min_elements`` input elements or more (a
+    training step, whose weights are new buffers every time) moves to the
+    CachedOp vehicle, which passes inputs by reference; graphs fed the same
+    buffers (a chain over fixed arrays) keep the executor, which ran them faster.
     """
 
-    __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack", "consts")
+    __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack", "consts", "sizes",
+                 "promote", "alt", "runs", "heavy")
 
     def __init__(self, syms, ext, sdtypes, ctx, nodes, consts=()) -> None:
+        self.promote = self.alt = None
+        self.runs = self.heavy = 0
+        self.sizes = [int(_onp.prod(v.shape)) if hasattr(v, "shape") else 1
+                      for v in list(ext) + list(consts)]
         self.consts = list(consts)
         group, self.unpack = _pack(syms)
         names = group.list_arguments()
@@ -489,9 +506,12 @@ class _Compiled:
 
     def run(self, ext, scalars):
         """Outputs for inputs ``ext`` (buffers, or Python scalars for 0-d inputs)."""
+        if self.alt is not None:
+            return self.alt.run(ext, scalars)
         if self.consts:
             ext = [*ext, *self.consts]
         views, last = self.views, self.last
+        copied = 0
         for k, v in enumerate(ext):
             view = views[k]
             if view is None:
@@ -505,10 +525,31 @@ class _Compiled:
             elif v is not last[k]:
                 v.copyto(view)
                 last[k] = v
+                copied += self.sizes[k]
+        if self.promote is not None:
+            self._watch(copied)
         _feed_scalars(self.svars, scalars)
         copies = [o.copy() for o in self.exe.forward(is_train=False)]
+        if self.alt is not None:          # promoted: later runs go to the CachedOp
+            self.exe = self.views = self.fill = None
         return [copies[k].as_np_ndarray() if shape is None else _view(copies[k], a, b, shape)
                 for k, a, b, shape in self.unpack]
+
+
+    def _watch(self, copied: int) -> None:
+        """Runs 2 and 3 decide (run 1 copies every input); then the rebuild is dropped,
+        with the first inputs it kept alive."""
+        self.runs += 1
+        if self.runs >= 2 and copied >= config.cachedop_min_elements:
+            self.heavy += 1
+        if self.runs < 3:
+            return
+        promote, self.promote = self.promote, None
+        if self.heavy >= 2:
+            try:
+                self.alt = promote()
+            except (_LoweringFailed, _mx.base.MXNetError):
+                self.alt = None
 
 
 def _pack(syms):

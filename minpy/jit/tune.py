@@ -118,7 +118,7 @@ def loop_lazy(ops=2000):
 
 # knob -> (values, workloads); the first value listed is JitConfig's default
 SWEEPS = {
-    "vehicle": (["executor", "cachedop"], [rnn_jit, chain_lazy]),
+    "vehicle": (["auto", "executor", "cachedop"], [rnn_jit, chain_lazy]),
     "batch_min_group": ([4, 2, 8], [rnn_jit]),
     "pack_outputs": ([True, False], [rnn_jit]),
     "max_pending": ([5000, 500], [loop_lazy]),
