@@ -428,11 +428,15 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
         promote = None
         if vehicle == "auto":          # the executor, until its copies show it is the wrong one
             vehicle = "executor"
+            # what a rebuild needs, without the recorded nodes and buffers (values they hold)
+            lite = [_NodeFacts(n) for n in order]
+            metas = [native_grad._Placeholder(v.shape, v.dtype) for v in ext]
+            svals = list(scalars)
 
             def promote():
-                built_b, sd_b = _lowered(order, descs, keep, ext, scalars, baked, block=True)
-                return _CachedGraph([built_b[p][i] for p, i in outs], ext, sd_b, ctx, len(keep),
-                                    consts)
+                built_b, sd_b = _lowered(lite, descs, keep, metas, svals, baked, block=True)
+                return _CachedGraph([built_b[p][i] for p, i in outs], metas, sd_b, ctx,
+                                    len(keep), consts)
         try:
             built, sdtypes = _lowered(order, descs, keep, ext, scalars, baked,
                                       block=vehicle == "cachedop")
@@ -457,6 +461,15 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
             return _INTERPRET
     finally:
         _stats.bump("compile_seconds", time.perf_counter() - t0)
+
+
+class _NodeFacts:
+    """The parts of a node that lowering reads."""
+    __slots__ = ("op", "attrs", "shapes", "dtypes", "info")
+
+    def __init__(self, n) -> None:
+        self.op, self.attrs, self.shapes, self.dtypes = n.op, n.attrs, n.shapes, n.dtypes
+        self.info = None
 
 
 class _Compiled:
