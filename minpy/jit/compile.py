@@ -548,7 +548,6 @@ class _Compiled:
         return [copies[k].as_np_ndarray() if shape is None else _view(copies[k], a, b, shape)
                 for k, a, b, shape in self.unpack]
 
-
     def _watch(self, copied: int) -> None:
         """Runs 2 and 3 decide (run 1 copies every input); then the rebuild is dropped,
         with the first inputs it kept alive."""

@@ -7,7 +7,8 @@ import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..config import config as _config
-from ._util import activation, c, cast, operand_dtype, result_dtype, stop, straight_through, unbroadcast
+from ._util import (activation, c, cast, operand_dtype, result_dtype, stop, straight_through,
+                    unbroadcast)
 
 
 def _zero(g, ans, *xs, **k):
@@ -281,7 +282,8 @@ def _where_bind(condition, x=None, y=None):
 
 
 # dtypes MXNet's classic ``where`` has kernels for
-_WHERE_DTYPES = frozenset(_onp.dtype(t) for t in ("float16", "float32", "float64", "int32", "int64"))
+_WHERE_DTYPES = frozenset(_onp.dtype(t)
+                          for t in ("float16", "float32", "float64", "int32", "int64"))
 
 
 def _where_mx(F, cond, x, y):
@@ -298,7 +300,8 @@ def _where_mx(F, cond, x, y):
             x, y = (cast(v, dt) if operand_dtype(v) is not None else
                     F.np.full_like(like, v, dtype=dt.name) for v in (x, y))
             c = cond.astype("int8") if c_dt.kind == "b" else cond
-            return F.where(c.as_nd_ndarray(), x.as_nd_ndarray(), y.as_nd_ndarray()).as_np_ndarray()
+            return F.where(c.as_nd_ndarray(), x.as_nd_ndarray(),
+                           y.as_nd_ndarray()).as_np_ndarray()
     if c_dt is not None and c_dt.kind != "b":
         cond = F.np.not_equal(cond, 0)
     return F.np.where(cond, cast(x, dt), cast(y, dt))
