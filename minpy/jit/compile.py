@@ -12,6 +12,7 @@ import collections
 import contextlib
 import os
 import sys
+import threading
 import time
 
 import ctypes as _ctypes
@@ -405,7 +406,17 @@ def _check(order, built, keep, ext, sdtypes):
     return casts, None
 
 
+# MXNet's symbol and bind calls are not thread-safe (and _quiet_native_stderr swaps a
+# process-wide file descriptor): threads compile one graph at a time
+_COMPILE_LOCK = threading.RLock()
+
+
 def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
+    with _COMPILE_LOCK:
+        return _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx)
+
+
+def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
     t0 = time.perf_counter()
     try:
         original, consts = order, []
@@ -426,17 +437,21 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
                 return _INTERPRET
         vehicle = config.vehicle
         promote = None
-        if vehicle == "auto":          # the executor, until its copies show it is the wrong one
-            vehicle = "executor"
-            # what a rebuild needs, without the recorded nodes and buffers (values they hold)
+        if vehicle == "auto":
+            size = sum(int(_onp.prod(order[p].shapes[k])) for p, k in outs)
+            vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
+        if vehicle == "executor" and config.vehicle == "auto":
+            # small outputs: the executor, until its copies show it is the wrong one; the
+            # rebuild keeps what it needs, not the recorded nodes and buffers (values)
             lite = [_NodeFacts(n) for n in order]
             metas = [native_grad._Placeholder(v.shape, v.dtype) for v in ext]
             svals = list(scalars)
 
             def promote():
-                built_b, sd_b = _lowered(lite, descs, keep, metas, svals, baked, block=True)
-                return _CachedGraph([built_b[p][i] for p, i in outs], metas, sd_b, ctx,
-                                    len(keep), consts)
+                with _COMPILE_LOCK:
+                    built_b, sd_b = _lowered(lite, descs, keep, metas, svals, baked, block=True)
+                    return _CachedGraph([built_b[p][i] for p, i in outs], metas, sd_b, ctx,
+                                        len(keep), consts)
         try:
             built, sdtypes = _lowered(order, descs, keep, ext, scalars, baked,
                                       block=vehicle == "cachedop")
@@ -478,7 +493,7 @@ class _Compiled:
     Inputs are copied into the executor's own arrays, skipped when the same
     immutable buffer was fed last time; outputs are copied out because the
     next run overwrites them. Under ``vehicle="auto"`` a graph whose second and
-    third runs both copied ``cachedop_min_elements`` input elements or more (a
+    third runs both copied ``cachedop_min_copied`` input elements or more (a
     training step, whose weights are new buffers every time) moves to the
     CachedOp vehicle, which passes inputs by reference; graphs fed the same
     buffers (a chain over fixed arrays) keep the executor, which ran them faster.
@@ -543,8 +558,6 @@ class _Compiled:
             self._watch(copied)
         _feed_scalars(self.svars, scalars)
         copies = [o.copy() for o in self.exe.forward(is_train=False)]
-        if self.alt is not None:          # promoted: later runs go to the CachedOp
-            self.exe = self.views = self.fill = None
         return [copies[k].as_np_ndarray() if shape is None else _view(copies[k], a, b, shape)
                 for k, a, b, shape in self.unpack]
 
@@ -552,7 +565,7 @@ class _Compiled:
         """Runs 2 and 3 decide (run 1 copies every input); then the rebuild is dropped,
         with the first inputs it kept alive."""
         self.runs += 1
-        if self.runs >= 2 and copied >= config.cachedop_min_elements:
+        if self.runs >= 2 and copied >= config.cachedop_min_copied:
             self.heavy += 1
         if self.runs < 3:
             return

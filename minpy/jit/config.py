@@ -14,11 +14,13 @@ class JitConfig:
         self.scalar_promotion = "speculative"  # bake scalars until they vary ("inputs": never bake)
         self.jit_max_traces = 8          # warn once when one jitted function traced more often
         self.vehicle = "auto"            # "executor" (bound once, inputs/outputs copied), "cachedop"
-        #                                  (fresh outputs, no copies), or "auto": the executor,
-        #                                  moved to the CachedOp when its runs keep copying
-        #                                  large inputs in (a training step's new weights)
-        self.cachedop_min_elements = 65536  # "auto": input elements copied per run that move
-        #                                     a graph to the CachedOp (runs 2 and 3 decide)
+        #                                  (fresh outputs, no copies), or "auto": the CachedOp
+        #                                  for large outputs, else the executor, moved to the
+        #                                  CachedOp when its runs keep copying large inputs in
+        #                                  (a training step's new weights)
+        self.cachedop_min_elements = 131072  # "auto": output elements that pick the CachedOp
+        self.cachedop_min_copied = 65536  # "auto": input elements copied per run that move an
+        #                                   executor graph to the CachedOp (runs 2 and 3 decide)
         self.pack_max_elements = 4096    # outputs up to this size share one copied buffer
         self.pack_outputs = True         # one executor output (one copy) per dtype
         self.quiet_bind = True           # hide MXNet's C++ log lines while binding graphs
