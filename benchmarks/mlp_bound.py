@@ -44,8 +44,9 @@ def _loss_symbol(batch: int, relu: str):
 
 def minpy_shaped_step(params, x, onehot, relu: str, update: str):
     """One step of the graph described above; returns a callable."""
-    loss = mx.nd.CachedOp(_loss_symbol(x.shape[0], relu), _FLAGS)
-    names = _loss_symbol(x.shape[0], relu).list_arguments()
+    loss_sym = _loss_symbol(x.shape[0], relu)
+    loss = mx.nd.CachedOp(loss_sym, _FLAGS)
+    names = loss_sym.list_arguments()
     S = mx.sym
     upd = S.Group([(S.var(f"p{i}").as_np_ndarray() - LR * S.var(f"g{i}").as_np_ndarray())
                    .as_nd_ndarray() for i in range(6)])

@@ -440,18 +440,9 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
         if vehicle == "auto":
             size = sum(int(_onp.prod(order[p].shapes[k])) for p, k in outs)
             vehicle = "cachedop" if size >= config.cachedop_min_elements else "executor"
-        if vehicle == "executor" and config.vehicle == "auto":
-            # small outputs: the executor, until its copies show it is the wrong one; the
-            # rebuild keeps what it needs, not the recorded nodes and buffers (values)
-            lite = [_NodeFacts(n) for n in order]
-            metas = [native_grad._Placeholder(v.shape, v.dtype) for v in ext]
-            svals = list(scalars)
-
-            def promote():
-                with _COMPILE_LOCK:
-                    built_b, sd_b = _lowered(lite, descs, keep, metas, svals, baked, block=True)
-                    return _CachedGraph([built_b[p][i] for p, i in outs], metas, sd_b, ctx,
-                                        len(keep), consts)
+            if vehicle == "executor":     # until its copies show it is the wrong one
+                promote = _cachedop_rebuild(order, descs, keep, ext, scalars, baked, outs, ctx,
+                                            consts)
         try:
             built, sdtypes = _lowered(order, descs, keep, ext, scalars, baked,
                                       block=vehicle == "cachedop")
@@ -480,11 +471,25 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
 
 class _NodeFacts:
     """The parts of a node that lowering reads."""
-    __slots__ = ("op", "attrs", "shapes", "dtypes", "info")
+    __slots__ = ("op", "attrs", "shapes", "dtypes")
 
     def __init__(self, n) -> None:
         self.op, self.attrs, self.shapes, self.dtypes = n.op, n.attrs, n.shapes, n.dtypes
-        self.info = None
+
+
+def _cachedop_rebuild(order, descs, keep, ext, scalars, baked, outs, ctx, consts):
+    """A call that builds this graph as a CachedOp later, keeping what lowering reads
+    rather than the recorded nodes and buffers (which hold computed values)."""
+    facts = [_NodeFacts(n) for n in order]
+    metas = [native_grad._Placeholder(v.shape, v.dtype) for v in ext]
+    svals = list(scalars)
+
+    def rebuild():
+        with _COMPILE_LOCK:
+            built, sdtypes = _lowered(facts, descs, keep, metas, svals, baked, block=True)
+            return _CachedGraph([built[p][i] for p, i in outs], metas, sdtypes, ctx, len(keep),
+                                consts)
+    return rebuild
 
 
 class _Compiled:
@@ -505,8 +510,7 @@ class _Compiled:
     def __init__(self, syms, ext, sdtypes, ctx, nodes, consts=()) -> None:
         self.promote = self.alt = None
         self.runs = self.heavy = 0
-        self.sizes = [int(_onp.prod(v.shape)) if hasattr(v, "shape") else 1
-                      for v in list(ext) + list(consts)]
+        self.sizes = [int(_onp.prod(v.shape)) for v in ext]    # ext holds the consts already
         self.consts = list(consts)
         group, self.unpack = _pack(syms)
         names = group.list_arguments()

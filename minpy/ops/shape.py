@@ -28,15 +28,12 @@ def _reshape_bind(a, newshape=None, order="C", shape=None):
 
 def _reshape_mx(F, x, newshape, order):
     if not plain_layouts(F) and operand_dtype(x) == _onp.float32 and x.ndim and \
-            0 not in x.shape:
+            0 not in x.shape and newshape:
         # a graph that may hold oneDNN blocked layouts: np.reshape of such an array is a
         # view no later oneDNN primitive can read (MXNet fails to build the reorder, even
-        # for npx.sigmoid); the classic reshape converts it to the plain layout first
-        size = int(_onp.prod(x.shape))
-        known = int(_onp.prod([d for d in newshape if d != -1]))
-        shape = tuple(size // known if d == -1 else d for d in newshape)
-        if shape and min(shape) > 0:
-            return F.reshape(x.as_nd_ndarray(), shape=shape).as_np_ndarray()
+        # for npx.sigmoid); the classic reshape converts it to the plain layout first. Its
+        # -1 infers a size as NumPy's does; a valid shape here has no 0 (its other codes)
+        return F.reshape(x.as_nd_ndarray(), shape=newshape).as_np_ndarray()
     return F.np.reshape(x, newshape)
 
 
