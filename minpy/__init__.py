@@ -18,6 +18,17 @@ _os.environ.setdefault("MXNET_DISABLE_MKLDNN_CONV_OPT", "1")
 _os.environ.setdefault("MXNET_DISABLE_MKLDNN_FC_OPT", "1")
 if "mxnet" in _sys.modules:
     _os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
+else:
+    # MXNet 1.9.1 touches names NumPy deprecated (np.bool, NEP 32 financial
+    # functions, distutils' LooseVersion) while it imports; those warnings are
+    # about MXNet, not about the user's code, so they are silenced here, for
+    # this import only, instead of in the user's process-wide filters.
+    import warnings as _warnings
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", DeprecationWarning)
+        import mxnet as _mxnet  # noqa: F401
+    del _warnings, _mxnet
 
 from . import context  # noqa: F401
 from .config import get_default_dtype, set_default_dtype  # noqa: F401
