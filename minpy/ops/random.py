@@ -73,3 +73,65 @@ def _choice_mx(F, a, size, replace):
 
 defop("random.choice", nin=0, bind=_choice_bind, random=True, nondiff=True, mx=_choice_mx,
       np=lambda a, size, replace: _onp.asarray(_onp.random.choice(a, size, replace)).astype("int64"))
+
+
+# Further distributions MXNet samples, with NumPy's parameters. Each maps NumPy's
+# scalar parameters to an MXNet sampler; array-valued parameters take the NumPy
+# path in minpy.numpy.random. MXNet's own chisquare has the wrong mean in 1.9.1
+# (0.75 for df=3), so chisquare is drawn as 2 * gamma(df / 2).
+_REQUIRED = object()
+DISTRIBUTIONS = {
+    "beta": (("a", _REQUIRED), ("b", _REQUIRED)),
+    "chisquare": (("df", _REQUIRED),),
+    "exponential": (("scale", 1.0),),
+    "gamma": (("shape", _REQUIRED), ("scale", 1.0)),
+    "gumbel": (("loc", 0.0), ("scale", 1.0)),
+    "logistic": (("loc", 0.0), ("scale", 1.0)),
+    "lognormal": (("mean", 0.0), ("sigma", 1.0)),
+    "pareto": (("a", _REQUIRED),),
+    "power": (("a", _REQUIRED),),
+    "rayleigh": (("scale", 1.0),),
+    "weibull": (("a", _REQUIRED),),
+}
+
+
+def _distribution(name: str, params: tuple) -> None:
+    sampler = getattr(_onp.random, name)
+
+    def bind(*args, size=None, dtype=None, **kwargs):
+        names = [p for p, _ in params]
+        if len(args) > len(names) + 1:
+            raise TypeError(f"minpy.numpy.random.{name}() takes at most {len(names) + 1} "
+                            f"positional arguments")
+        values = dict(params)
+        values.update(zip(names, args))
+        if len(args) > len(names):
+            size = args[len(names)]
+        for k, v in kwargs.items():
+            if k not in values:
+                raise TypeError(f"minpy.numpy.random.{name}() got an unexpected keyword "
+                                f"argument {k!r}")
+            values[k] = v
+        missing = [k for k in names if values[k] is _REQUIRED]
+        if missing:
+            raise TypeError(f"minpy.numpy.random.{name}() missing required argument {missing[0]!r}")
+        vals = tuple(float(values[k]) for k in names)
+        sampler(*vals, size=0)          # NumPy's own checks and messages (a <= 0, ...)
+        return (), tuple(zip(names, vals)) + (("size", _size(size)), ("dtype", _fdt(dtype)))
+
+    def mx(F, *, size, dtype, **vals):
+        args = [vals[k] for k, _ in params]
+        if name == "chisquare":
+            out = F.np.random.gamma(args[0] / 2.0, 2.0, size=size)
+        else:
+            out = getattr(F.np.random, name)(*args, size=size)
+        return out.astype(dtype, copy=False)
+
+    def np(size, dtype, **vals):
+        return _onp.asarray(sampler(*[vals[k] for k, _ in params], size=size)).astype(dtype)
+
+    defop(f"random.{name}", nin=0, bind=bind, random=True, nondiff=True, mx=mx, np=np)
+
+
+for _name, _params in DISTRIBUTIONS.items():
+    _distribution(_name, _params)
