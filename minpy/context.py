@@ -69,11 +69,30 @@ def num_gpus() -> int:
         return 0
 
 
+# MXNet 1.9.1's CUDA builds on the package index, newest first (docs/gpu.md)
+CUDA_BUILDS = ("mxnet-cu117", "mxnet-cu116", "mxnet-cu115", "mxnet-cu114", "mxnet-cu113",
+               "mxnet-cu112", "mxnet-cu111", "mxnet-cu110", "mxnet-cu102", "mxnet-cu101")
+
+
+def has_cuda() -> bool:
+    """Whether the installed MXNet was built with CUDA."""
+    try:
+        return bool(_mx.runtime.Features().is_enabled("CUDA"))
+    except Exception:
+        return False
+
+
 def _check_gpu(device_id: int) -> None:
     n = num_gpus()
     if device_id >= n:
-        if n == 0:
-            why = "this MXNet build has no CUDA support or no GPU is visible"
+        if not has_cuda():
+            why = ("the installed MXNet is a CPU-only build. Install the CUDA build of "
+                   "MXNet 1.9.1 that matches your CUDA toolkit instead of it, e.g. "
+                   "`pip uninstall -y mxnet && pip install mxnet-cu112==1.9.1` "
+                   f"(builds: {', '.join(CUDA_BUILDS)}; see docs/gpu.md)")
+        elif n == 0:
+            why = ("MXNet was built with CUDA but sees no GPU (check the driver, "
+                   "nvidia-smi and CUDA_VISIBLE_DEVICES)")
         else:
             why = f"only {n} GPU(s) are visible"
         raise RuntimeError(f"minpy.context.gpu({device_id}): {why}")

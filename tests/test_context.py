@@ -1,4 +1,5 @@
 """Contexts: cpu()/gpu(), the current context, and the rule for mixing contexts."""
+import re
 import subprocess
 import sys
 
@@ -44,6 +45,16 @@ def test_gpu_unavailable_raises_clearly():
         C.Context("gpu", 0)
     # and the process is still usable
     assert np.ones(2).sum().item() == 2.0
+
+
+@pytest.mark.skipif(C.has_cuda(), reason="MXNet is a CUDA build here")
+def test_gpu_on_a_cpu_build_names_the_package_to_install():
+    import importlib.metadata as md
+    assert md.version("mxnet") == "1.9.1"
+    with pytest.raises(RuntimeError, match=r"CPU-only build.*pip install mxnet-cu112==1\.9\.1"):
+        C.gpu(0)
+    # every build the message offers is a CUDA build of MXNet 1.9.1 on the index
+    assert all(re.fullmatch(r"mxnet-cu1[01]\d", b) for b in C.CUDA_BUILDS)
 
 
 @pytest.mark.skipif(C.num_gpus() > 0, reason="a GPU is visible")
