@@ -120,3 +120,29 @@ def test_python_m_minpy_runs():
     assert set(rows) >= {"numpy", "eager", "lazy"}, out
     for mode, acc in rows.items():
         assert float(acc) > 0.9, (mode, out)
+
+
+def test_plot_draws_loss_and_accuracy_curves(data, tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    X, y = data
+    it = io.NDArrayIter(X, y, batch_size=50, shuffle=False)
+    s = Solver(make_model(), it, it, num_epochs=3, update_rule="adam",
+               optim_config={"learning_rate": 1e-2}, verbose=False)
+    with pytest.raises(RuntimeError, match="call train"):
+        s.plot()
+    s.init()
+    s.train()
+    path = tmp_path / "curves.png"
+    fig = s.plot(path)
+    loss_ax, acc_ax = fig.axes
+    # the curves hold the solver's own history
+    onp.testing.assert_allclose(loss_ax.lines[0].get_ydata(), s.loss_history)
+    onp.testing.assert_allclose(acc_ax.lines[0].get_ydata(), s.train_acc_history)
+    onp.testing.assert_allclose(acc_ax.lines[1].get_ydata(), s.val_acc_history)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = image.imread(str(path))
+    assert pixels.shape[:2] == (400, 1000)
+    assert pixels[..., :3].std() > 0.05            # not a blank canvas
+    svg = tmp_path / "curves.svg"
+    s.plot(svg)
+    assert "<svg" in svg.read_text()[:500]

@@ -96,7 +96,8 @@ class Solver:
 
     After ``train()``: ``loss_history`` (per iteration), ``train_acc_history`` and
     ``val_acc_history`` (per epoch), ``best_val_acc`` / ``best_params`` (the model
-    ends with the best parameters when there is validation data).
+    ends with the best parameters when there is validation data); ``plot()`` draws
+    the curves.
     """
 
     def __init__(self, model, train_dataiter, test_dataiter=None, num_epochs=10,
@@ -207,6 +208,49 @@ class Solver:
         if self.best_params:
             self.model.params = dict(self.best_params)
         return self
+
+    def plot(self, path=None, smooth: int = 0):
+        """Loss per iteration and accuracy per epoch as a matplotlib Figure.
+
+        ``path`` saves it (PNG, SVG or PDF, by extension); ``smooth`` adds a moving
+        average over that many iterations to the loss curve (default: a 25th of
+        the run, none for runs under 50 iterations). Needs matplotlib
+        (``pip install 'minpy[plot]'``).
+        """
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            raise ImportError("minpy.nn.Solver.plot needs matplotlib: pip install 'minpy[plot]' "
+                              "(matplotlib 3.8 is the last release that supports numpy<1.24, "
+                              "which MXNet 1.9.1 needs)") from None
+        if not self.loss_history:
+            raise RuntimeError("minpy.nn.Solver.plot: no history yet; call train() first")
+        fig = Figure(figsize=(10, 4), layout="constrained")
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        loss = _onp.asarray(self.loss_history, dtype="float64")
+        its = _onp.arange(1, len(loss) + 1)
+        window = int(smooth) if smooth else (max(len(loss) // 25, 2) if len(loss) > 50 else 0)
+        smoothed = window > 1 and len(loss) >= window
+        ax_loss.plot(its, loss, color="tab:blue", alpha=0.35 if smoothed else 1.0,
+                     linewidth=1, label="loss per iteration")
+        if smoothed:
+            avg = _onp.convolve(loss, _onp.ones(window) / window, mode="valid")
+            ax_loss.plot(its[window - 1:], avg, color="tab:blue", linewidth=2,
+                         label=f"moving average ({window})")
+        ax_loss.set(title="Training loss", xlabel="iteration", ylabel="loss")
+        ax_loss.grid(alpha=0.3)
+        ax_loss.legend()
+        epochs = _onp.arange(1, len(self.train_acc_history) + 1)
+        ax_acc.plot(epochs, self.train_acc_history, "o-", label="train")
+        if self.val_acc_history:
+            ax_acc.plot(epochs[:len(self.val_acc_history)], self.val_acc_history, "s-",
+                        label="validation")
+        ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
+        ax_acc.grid(alpha=0.3)
+        ax_acc.legend(loc="lower right")
+        if path is not None:
+            fig.savefig(path, dpi=100)
+        return fig
 
     def check_accuracy(self, dataiter, num_samples=None):
         """Fraction of samples whose highest score is their label (padding excluded).
