@@ -590,6 +590,20 @@ for _args, _kw, _spec, _tag in (
         ((6, 6), {"replace": False}, RandomSpec((6,), "int64", 0, 5, True), "no-replace")):
     add(_random_case("random.choice", _args, _kw, _spec, _tag))
 
+# the further distributions: (args, support), each with a shape, a scalar and a float64 case
+for _n, _args, _lo, _hi in (("random.beta", (2.0, 3.0), 0, 1), ("random.chisquare", (3.0,), 0, 1e4),
+                            ("random.exponential", (2.0,), 0, 1e4),
+                            ("random.gamma", (2.0, 3.0), 0, 1e4),
+                            ("random.gumbel", (1.0, 2.0), -1e4, 1e4),
+                            ("random.logistic", (1.0, 2.0), -1e4, 1e4),
+                            ("random.lognormal", (0.5, 0.7), 0, 1e4), ("random.pareto", (3.0,), 0, 1e6),
+                            ("random.power", (3.0,), 0, 1), ("random.rayleigh", (2.0,), 0, 1e4),
+                            ("random.weibull", (2.0,), 0, 1e4)):
+    add(_random_case(_n, _args, {"size": (3, 4)}, RandomSpec((3, 4), "float32", _lo, _hi), "shape"),
+        _random_case(_n, _args, {}, RandomSpec((), "float32", _lo, _hi), "scalar"),
+        _random_case(_n, _args, {"size": 5, "dtype": "float64"},
+                     RandomSpec((5,), "float64", _lo, _hi), "f64"))
+
 # -- MinPy's own operators (minpy/ops/nn.py): the reference is the op's NumPy implementation
 for _n in ("nn.relu", "nn.sigmoid", "nn.stop_gradient"):
     add(Case(_n, arrays((3, 4)), dtypes=FLOATS), Case(_n, arrays(()), tag="0d"),
