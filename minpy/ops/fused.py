@@ -4,6 +4,8 @@ of microseconds eagerly). They are differentiable themselves, so higher-order
 gradients still work."""
 from __future__ import annotations
 
+import numpy as _onp
+
 from ..dispatch.registry import defop, mark_mxgrad
 from ._util import c
 
@@ -13,6 +15,10 @@ def _nd(x):
 
 
 def _matmul_t_mx(F, a, b, ta, tb):
+    if a.shape[0 if ta else 1] == 0:
+        # an empty contraction: MXNet's dot divides by zero (SIGFPE) instead of giving zeros
+        rows, cols = a.shape[1 if ta else 0], b.shape[0 if tb else 1]
+        return F.np.zeros((rows, cols), dtype=_onp.dtype(a.dtype).name)
     return F.dot(_nd(a), _nd(b), transpose_a=ta, transpose_b=tb).as_np_ndarray()
 
 

@@ -144,7 +144,9 @@ def _vdot_mx(F, a, b):
     return F.np.sum(F.np.reshape(a, (-1,)) * F.np.reshape(b, (-1,)))
 
 
-defop("vdot", nin=2, mx=_in_float(_vdot_mx), grad=(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a))
+# vdot flattens both operands: each gradient is the other operand in this one's shape
+defop("vdot", nin=2, mx=_in_float(_vdot_mx), grad=(lambda g, ans, a, b: c("reshape", g * b, a.shape),
+                                                   lambda g, ans, a, b: c("reshape", g * a, b.shape)))
 
 
 # ---------------------------------------------------------------------------- einsum
