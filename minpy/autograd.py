@@ -153,6 +153,18 @@ def _record_one(t, op, operands, attrs, results) -> None:
     node.ans = ans
 
 
+def is_tracked(arrays) -> bool:
+    """Whether any of ``arrays`` depends on an input of a running ``grad``."""
+    active = getattr(_local, "active", None)
+    if not active:
+        return False
+    for a in arrays:
+        rec = a._rec
+        if rec and any(t in rec for t in active):
+            return True
+    return False
+
+
 def mark_nondifferentiable(name: str, inputs: Sequence[Array], results) -> None:
     """Results of an unregistered fallback depend on tracked inputs: poison them."""
     from .dispatch.fallback import _arrays_in

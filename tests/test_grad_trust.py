@@ -494,3 +494,12 @@ def test_a_wrongly_shaped_vjp_raises_instead_of_a_silent_reshape(monkeypatch):
     x = np.array(rnd(2, 3), dtype="float64")
     with pytest.raises(RuntimeError, match="sinh with respect to argument 0 has shape"):
         grad(lambda x: np.sum(np.sinh(x) * 1.0))(x)
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_random_programs(mode):
+    """A fixed budget of the random-program gradient fuzzer (``python -m tests.grad_fuzz``
+    runs longer): chains of 3-10 operations, grad against NumPy's central differences."""
+    from tests.grad_fuzz import fuzz
+    failures = fuzz(25, {"eager": 0, "lazy": 100, "jit": 200}[mode], mode, verbose=False)
+    assert not failures, "\n".join(f"seed {s}:\n{d}\n  {r}" for s, d, r in failures)
