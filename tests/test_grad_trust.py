@@ -503,3 +503,18 @@ def test_random_programs(mode):
     from tests.grad_fuzz import fuzz
     failures = fuzz(25, {"eager": 0, "lazy": 100, "jit": 200}[mode], mode, verbose=False)
     assert not failures, "\n".join(f"seed {s}:\n{d}\n  {r}" for s, d, r in failures)
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy"])
+def test_gradient_flows_through_a_list_of_arrays(mode):
+    """Issue 12 fuzz: ``np.array([a, b])`` or ``list_of_arrays * w`` made host copies of
+    arrays being differentiated: a silent zero gradient."""
+    x = np.array([1.0, 2.0], dtype="float64")
+    with minpy.lazy(mode == "lazy"):
+        g = grad(lambda x: np.sum(np.array([x, x * 2.0]) ** 2))(x)
+        assert onp.allclose(g.asnumpy(), [10.0, 20.0])
+        g = grad(lambda x: np.sum(np.array([[x[0], 3.0], [x[1], x[0]]], dtype="float32")))(x)
+        assert g.dtype == onp.float64 and onp.allclose(g.asnumpy(), [2.0, 1.0])
+        w = np.array([[1.0, -2.0]], dtype="float64")
+        g = grad(lambda x: np.sum(np.array_split(x, 1) * w))(x)
+        assert onp.allclose(g.asnumpy(), [1.0, -2.0])
