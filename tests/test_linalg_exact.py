@@ -41,3 +41,36 @@ def test_integer_products_are_exact(mode, dtype, lo, hi):
             got = f(np.array(a), np.array(b)).asnumpy()
         assert got.dtype == want.dtype and got.shape == want.shape, (name, sa, sb)
         assert onp.array_equal(got, want), (name, sa, sb, got, want)
+
+
+@pytest.mark.parametrize("name,sa,sb", [("inner", (2, 3), (4, 3)), ("dot", (2, 3), (3, 2)),
+                                        ("matmul", (2, 2, 3), (3, 2)), ("vdot", (2, 3), (3, 2)),
+                                        ("tensordot", (2, 3, 4), (3, 4, 2)), ("outer", (3,), (2,))])
+def test_float16_products(name, sa, sb):
+    """MXNet's CPU tensordot has no float16 kernel (inner raised); NumPy accumulates
+    float16 products in float32, and so does MinPy now."""
+    a = _rng.randn(*sa).astype("float16")
+    b = _rng.randn(*sb).astype("float16")
+    want = _f(name)(onp)(a, b)
+    got = _f(name)(np)(np.array(a), np.array(b)).asnumpy()
+    assert got.dtype == onp.float16 and got.shape == want.shape
+    assert onp.allclose(got.astype("float64"), want.astype("float64"), rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_vdot_with_an_infinity(mode):
+    """vdot was a product and MXNet's sum, which gives NaN for [inf, 1, 2]."""
+    a = onp.array([0.8, -2.7, 2.16, 1e-30, -1e30, 0.7])
+    b = onp.array([1.5, 2.9, onp.inf, 2.37, -1.7, -1e30])
+    f = lambda x, y: np.vdot(x, y)
+    args = (np.array(a, dtype="float64"), np.array(b, dtype="float64"))
+    if mode == "lazy":
+        with minpy.lazy():
+            got = float(f(*args))
+    elif mode == "jit":
+        j = minpy.jit(f)
+        j(*args)
+        got = float(j(*args))
+    else:
+        got = float(f(*args))
+    assert got == onp.vdot(a, b) == onp.inf

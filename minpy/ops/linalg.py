@@ -5,7 +5,10 @@ import numpy as _onp
 
 from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from . import fused as _fused
-from ._util import c, cast, result_dtype, unbroadcast
+from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
+
+
+_F16, _F32 = _onp.dtype("float16"), _onp.dtype("float32")
 
 
 def _in_float(fn, int_fn=None):
@@ -17,10 +20,12 @@ def _in_float(fn, int_fn=None):
         dt = result_dtype(a, b)
         if dt.kind in "iu":
             return (int_fn or fn)(F, cast(a, dt), cast(b, dt), **attrs)
-        work = dt if dt.kind == "f" else _onp.dtype("float64")
+        # float16 products accumulate in float32, as NumPy's do (MXNet's CPU tensordot
+        # has no float16 kernel)
+        work = _F32 if dt == _F16 else (dt if dt.kind == "f" else _onp.dtype("float64"))
         r = fn(F, cast(a, work), cast(b, work), **attrs)
         if dt.kind == "f":
-            return r
+            return r if work == dt else r.astype(dt.name)
         return F.np.not_equal(r, 0)
     lower.__name__ = getattr(fn, "__name__", "mx_product")
     return lower
@@ -218,7 +223,10 @@ defop("inner", nin=2, mx=_in_float(_inner_mx, _int_inner), grad=(_inner_vjp(0), 
 
 
 def _vdot_mx(F, a, b):
-    return F.np.sum(F.np.reshape(a, (-1,)) * F.np.reshape(b, (-1,)))
+    a, b = F.np.reshape(a, (-1,)), F.np.reshape(b, (-1,))
+    if operand_dtype(a).kind == "f":
+        return F.np.dot(a, b)       # BLAS: MXNet's sum gives NaN for [inf, 1, 2]
+    return F.np.sum(a * b)
 
 
 # vdot flattens both operands: each gradient is the other operand in this one's shape
