@@ -273,7 +273,8 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node], leaf_arrays=None)
                 if p is None or gi is None:
                     continue
                 o = node.operands[j]
-                if type(o) is Array and (gi._shape != o._shape or gi._dtype != o._dtype):
+                if type(o) is Array and type(gi) is Array and \
+                        (gi._shape != o._shape or gi._dtype != o._dtype):
                     gi = _fit(gi, o, op, j)
                 pnode, pidx = p
                 slot = pending.get(id(pnode))
