@@ -61,6 +61,13 @@ def _active() -> list:
     return a
 
 
+def _running() -> bool:
+    return bool(getattr(_local, "active", None))
+
+
+_call.grad_running = _running
+
+
 def _origin():
     """Where a running @jit trace maps snapshots to the handles they copy (or None)."""
     eng = _call._lazy.engine

@@ -34,6 +34,7 @@ _F64 = _onp.dtype("float64")
 # Hooks filled in by autograd and the lazy engine; kept as module globals so the
 # common eager path is one attribute test each.
 tape_hook = None        # callable(op, operands, attrs, results) when a gradient is being taken
+grad_running = None     # callable() -> whether this thread is inside a grad call (autograd)
 lazy_default = False    # lazy mode for threads that start using MinPy from now on
 lazy_factory = None     # makes an engine; set by minpy.jit.engine
 
@@ -160,8 +161,8 @@ def _stack_nested(value, ctx, dtype):
 
 def from_host(value, ctx=None, dtype=None):
     """Wrap host data (NumPy array, list, scalar) as a MinPy array."""
-    if tape_hook is not None and (type(value) is list or type(value) is tuple) and value and \
-            _holds_taped(value):
+    if (type(value) is list or type(value) is tuple) and value and grad_running is not None and \
+            grad_running() and _holds_taped(value):
         return _stack_nested(value, ctx, dtype)
     if dtype is not None:
         arr = _onp.asarray(value, dtype=_onp.dtype(dtype))
