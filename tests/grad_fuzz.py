@@ -162,7 +162,16 @@ def _random_step(rng, vals):
                "concatenate(None)": lambda m, a, b: m.concatenate([a, b], axis=None)}
         return name, fns[name], (i, j)
     if kind == 7:
-        return "leaky", lambda m, a: m.where(a > 0, a, a * 0.1), (i,)
+        # integer and bool operands mixed in: they get no gradient, the float one does
+        ints = onp.arange(1, (sx[-1] if sx else 1) + 1) - 2
+        name = ["leaky", "int-mul", "int-add", "mask-mul", "int-branch", "int-pow"][rng.randint(6)]
+        fns = {"leaky": lambda m, a: m.where(a > 0, a, a * 0.1),
+               "int-mul": lambda m, a: a * m.array(ints),
+               "int-add": lambda m, a: m.array(ints) + a,
+               "mask-mul": lambda m, a: a * (a > 0.2),
+               "int-branch": lambda m, a: m.where(a > 0, m.array(ints), a),
+               "int-pow": lambda m, a: m.power(a, 2) + m.power(a * a + 1.0, m.array(ints))}
+        return name, fns[name], (i,)
     if kind == 8 and nd:
         ax = int(rng.randint(-nd, nd))
         name = [f"split({ax})[0]", f"ptp({ax})", f"cumprod({ax})", "abs"][rng.randint(4)]

@@ -501,7 +501,7 @@ def test_random_programs(mode):
     """A fixed budget of the random-program gradient fuzzer (``python -m tests.grad_fuzz``
     runs longer): chains of 3-10 operations, grad against NumPy's central differences."""
     from tests.grad_fuzz import fuzz
-    failures = fuzz(25, {"eager": 0, "lazy": 100, "jit": 200}[mode], mode, verbose=False)
+    failures = fuzz(60, {"eager": 0, "lazy": 100, "jit": 200}[mode], mode, verbose=False)
     assert not failures, "\n".join(f"seed {s}:\n{d}\n  {r}" for s, d, r in failures)
 
 
