@@ -74,3 +74,23 @@ def test_vdot_with_an_infinity(mode):
     else:
         got = float(f(*args))
     assert got == onp.vdot(a, b) == onp.inf
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy"])
+@pytest.mark.parametrize("op,sa,sb,flags", [
+    ("_matmul_t", (0, 2), (0, 3), (True, False)), ("_matmul_t", (2, 0), (0, 3), (False, False)),
+    ("_matmul_t", (2, 0), (3, 0), (False, True)), ("_matmul_t", (0, 2), (3, 0), (True, True)),
+    ("_fully_connected", (2, 0), (3, 0), ()), ("_fully_connected", (2, 3), (0, 3), ()),
+    ("_fully_connected", (0, 3), (2, 3), ())])
+def test_empty_contractions_give_zeros(mode, op, sa, sb, flags):
+    """The internal products gradients use: MXNet's dot raised SIGFPE on an empty
+    contraction (matmul of (0, 3) and (3, 2) killed the backward pass) and oneDNN's
+    FullyConnected refuses zero sizes."""
+    from minpy.ops._util import c
+    a, b = onp.ones(sa), onp.ones(sb)
+    ta, tb = flags if flags else (False, True)
+    want = (a.T if ta else a) @ (b.T if tb else b)
+    with minpy.lazy(mode == "lazy"):
+        got = c(op, np.array(a, dtype="float32"), np.array(b, dtype="float32"), *flags)
+        got = got.asnumpy()
+    assert got.shape == want.shape and onp.array_equal(got, want)

@@ -105,7 +105,15 @@ defop("_add_n", nin=-1, bind=_add_n_bind, mx=_add_n_mx, np=_add_n_np,
       grad=lambda g, ans, operands: [g] * len(operands))
 
 
+def _fc_empty(F, x, w):
+    """x @ w.T when a dimension is zero: oneDNN's inner product refuses it."""
+    shape = tuple(x.shape[:-1]) + (int(w.shape[0]),)
+    return F.np.zeros(shape, dtype=_onp.dtype(x.dtype).name)
+
+
 def _fc_mx(F, x, w):
+    if 0 in tuple(w.shape):
+        return _fc_empty(F, x, w)
     return F.npx.fully_connected(x, w, num_hidden=int(w.shape[0]), no_bias=True, flatten=False)
 
 
@@ -118,6 +126,8 @@ defop("_fully_connected", nin=2, mx=_fc_mx, np=lambda x, w: x @ w.T, grad=(
 
 
 def _fc_bias_mx(F, x, w, b):
+    if 0 in tuple(w.shape):
+        return _fc_empty(F, x, w) + b
     return F.npx.fully_connected(x, w, b, num_hidden=int(w.shape[0]), no_bias=False,
                                  flatten=False)
 
