@@ -112,7 +112,7 @@ def _fc_empty(F, x, w):
 
 
 def _fc_mx(F, x, w):
-    if 0 in tuple(w.shape):
+    if 0 in tuple(w.shape) or 0 in tuple(x.shape):
         return _fc_empty(F, x, w)
     return F.npx.fully_connected(x, w, num_hidden=int(w.shape[0]), no_bias=True, flatten=False)
 
@@ -126,7 +126,7 @@ defop("_fully_connected", nin=2, mx=_fc_mx, np=lambda x, w: x @ w.T, grad=(
 
 
 def _fc_bias_mx(F, x, w, b):
-    if 0 in tuple(w.shape):
+    if 0 in tuple(w.shape) or 0 in tuple(x.shape):
         return _fc_empty(F, x, w) + b
     return F.npx.fully_connected(x, w, b, num_hidden=int(w.shape[0]), no_bias=False,
                                  flatten=False)
