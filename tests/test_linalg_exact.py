@@ -94,3 +94,16 @@ def test_empty_contractions_give_zeros(mode, op, sa, sb, flags):
         got = c(op, np.array(a, dtype="float32"), np.array(b, dtype="float32"), *flags)
         got = got.asnumpy()
     assert got.shape == want.shape and onp.array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int8", "int32", "int64", "float16", "float32"])
+def test_trace_of_bool_and_integer_arrays(dtype):
+    """trace of a bool array failed in MXNet ("Unknown type enum 7"); NumPy sums bool and
+    integer diagonals in int64."""
+    a = (onp.arange(12).reshape(3, 4) % 3).astype(dtype)
+    for off in (0, 1, -1):
+        want = onp.trace(a, off)
+        for lazy in (False, True):
+            with minpy.lazy(lazy):
+                got = np.trace(np.array(a), off)
+                assert got.dtype == want.dtype and float(got) == float(want), (off, lazy)

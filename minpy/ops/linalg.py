@@ -294,8 +294,14 @@ def _trace_vjp(g, ans, x, offset, axis1, axis2):
     return gx * eye
 
 
-defop("trace", params=[("offset", 0), ("axis1", 0), ("axis2", 1)], grad=_trace_vjp,
-      mx=lambda F, x, offset, axis1, axis2: F.np.trace(x, offset, axis1, axis2))
+def _trace_mx(F, x, offset, axis1, axis2):
+    if operand_dtype(x).kind in "biu":
+        # NumPy sums bool and integer diagonals in int64 (MXNet has no bool trace kernel)
+        x = x.astype("int64")
+    return F.np.trace(x, offset, axis1, axis2)
+
+
+defop("trace", params=[("offset", 0), ("axis1", 0), ("axis2", 1)], grad=_trace_vjp, mx=_trace_mx)
 
 
 def _matmul_mxgrad(F, a, b):
