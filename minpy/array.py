@@ -101,12 +101,17 @@ class Array:
         return a if dtype is None else a.astype(dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        op = REGISTRY.get(ufunc.__name__)
-        if method == "__call__" and op is not None and not kwargs:
-            return _call.call(op, inputs, {})
-        host = [_call.to_host(x) for x in inputs]
-        kwargs = {k: _call.to_host(v) for k, v in kwargs.items()}
-        return getattr(ufunc, method)(*host, **kwargs)
+        """``numpy.exp(x)``, ``numpy.add.reduce(x)``...: a MinPy call where MinPy has the
+        function (differentiable, recorded lazily), else NumPy on host copies."""
+        from .dispatch.fallback import array_ufunc
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``numpy.dot(x, w)``, ``numpy.concatenate([x, y])``...: MinPy's version where it
+        has one (gradients flow), else NumPy's on host copies with MinPy arrays back; a
+        gradient taken through such a NumPy-only function raises naming it."""
+        from .dispatch.fallback import array_function
+        return array_function(func, types, args, kwargs)
 
     def item(self, *args):
         return self._host("item").item(*args)

@@ -61,6 +61,13 @@ def _active() -> list:
     return a
 
 
+def _running() -> bool:
+    return bool(getattr(_local, "active", None))
+
+
+_call.grad_running = _running
+
+
 def _origin():
     """Where a running @jit trace maps snapshots to the handles they copy (or None)."""
     eng = _call._lazy.engine
@@ -151,6 +158,18 @@ def _record_one(t, op, operands, attrs, results) -> None:
             r._rec = rec
         i += 1
     node.ans = ans
+
+
+def is_tracked(arrays) -> bool:
+    """Whether any of ``arrays`` depends on an input of a running ``grad``."""
+    active = getattr(_local, "active", None)
+    if not active:
+        return False
+    for a in arrays:
+        rec = a._rec
+        if rec and any(t in rec for t in active):
+            return True
+    return False
 
 
 def mark_nondifferentiable(name: str, inputs: Sequence[Array], results) -> None:
@@ -257,9 +276,13 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node], leaf_arrays=None)
                         raise TypeError(f"minpy.numpy.{op.name}: no gradient with respect to "
                                         f"argument {j}")
                     in_grads.append(vjp(g, ans, *node.operands, **attrs))
-            for p, gi in zip(node.parents, in_grads):
+            for j, (p, gi) in enumerate(zip(node.parents, in_grads)):
                 if p is None or gi is None:
                     continue
+                o = node.operands[j]
+                if type(o) is Array and type(gi) is Array and \
+                        (gi._shape != o._shape or gi._dtype != o._dtype):
+                    gi = _fit(gi, o, op, j)
                 pnode, pidx = p
                 slot = pending.get(id(pnode))
                 if slot is None:
@@ -272,6 +295,24 @@ def backward(trace: Trace, out: Array, leaves: Sequence[Node], leaf_arrays=None)
         if key is not None and backward_cache.lookup(key) is None:
             backward_cache.store(key, backward_cache.capture(eng, start, epoch, order, results))
     return results
+
+
+def _fit(g: Array, operand: Array, op, j: int) -> Array:
+    """A vjp's result made to match its operand: summed over broadcast axes and cast
+    to the operand's float dtype. Any other shape is a bug in that vjp, reported
+    here rather than passed on as a silently wrong gradient."""
+    from .ops._util import c, unbroadcast
+    shape = operand._shape
+    if g._shape != shape:
+        lead = len(g._shape) - len(shape)
+        if lead < 0 or any(s != 1 and s != t for s, t in zip(shape, g._shape[lead:])):
+            raise RuntimeError(
+                f"minpy: internal error: the gradient of minpy.numpy.{op.name} with respect to "
+                f"argument {j} has shape {g._shape}, but the argument has shape {shape}")
+        g = unbroadcast(g, operand)
+    if g._dtype != operand._dtype and operand._dtype.kind == "f":
+        g = c("astype", g, operand._dtype)
+    return g
 
 
 def _jit_config():
@@ -337,8 +378,11 @@ def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
         grads = backward(trace, out, leaves, [args[i] for i in argnums])
     from .ops._util import c
     grads = [g if g is not None else c("zeros_like", args[i]) for g, i in zip(grads, argnums)]
-    grads = [c("reshape", g, args[i].shape) if g.shape != args[i].shape else g
-             for g, i in zip(grads, argnums)]
+    for g, i in zip(grads, argnums):
+        if g.shape != args[i].shape:
+            raise RuntimeError(f"minpy: internal error: the gradient with respect to argument "
+                               f"{i} has shape {g.shape}, but the argument has shape "
+                               f"{args[i].shape}")
     return (grads if multi else grads[0]), loss
 
 

@@ -34,6 +34,7 @@ _F64 = _onp.dtype("float64")
 # Hooks filled in by autograd and the lazy engine; kept as module globals so the
 # common eager path is one attribute test each.
 tape_hook = None        # callable(op, operands, attrs, results) when a gradient is being taken
+grad_running = None     # callable() -> whether this thread is inside a grad call (autograd)
 lazy_default = False    # lazy mode for threads that start using MinPy from now on
 lazy_factory = None     # makes an engine; set by minpy.jit.engine
 
@@ -133,8 +134,36 @@ def demote(dt: _onp.dtype, inputs_f64: bool) -> _onp.dtype:
     return dt
 
 
+def _holds_taped(value) -> bool:
+    """Whether a (nested) list/tuple holds a MinPy array that carries autograd records."""
+    for e in value:
+        t = type(e)
+        if t is Array:
+            if e._rec:
+                return True
+        elif t is list or t is tuple:
+            if _holds_taped(e):
+                return True
+    return False
+
+
+def _stack_nested(value, ctx, dtype):
+    """``np.array([a, b])`` of MinPy arrays as MinPy ``stack`` calls, so a gradient taken
+    with respect to ``a`` or ``b`` flows through (a host copy would drop it silently)."""
+    from .registry import REGISTRY
+    parts = [_stack_nested(e, ctx, None) if type(e) in (list, tuple) else
+             (e if isinstance(e, Array) else from_host(e, ctx)) for e in value]
+    out = call(REGISTRY["stack"], (parts,), None)
+    if dtype is not None and out._dtype != _onp.dtype(dtype):
+        out = call(REGISTRY["astype"], (out, _onp.dtype(dtype)), None)
+    return out
+
+
 def from_host(value, ctx=None, dtype=None):
     """Wrap host data (NumPy array, list, scalar) as a MinPy array."""
+    if (type(value) is list or type(value) is tuple) and value and grad_running is not None and \
+            grad_running() and _holds_taped(value):
+        return _stack_nested(value, ctx, dtype)
     if dtype is not None:
         arr = _onp.asarray(value, dtype=_onp.dtype(dtype))
     else:

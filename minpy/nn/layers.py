@@ -7,11 +7,14 @@ images are ``(N, C, H, W)``, sequences are ``(N, T, D)``.
 """
 from __future__ import annotations
 
+import mxnet as _mx
 import numpy as _onp
 
 from .. import numpy as np
 from ..array import Array
 from ..ops._util import c
+
+_MXND = _mx.np.ndarray
 
 __all__ = ["affine", "relu", "sigmoid", "tanh", "batchnorm", "dropout", "softmax_loss",
            "svm_loss", "l2_loss", "softmax_cross_entropy", "softmax", "conv2d", "max_pool",
@@ -124,6 +127,73 @@ def _one_hot(label, n_class, dtype):
     return (np.reshape(label, (-1, 1)) == classes).astype(dtype)
 
 
+def _host_values(a):
+    """``a``'s values on the host when reading them costs no flush and no @jit graph
+    break (host data, or a computed MinPy array outside a trace); else None."""
+    if not isinstance(a, Array):
+        return _onp.asarray(a)
+    from ..dispatch import call as _call
+    eng = _call.lazy_engine()
+    if not isinstance(a._data, _MXND) or eng is not None and eng.tracing is not None:
+        return None
+    return a.asnumpy()
+
+
+def _check_indices(values, n: int, fname: str, what: str = "label",
+                   of: str = "classes") -> None:
+    """Class indices must be integers (integral floats accepted) in ``[0, n)``."""
+    if values.dtype.kind == "b" or values.dtype.kind not in "iuf":
+        raise TypeError(f"minpy.nn.layers.{fname}: {what} values must be integer class "
+                        f"indices, got dtype {values.dtype}")
+    if values.size == 0:
+        return
+    if values.dtype.kind == "f":
+        bad = values[~(_onp.isfinite(values) & (values == _onp.floor(values)))]
+        if bad.size:
+            raise ValueError(f"minpy.nn.layers.{fname}: {what} values must be integer class "
+                             f"indices; got the non-integer value {bad.flat[0]!r}")
+    lo, hi = values.min(), values.max()
+    if lo < 0 or hi >= n:
+        raise ValueError(f"minpy.nn.layers.{fname}: {what} {(lo if lo < 0 else hi).item()!r} is "
+                         f"out of range for {n} {of} (valid values are 0..{n - 1})")
+
+
+def _class_targets(x, label, fname: str, allow_dist: bool = False):
+    """The (N, C) target rows for scores ``x`` of shape (N, C) and ``label``: N class
+    indices, or (with ``allow_dist``) an (N, C) array of one-hot or soft targets.
+
+    Returns ``(targets, guard)``. Indices are checked on the host when that is free
+    (``_host_values``); otherwise ``guard`` is a 0-d term, 0 when every row picked a
+    class and NaN when one did not, for the caller to add to its loss, so an invalid
+    label in a lazy graph or a @jit step shows as a NaN loss instead of a silently
+    ignored sample."""
+    label = label if isinstance(label, Array) else _onp.asarray(label)
+    if x.ndim != 2:
+        raise ValueError(f"minpy.nn.layers.{fname}: expected (N, C) scores, got shape {x.shape}")
+    n, classes = x.shape
+    if allow_dist and label.ndim == 2 and tuple(label.shape) == tuple(x.shape) and \
+            (label.dtype.kind == "f" or classes > 1):
+        return _arr(label).astype(x.dtype), None       # one-hot or soft target rows
+    if label.size != n or label.ndim > 2:
+        raise ValueError(f"minpy.nn.layers.{fname}: expected {n} class labels for scores of "
+                         f"shape {x.shape}, got labels of shape {tuple(label.shape)}")
+    host = _host_values(label)
+    if host is not None:
+        _check_indices(host, classes, fname)
+        return _one_hot(np.array(host) if not isinstance(label, Array) else label,
+                        classes, x.dtype), None
+    if label.dtype.kind == "b" or label.dtype.kind not in "iuf":
+        raise TypeError(f"minpy.nn.layers.{fname}: label values must be integer class "
+                        f"indices, got dtype {label.dtype}")
+    targets = _one_hot(label, classes, x.dtype)
+    hit = np.min(np.sum(targets, axis=1))          # 1 when every row picked a class
+    return targets, 0.0 * np.log(hit)
+
+
+def _guarded(loss, guard):
+    return loss if guard is None else loss + guard
+
+
 def _log_softmax(x):
     shifted = x - stop_gradient(np.max(x, axis=1, keepdims=True))
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
@@ -137,34 +207,47 @@ def softmax(x):
 
 
 def softmax_loss(x, label):
-    """Mean cross-entropy of (N, C) scores against N integer class labels.
+    """Mean cross-entropy of (N, C) scores against N integer class labels in
+    ``[0, C)`` (integral floats are accepted), or against an (N, C) float array of
+    one-hot or soft target rows.
 
     Computed as ``logsumexp(x_i) - x_i[label_i]`` on scores shifted by their row
-    maximum, so large scores do not overflow.
+    maximum, so large scores do not overflow. Out-of-range or non-integer labels
+    raise ``ValueError``, bool labels ``TypeError`` (inside a lazy graph or a @jit
+    step, where the labels are not read, the loss is NaN instead).
     """
     x = _arr(x)
+    targets, guard = _class_targets(x, label, "softmax_loss", allow_dist=True)
     logp = _log_softmax(x)
-    return -np.sum(logp * _one_hot(label, x.shape[1], x.dtype)) / x.shape[0]
+    return _guarded(-np.sum(logp * targets) / x.shape[0], guard)
 
 
 def svm_loss(x, label, delta=1.0):
-    """Mean multiclass hinge loss ``sum_{j != y} max(0, x_j - x_y + delta)``."""
+    """Mean multiclass hinge loss ``sum_{j != y} max(0, x_j - x_y + delta)`` of (N, C)
+    scores against N integer class labels (checked as in :func:`softmax_loss`)."""
     x = _arr(x)
-    onehot = _one_hot(label, x.shape[1], x.dtype)
+    onehot, guard = _class_targets(x, label, "svm_loss")
     correct = np.sum(x * onehot, axis=1, keepdims=True)
     margins = np.maximum(x - correct + delta, 0.0) * (1.0 - onehot)
-    return np.sum(margins) / x.shape[0]
+    return _guarded(np.sum(margins) / x.shape[0], guard)
 
 
 def l2_loss(x, label):
-    """``0.5 * sum((x - label) ** 2) / N``. A 1-d integer ``label`` for 2-d ``x``
-    is turned into one-hot rows first."""
+    """``0.5 * sum((x - label) ** 2) / N``. ``label`` has x's shape; a 1-d integer
+    ``label`` for 2-d ``x`` holds class indices, turned into one-hot rows first.
+    Other shapes raise ``ValueError`` (broadcasting (N, 1) against (N,) would
+    silently compare every prediction with every label)."""
     x = _arr(x)
+    guard = None
+    host_kind = label.dtype.kind if hasattr(label, "dtype") else _onp.asarray(label).dtype.kind
+    if x.ndim == 2 and _onp.ndim(label) == 1 and host_kind in "iub":
+        label, guard = _class_targets(x, label, "l2_loss")
     label = _arr(label)
-    if x.ndim == 2 and label.ndim == 1:
-        label = _one_hot(label, x.shape[1], x.dtype)
+    if tuple(label.shape) != tuple(x.shape):
+        raise ValueError(f"minpy.nn.layers.l2_loss: label shape {tuple(label.shape)} does not "
+                         f"match the prediction shape {tuple(x.shape)}")
     d = x - label
-    return 0.5 * np.sum(d * d) / x.shape[0]
+    return _guarded(0.5 * np.sum(d * d) / x.shape[0], guard)
 
 
 def softmax_cross_entropy(x, one_hot, from_logits=False, eps=1e-12):
@@ -172,9 +255,14 @@ def softmax_cross_entropy(x, one_hot, from_logits=False, eps=1e-12):
 
     ``x`` holds probabilities (``from_logits=False``, clipped at ``eps`` before the
     log) or raw scores (``from_logits=True``, a stable log-softmax is applied).
-    ``one_hot`` is an (N, C) array of targets (rows may be soft labels).
+    ``one_hot`` is an (N, C) array of targets of x's shape (rows may be soft labels).
     """
     x = _arr(x)
+    if tuple(_onp.shape(one_hot) if not isinstance(one_hot, Array) else one_hot.shape) != \
+            tuple(x.shape):
+        raise ValueError(f"minpy.nn.layers.softmax_cross_entropy: targets of shape "
+                         f"{tuple(_onp.shape(one_hot))} for predictions of shape {x.shape}; "
+                         f"pass (N, C) one-hot rows (softmax_loss takes class indices)")
     logp = _log_softmax(x) if from_logits else np.log(np.maximum(x, eps))
     return -np.sum(logp * one_hot) / x.shape[0]
 
@@ -290,15 +378,22 @@ def temporal_softmax_loss(x, y, mask):
     x = _arr(x)
     N, T, V = x.shape
     flat = np.reshape(x, (N * T, V))
+    if tuple(_onp.shape(y)) != (N, T) or tuple(_onp.shape(mask)) != (N, T):
+        raise ValueError(f"minpy.nn.layers.temporal_softmax_loss: targets {tuple(_onp.shape(y))} "
+                         f"and mask {tuple(_onp.shape(mask))} must both be (N, T) = {(N, T)}")
     y = _arr(y)
+    targets, guard = _class_targets(flat, np.reshape(y, (N * T,)), "temporal_softmax_loss")
     m = np.reshape(_arr(mask), (N * T, 1)).astype(x.dtype)
     logp = _log_softmax(flat)
-    return -np.sum(logp * _one_hot(np.reshape(y, (N * T,)), V, x.dtype) * m) / N
+    return _guarded(-np.sum(logp * targets * m) / N, guard)
 
 
 def embedding(x, W):
     """Rows of W: (V, D) picked by integer indices x of any shape -> x.shape + (D,)."""
     x = _arr(x)
+    host = _host_values(x)
+    if host is not None:
+        _check_indices(host, W.shape[0], "embedding", "index", "rows of W")
     if x.dtype.kind not in "iu":
         x = x.astype("int64")
     return np.take(W, x, axis=0)

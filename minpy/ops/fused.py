@@ -4,6 +4,8 @@ of microseconds eagerly). They are differentiable themselves, so higher-order
 gradients still work."""
 from __future__ import annotations
 
+import numpy as _onp
+
 from ..dispatch.registry import defop, mark_mxgrad
 from ._util import c
 
@@ -13,6 +15,10 @@ def _nd(x):
 
 
 def _matmul_t_mx(F, a, b, ta, tb):
+    if a.shape[0 if ta else 1] == 0:
+        # an empty contraction: MXNet's dot divides by zero (SIGFPE) instead of giving zeros
+        rows, cols = a.shape[1 if ta else 0], b.shape[0 if tb else 1]
+        return F.np.zeros((rows, cols), dtype=_onp.dtype(a.dtype).name)
     return F.dot(_nd(a), _nd(b), transpose_a=ta, transpose_b=tb).as_np_ndarray()
 
 
@@ -99,7 +105,15 @@ defop("_add_n", nin=-1, bind=_add_n_bind, mx=_add_n_mx, np=_add_n_np,
       grad=lambda g, ans, operands: [g] * len(operands))
 
 
+def _fc_empty(F, x, w):
+    """x @ w.T when a dimension is zero: oneDNN's inner product refuses it."""
+    shape = tuple(x.shape[:-1]) + (int(w.shape[0]),)
+    return F.np.zeros(shape, dtype=_onp.dtype(x.dtype).name)
+
+
 def _fc_mx(F, x, w):
+    if 0 in tuple(w.shape) or 0 in tuple(x.shape):
+        return _fc_empty(F, x, w)
     return F.npx.fully_connected(x, w, num_hidden=int(w.shape[0]), no_bias=True, flatten=False)
 
 
@@ -112,6 +126,8 @@ defop("_fully_connected", nin=2, mx=_fc_mx, np=lambda x, w: x @ w.T, grad=(
 
 
 def _fc_bias_mx(F, x, w, b):
+    if 0 in tuple(w.shape) or 0 in tuple(x.shape):
+        return _fc_empty(F, x, w) + b
     return F.npx.fully_connected(x, w, b, num_hidden=int(w.shape[0]), no_bias=False,
                                  flatten=False)
 

@@ -5,22 +5,103 @@ import numpy as _onp
 
 from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from . import fused as _fused
-from ._util import c, cast, result_dtype, unbroadcast
+from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
 
 
-def _in_float(fn):
+_F16, _F32 = _onp.dtype("float16"), _onp.dtype("float32")
+
+
+def _in_float(fn, int_fn=None):
     """Products in NumPy's result dtype: MXNet's dot/matmul kernels take one float
-    dtype only, so integer and bool products run in float64 (exact below 2**53)
-    and are cast back; bool products are "any of the ands", i.e. != 0."""
+    dtype only. Bool products run in float64 and become "any of the ands" (!= 0);
+    integer products run ``int_fn`` on operands cast to the result dtype (exact,
+    wrapping on overflow as NumPy's do), or ``fn`` itself where it is elementwise."""
     def lower(F, a, b, **attrs):
         dt = result_dtype(a, b)
-        work = dt if dt.kind == "f" else _onp.dtype("float64")
+        if dt.kind in "iu":
+            return (int_fn or fn)(F, cast(a, dt), cast(b, dt), **attrs)
+        # float16 products accumulate in float32, as NumPy's do (MXNet's CPU tensordot
+        # has no float16 kernel)
+        work = _F32 if dt == _F16 else (dt if dt.kind == "f" else _onp.dtype("float64"))
         r = fn(F, cast(a, work), cast(b, work), **attrs)
         if dt.kind == "f":
-            return r
-        return F.np.not_equal(r, 0) if dt.kind == "b" else r.astype(dt.name)
+            return r if work == dt else r.astype(dt.name)
+        return F.np.not_equal(r, 0)
     lower.__name__ = getattr(fn, "__name__", "mx_product")
     return lower
+
+
+# Integer contractions as broadcast products summed over the contracted axis, in chunks
+# of at most this many elements (float64 BLAS would round values beyond 2**53).
+_INT_CHUNK = 1 << 22
+
+
+def _int_bmm(F, a, b, ashape: tuple, bshape: tuple):
+    """``matmul`` of integer arrays of shapes (..., M, K) and (..., K, N), exactly."""
+    m, k = ashape[-2:]
+    n = bshape[-1]
+    batch = tuple(_onp.broadcast_shapes(ashape[:-2], bshape[:-2]))
+    if k == 0:
+        return F.np.zeros(batch + (m, n), dtype=_onp.dtype(a.dtype).name)
+    per_k = max(int(_onp.prod(batch + (m, n))), 1)
+    step = max(1, _INT_CHUNK // per_k)
+    ea = F.np.expand_dims(a, -1)          # (..., M, K, 1)
+    eb = F.np.expand_dims(b, -3)          # (..., 1, K, N)
+    out = None
+    for k0 in range(0, k, step):
+        k1 = min(k, k0 + step)
+        if k0 == 0 and k1 == k:
+            pa, pb = ea, eb
+        else:
+            pa = F.npx.slice(ea, begin=(None,) * (len(ashape) - 1) + (k0, None),
+                             end=(None,) * (len(ashape) - 1) + (k1, None))
+            pb = F.npx.slice(eb, begin=(None,) * (len(bshape) - 1) + (k0, None),
+                             end=(None,) * (len(bshape) - 1) + (k1, None))
+        part = F.np.sum(pa * pb, axis=-2, dtype=_onp.dtype(a.dtype).name)
+        out = part if out is None else out + part
+    return out
+
+
+def _int_tensordot(F, a, b, a_ax: tuple, b_ax: tuple):
+    ashape, bshape = tuple(int(d) for d in a.shape), tuple(int(d) for d in b.shape)
+    a_free = [i for i in range(len(ashape)) if i not in a_ax]
+    b_free = [i for i in range(len(bshape)) if i not in b_ax]
+    m = int(_onp.prod([ashape[i] for i in a_free]))
+    k = int(_onp.prod([ashape[i] for i in a_ax]))
+    n = int(_onp.prod([bshape[i] for i in b_free]))
+    a2 = F.np.reshape(F.np.transpose(a, tuple(a_free) + tuple(a_ax)), (m, k))
+    b2 = F.np.reshape(F.np.transpose(b, tuple(b_ax) + tuple(b_free)), (k, n))
+    r = _int_bmm(F, a2, b2, (m, k), (k, n))
+    return F.np.reshape(r, tuple(ashape[i] for i in a_free) + tuple(bshape[i] for i in b_free))
+
+
+def _int_matmul(F, a, b):
+    ashape, bshape = tuple(int(d) for d in a.shape), tuple(int(d) for d in b.shape)
+    va, vb = len(ashape) == 1, len(bshape) == 1
+    if va:
+        a, ashape = F.np.expand_dims(a, 0), (1,) + ashape
+    if vb:
+        b, bshape = F.np.expand_dims(b, -1), bshape + (1,)
+    r = _int_bmm(F, a, b, ashape, bshape)
+    if va and vb:
+        return F.np.reshape(r, tuple(_onp.broadcast_shapes(ashape[:-2], bshape[:-2])))
+    if va:
+        return F.np.squeeze(r, axis=-2)
+    if vb:
+        return F.np.squeeze(r, axis=-1)
+    return r
+
+
+def _int_dot(F, a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        return F.np.multiply(a, b)
+    return _int_tensordot(F, a, b, (a.ndim - 1,), (max(b.ndim - 2, 0),))
+
+
+def _int_inner(F, a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        return F.np.multiply(a, b)
+    return _int_tensordot(F, a, b, (a.ndim - 1,), (b.ndim - 1,))
 
 
 def _swap(a):
@@ -46,7 +127,7 @@ def _matmul_vjp_b(g, ans, a, b):
 
 
 defop("matmul", nin=2, grad=(_matmul_vjp_a, _matmul_vjp_b),
-      mx=_in_float(lambda F, a, b: F.np.matmul(a, b)))
+      mx=_in_float(lambda F, a, b: F.np.matmul(a, b), _int_matmul))
 
 
 def _dot_vjp(which):
@@ -69,7 +150,7 @@ def _dot_mx(F, a, b):
     return F.np.dot(a, b)
 
 
-defop("dot", nin=2, mx=_in_float(_dot_mx), grad=(_dot_vjp(0), _dot_vjp(1)))
+defop("dot", nin=2, mx=_in_float(_dot_mx, _int_dot), grad=(_dot_vjp(0), _dot_vjp(1)))
 
 
 def _canon_axes(axes, na: int, nb: int):
@@ -111,7 +192,8 @@ def _tensordot_bind(a, b, axes=2):
 
 
 defop("tensordot", nin=2, bind=_tensordot_bind, grad=(_tensordot_vjp(0), _tensordot_vjp(1)),
-      mx=_in_float(lambda F, a, b, axes: F.np.tensordot(a, b, axes)))
+      mx=_in_float(lambda F, a, b, axes: F.np.tensordot(a, b, axes),
+                   lambda F, a, b, axes: _int_tensordot(F, a, b, *_canon_axes(axes, a.ndim, b.ndim))))
 
 
 def _outer_mx(F, a, b):
@@ -137,14 +219,19 @@ def _inner_vjp(which):
     return vjp
 
 
-defop("inner", nin=2, mx=_in_float(_inner_mx), grad=(_inner_vjp(0), _inner_vjp(1)))
+defop("inner", nin=2, mx=_in_float(_inner_mx, _int_inner), grad=(_inner_vjp(0), _inner_vjp(1)))
 
 
 def _vdot_mx(F, a, b):
-    return F.np.sum(F.np.reshape(a, (-1,)) * F.np.reshape(b, (-1,)))
+    a, b = F.np.reshape(a, (-1,)), F.np.reshape(b, (-1,))
+    if operand_dtype(a).kind == "f":
+        return F.np.dot(a, b)       # BLAS: MXNet's sum gives NaN for [inf, 1, 2]
+    return F.np.sum(a * b)
 
 
-defop("vdot", nin=2, mx=_in_float(_vdot_mx), grad=(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a))
+# vdot flattens both operands: each gradient is the other operand in this one's shape
+defop("vdot", nin=2, mx=_in_float(_vdot_mx), grad=(lambda g, ans, a, b: c("reshape", g * b, a.shape),
+                                                   lambda g, ans, a, b: c("reshape", g * a, b.shape)))
 
 
 # ---------------------------------------------------------------------------- einsum
@@ -207,8 +294,14 @@ def _trace_vjp(g, ans, x, offset, axis1, axis2):
     return gx * eye
 
 
-defop("trace", params=[("offset", 0), ("axis1", 0), ("axis2", 1)], grad=_trace_vjp,
-      mx=lambda F, x, offset, axis1, axis2: F.np.trace(x, offset, axis1, axis2))
+def _trace_mx(F, x, offset, axis1, axis2):
+    if operand_dtype(x).kind in "biu":
+        # NumPy sums bool and integer diagonals in int64 (MXNet has no bool trace kernel)
+        x = x.astype("int64")
+    return F.np.trace(x, offset, axis1, axis2)
+
+
+defop("trace", params=[("offset", 0), ("axis1", 0), ("axis2", 1)], grad=_trace_vjp, mx=_trace_mx)
 
 
 def _matmul_mxgrad(F, a, b):

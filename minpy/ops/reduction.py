@@ -25,8 +25,41 @@ def _mean_vjp(g, ans, x, axis, dtype, keepdims):
     return expand_reduced(g, x.shape, axis, keepdims) / max(_count(x.shape, axis), 1)
 
 
+def _exclusive_cumprod(y, n: int):
+    """Products of the elements before each one along the last axis (length ``n``):
+    a shift and a log2(n)-step doubling scan, all differentiable MinPy calls."""
+    lead = y.shape[:-1]
+
+    def ones(k):
+        return c("ones", lead + (k,), y.dtype)
+
+    out = c("concatenate", [ones(1), y[..., :n - 1]], -1)
+    k = 1
+    while k < n:
+        out = out * c("concatenate", [ones(k), out[..., :n - k]], -1)
+        k *= 2
+    return out
+
+
 def _prod_vjp(g, ans, x, axis, dtype, keepdims):
-    return expand_reduced(g * ans, x.shape, axis, keepdims) / x
+    """d prod / d x_i is the product of the other elements, computed from prefix and
+    suffix products (no division by x: exact at zeros, 0 where two or more are zero)."""
+    shape = x.shape
+    gx = expand_reduced(g, shape, axis, keepdims) if x.ndim else g
+    axes = norm_axes(axis, x.ndim)
+    n = _count(shape, axis)
+    if n <= 1 or x.size == 0:
+        return gx
+    rest = [i for i in range(x.ndim) if i not in axes]
+    perm = tuple(rest) + axes
+    xt = c("transpose", x, perm) if perm != tuple(range(x.ndim)) else x
+    flat = c("reshape", xt, tuple(shape[i] for i in rest) + (n,))
+    before = _exclusive_cumprod(flat, n)
+    after = c("flip", _exclusive_cumprod(c("flip", flat, -1), n), -1)
+    others = c("reshape", before * after, tuple(shape[i] for i in perm))
+    if perm != tuple(range(x.ndim)):
+        others = c("transpose", others, tuple(int(i) for i in _onp.argsort(perm)))
+    return gx * others
 
 
 def _extreme_vjp(g, ans, x, axis, keepdims):

@@ -312,10 +312,12 @@ defop("repeat", params=[("repeats", 1), ("axis", None)], grad=_repeat_vjp, mx=_r
 
 def _sort_vjp(g, ans, x, axis, kind=None, order=None):
     ax = -1 if axis is None else axis
+    shape = x.shape
     if axis is None:
         x = c("ravel", x)
     inv = c("argsort", c("argsort", x, ax), ax)
-    return c("take_along_axis", g, inv, ax)
+    gx = c("take_along_axis", g, inv, ax)
+    return c("reshape", gx, shape) if axis is None else gx
 
 
 def _sort_mx(F, x, axis, kind, order):
@@ -338,6 +340,10 @@ defop("argsort", params=_SORT, mx=_argsort_mx, nondiff=True)
 
 
 def _tal_vjp(g, ans, arr, indices, axis):
+    if axis is None:        # the flattened array was indexed
+        base = c("zeros", (arr.size,), g.dtype)
+        flat = c("_scatter_add_along_axis", base, indices, g, axis=0)
+        return c("reshape", flat, arr.shape)
     base = c("zeros", arr.shape, g.dtype)
     return c("_scatter_add_along_axis", base, indices, g, axis=axis)
 
