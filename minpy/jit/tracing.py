@@ -224,7 +224,7 @@ class JitFunction:
         if self.check:
             return self._checked(entry, sig, leaves)
         _stats.bump("jit_replays")
-        return self._replay(entry, leaves)
+        return self._replay(entry, leaves, sig)
 
     def _run_lazy(self, sig, leaves):
         args, kwargs = self._rebuild(sig, leaves)
@@ -270,20 +270,28 @@ class JitFunction:
         eng.tracing = None
         entry = _Entry()
         entry.breaks = tr.breaks
+        done = False
         try:
             if tr.breaks:
                 entry.broken = True
+                done = True
                 return out
             built = self._build(entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves)
             if built is None:
                 entry.broken = True
+                done = True
                 return out
             out = None      # the traced values are not needed: the graph computed them
+            done = True
             return built
         finally:
-            self.cache[sig] = entry
-            if not entry.broken:
-                eng.discard()       # the compiled graph produced every result already
+            if done:
+                self.cache[sig] = entry
+                if not entry.broken:
+                    eng.discard()       # the compiled graph produced every result already
+            # else: interrupted (KeyboardInterrupt) or failed while compiling. Nothing is
+            # cached, so the next call traces again; the traced values stay pending in
+            # the engine and compute as in lazy mode
             _set_thread(prev)
 
     def _build(self, entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves):
@@ -358,17 +366,23 @@ class JitFunction:
         entry.kept = len(keep)
         # this first call's results come from the compiled graph too
         values = self._run(entry, list(ext))
+        if values is None:      # it failed: the traced values (computed lazily) say where
+            return None
         return self._deliver(entry, values, leaves)
 
     # -- replaying ---------------------------------------------------------------------
     def _run(self, entry, ext):
+        """The compiled graph's outputs, or None when it failed (or was busy)."""
+        from .compile import run_checked
         comp = entry.compiled
-        values = comp.run(ext, entry.scalars)
+        values = run_checked(comp, ext, entry.scalars)
+        if values is None:
+            return None
         _stats.bump("executed_graphs")
         _stats.bump("executed_nodes", comp.nodes)
         return values
 
-    def _replay(self, entry, leaves):
+    def _replay(self, entry, leaves, sig):
         ext = []
         for kind, v in entry.plan:
             if kind == "arg":
@@ -378,6 +392,11 @@ class JitFunction:
             else:
                 ext.append(v._mx("jit"))
         values = self._run(entry, ext)
+        if values is None:
+            # the graph failed as a whole (or this thread is already running it, from a
+            # signal handler): run the body lazily, where each error stays with the
+            # arrays computed from the operation that raised it
+            return self._run_lazy(sig, leaves)
         return self._deliver(entry, values, leaves)
 
     def _deliver(self, entry, values, leaves):
@@ -398,7 +417,7 @@ class JitFunction:
     def _checked(self, entry, sig, leaves):
         handles = [leaves[h] if kind == "arg" else h for kind, h, _ in entry.muts]
         before = [(h._data, h._rec) for h in handles]
-        replayed = self._replay(entry, leaves)
+        replayed = self._replay(entry, leaves, sig)
         after = [h._data for h in handles]
         for h, (d, r) in zip(handles, before):
             h._data, h._rec = d, r
