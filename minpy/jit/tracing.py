@@ -761,8 +761,11 @@ def _diff(watched):
         for k, old in before.items():
             if type(old) is Array:
                 reads.setdefault(id(old), _location(kind, obj, key, k))
+        grown = type(obj) is list and len(after) != len(before)
         for k, new in after.items():
             old = before.get(k, _MISSING)
+            if grown and old is _MISSING:
+                continue              # appended: no replay repeats that (see _check_escapes)
             if type(new) is Array and old is not new:
                 loc = _location(kind, obj, key, k)
                 stores.append((loc, new, old))
