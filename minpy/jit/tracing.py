@@ -11,7 +11,6 @@ captured handles to the bound executor and re-point the handles it updates.
 from __future__ import annotations
 
 import functools
-import gc
 import os
 import types
 import warnings
@@ -483,7 +482,7 @@ class JitFunction:
                 entry.broken = True
                 done = True
                 return out
-            self._check_escapes(eng, tr, out, stores)
+            self._check_escapes(eng, tr, out, stores, watched)
             built = self._build(entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves, stores,
                                 reads, uargs)
             if built is None:
@@ -511,53 +510,44 @@ class JitFunction:
             if loc.kind == "arg":
                 loc.set(new, uargs)
 
-    def _check_escapes(self, eng, tr, out, stores) -> None:
-        """Raise if a traced array outlives the trace somewhere a replay cannot update
-        (appended to a list, kept in an object no name reaches): later calls would
-        silently leave the stale first value there."""
+    @staticmethod
+    def _check_escapes(eng, tr, out, stores, watched) -> None:
+        """Raise if a traced array was left in a container the function reaches by name
+        where no replay updates it (appended to a list, inside a new container stored in
+        a slot): later calls would silently leave the first call's value there."""
         epoch = eng.epoch
         leaves: list = []
         _flatten(out, leaves)
         ok = {id(x) for x in leaves}
         ok.update(tr.mutated)
         ok.update(id(new) for _, new, _ in stores)
-        for snap, h in tr.origin.values():
-            ok.add(id(snap))
-            ok.add(id(h))
 
-        def escaped():
-            found = []
-            for w in eng.live:
-                a = w()
-                if a is None or id(a) in ok:
+        def bad(v, depth):
+            t = type(v)
+            if t is Array:
+                d = v._data
+                return id(v) not in ok and type(d) is LRef and d.value is None and \
+                    d.node is not None and d.node.epoch is epoch
+            if depth > 2:
+                return False
+            if t is list or t is tuple:
+                return any(bad(x, depth + 1) for x in v)
+            if t is dict:
+                return any(bad(x, depth + 1) for x in v.values())
+            return False
+        for kind, obj, key, before in watched:
+            for k, v in _items(kind, obj, key).items():
+                if before.get(k, _MISSING) is v and type(v) is Array:
                     continue
-                d = a._data
-                if type(d) is LRef and d.value is None and d.node is not None and \
-                        d.node.epoch is epoch:
-                    found.append(a)
-            return found
-        if not escaped():
-            return
-        gc.collect()            # arrays only cyclic garbage still holds
-        found = escaped()
-        for a in found:
-            holders = [r for r in gc.get_referrers(a)
-                       if type(r) in (dict, list, tuple) or type(getattr(r, "__dict__", None))
-                       is dict and not isinstance(r, (types.FrameType, _TraceState))]
-            holders = [r for r in holders if r is not leaves and r is not found]
-            if not holders:
-                continue
-            r = holders[0]
-            what = (f"a {type(r).__name__}" if type(r) in (dict, list, tuple)
-                    else f"an attribute of a {type(r).__name__}")
-            raise JitSideEffectError(
-                f"minpy.jit({tr.name}): the traced function kept a computed array of shape "
-                f"{a.shape} in {what} that later calls cannot update (calls replay the "
-                f"compiled graph without running the Python body). Return the array "
-                f"instead, or store it by assigning a dict entry, list item or attribute "
-                f"of a container the function reaches by name or gets as an argument "
-                f"(params[\"W\"] = ..., self.W = ...)")
-        return
+                if bad(v, 0):
+                    where = _location(kind, obj, key, k).describe()
+                    raise JitSideEffectError(
+                        f"minpy.jit({tr.name}): the traced function left a computed array in "
+                        f"{where} where later calls cannot update it (they replay the "
+                        f"compiled graph without running the Python body: an append, or an "
+                        f"array inside a new container, is not repeated). Return the array "
+                        f"instead, or assign it to a dict entry, list item or attribute "
+                        f"(params[\"W\"] = ..., self.W = ...), which each call repeats")
 
     def _build(self, entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves, stores=(),
                reads=None, uargs=None):
