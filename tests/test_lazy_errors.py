@@ -381,3 +381,24 @@ def test_escaped_traced_array_raises():
 
     with pytest.raises(JitSideEffectError, match="list|Return the array"):
         step(np.array(onp.ones(3, "float32")))
+
+
+# ----------------------------------------------------------------------------- fuzz findings
+
+@pytest.mark.parametrize("idx", [(), Ellipsis, None, (Ellipsis, None)],
+                         ids=["empty", "ellipsis", "none", "ellipsis-none"])
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_grad_of_whole_array_index_in_every_mode(idx, shape):
+    """The gradient of ``x[()]``/``x[...]`` of a 0-d array was 0 in lazy mode (the
+    graph's slice assignment with empty bounds added nothing) and raised eagerly."""
+    v = np.array(onp.arange(1, 1 + int(onp.prod(shape))).reshape(shape).astype("float64"))
+
+    def loss(x):
+        return np.sum(x[idx] * np.array(2.0, dtype="float64"))
+    g = grad(loss)
+    eager = read(g(v))
+    with minpy.lazy():
+        lazy = read(g(v))
+    jg = minpy.jit(g)
+    for got in (eager, lazy, read(jg(v)), read(jg(v))):
+        assert got.shape == shape and onp.allclose(got, 2.0)
