@@ -285,6 +285,20 @@ def _node_error(n, e: Exception) -> Failed:
     return Failed(type(e), msg)
 
 
+def _run_node(order, descs, ext, scalars, i, n, args, wait: bool):
+    if n.op is native_grad.VJP:
+        res = native_grad.interpret(order, descs, ext, scalars, i)
+    else:
+        with n.ctx.mx:
+            res = n.op.mx(_mx.nd, *args, **dict(n.attrs))
+        res = list(res) if n.op.multi else [res]
+        res = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
+    if wait:
+        for r in res:
+            r.wait_to_read()
+    return res
+
+
 def _interpret(order, descs, ext, scalars, outs, careful: bool = False):
     """Run the needed nodes one by one eagerly (graphs MXNet cannot compile, tiny ones,
     graphs that failed as a whole). A node that raises gets a ``Failed`` value, as do
@@ -310,19 +324,15 @@ def _interpret(order, descs, ext, scalars, outs, careful: bool = False):
                 break
             args.append(v)
         if failed is None:
-            try:
-                if n.op is native_grad.VJP:
-                    res = native_grad.interpret(order, descs, ext, scalars, i)
-                else:
-                    with n.ctx.mx:
-                        res = n.op.mx(_mx.nd, *args, **dict(n.attrs))
-                    res = list(res) if n.op.multi else [res]
-                    res = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
-                if careful:
-                    for r in res:
-                        r.wait_to_read()
-            except Exception as e:
-                failed = _node_error(n, e)
+            # careful: a second try, since MXNet may hand an earlier failure (of a node
+            # run before) to the next array waited for; a node's own error repeats
+            for attempt in range(2 if careful else 1):
+                try:
+                    res = _run_node(order, descs, ext, scalars, i, n, args, careful)
+                    failed = None
+                    break
+                except Exception as e:
+                    failed = _node_error(n, e)
         vals[i] = res if failed is None else [failed] * len(n.shapes)
     _stats.bump("interpreted_nodes", len(keep))
     values = [vals[p][i] for p, i in outs]
