@@ -260,12 +260,25 @@ def run_checked(compiled, ext, scalars):
     So a graph's outputs are handed out only once they are known to be computed."""
     try:
         values = compiled.run(ext, scalars)
-        if config.wait_outputs:
-            for v in values:
-                v.wait_to_read()
-    except Exception:        # MXNetError (synchronous or reported on the outputs), _Busy
+    except Exception:        # MXNetError (synchronous), _Busy
+        return None
+    if config.wait_outputs and not _settled(values):
         return None
     return values
+
+
+def _settled(values) -> bool:
+    """Wait for every array; False if any reports an MXNet failure. Every one is read,
+    so that no reported failure stays behind in MXNet (it would surface later, on an
+    unrelated wait, or at exit)."""
+    ok = True
+    for v in values:
+        if type(v) is not Failed:
+            try:
+                v.wait_to_read()
+            except _mx.base.MXNetError:
+                ok = False
+    return ok
 
 
 def _same(a, b) -> bool:
@@ -324,25 +337,15 @@ def _interpret(order, descs, ext, scalars, outs, careful: bool = False):
                 break
             args.append(v)
         if failed is None:
-            # careful: a second try, since MXNet may hand an earlier failure (of a node
-            # run before) to the next array waited for; a node's own error repeats
-            for attempt in range(2 if careful else 1):
-                try:
-                    res = _run_node(order, descs, ext, scalars, i, n, args, careful)
-                    failed = None
-                    break
-                except Exception as e:
-                    failed = _node_error(n, e)
+            try:
+                res = _run_node(order, descs, ext, scalars, i, n, args, careful)
+            except Exception as e:
+                failed = _node_error(n, e)
         vals[i] = res if failed is None else [failed] * len(n.shapes)
     _stats.bump("interpreted_nodes", len(keep))
     values = [vals[p][i] for p, i in outs]
-    if not careful:
-        try:
-            for v in values:
-                if type(v) is not Failed:
-                    v.wait_to_read()
-        except _mx.base.MXNetError:
-            return _interpret(order, descs, ext, scalars, outs, careful=True)
+    if not careful and not _settled(values):
+        return _interpret(order, descs, ext, scalars, outs, careful=True)
     return values
 
 
