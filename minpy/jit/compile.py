@@ -276,7 +276,7 @@ def _settled(values) -> bool:
         if type(v) is not Failed:
             try:
                 v.wait_to_read()
-            except _mx.base.MXNetError:
+            except Exception:     # MXNetError, or the IndexError/ValueError... MXNet maps to
                 ok = False
     return ok
 
@@ -289,10 +289,14 @@ def _same(a, b) -> bool:
 
 def _node_error(n, e: Exception) -> Failed:
     where = format_where(n.where)
-    if isinstance(e, _mx.base.MXNetError):
-        return Failed(LazyEvaluationError, f"minpy.numpy.{n.op.name} (recorded at {where}): "
-                                           f"MXNet failed: {_call.mx_message(e)}")
     msg = str(e)
+    native = isinstance(e, _mx.base.MXNetError) or "Traceback (most recent call last)" in msg
+    if native:     # MXNet's own text (a C++ traceback): its informative line
+        msg = f"minpy.numpy.{n.op.name} (recorded at {where}): MXNet failed: " \
+              f"{_call.mx_message(e)}"
+        # MXNetError, or the builtin class MXNet maps the error to (IndexError...)
+        return Failed(LazyEvaluationError if isinstance(e, _mx.base.MXNetError) else type(e),
+                      msg)
     if not msg.startswith("minpy"):
         msg = f"minpy.numpy.{n.op.name} (recorded at {where}): {msg}"
     return Failed(type(e), msg)
