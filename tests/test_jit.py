@@ -160,6 +160,13 @@ def _uses_global(x):
     return x * W_GLOBAL
 
 
+SCALE_GLOBAL = 2.0
+
+
+def _uses_scale(x):
+    return x * SCALE_GLOBAL
+
+
 def test_captured_arrays_are_read_by_reference():
     global W_GLOBAL
     saved = W_GLOBAL
@@ -171,14 +178,14 @@ def test_captured_arrays_are_read_by_reference():
         assert close(f(x), [2, 4, 6])
         W_GLOBAL += 1                              # += between calls: seen
         assert close(f(x), [3, 6, 9])
-        W_GLOBAL = np.zeros(3)                     # rebinding the name: NOT seen
-        assert close(f(x), [3, 6, 9])
+        W_GLOBAL = np.zeros(3)                     # rebinding the name: seen as well
+        assert close(f(x), [0, 0, 0])              # (the global's slot is read per call)
         assert traces() == 1
-        # check=True re-runs the function and notices the rebinding
-        W_GLOBAL = np.array(onp.ones(3, "float32"))
-        fc = minpy.jit(_uses_global, check=True)
-        assert close(fc(x), [1, 2, 3]) and close(fc(x), [1, 2, 3])
-        W_GLOBAL = np.zeros(3)
+        # check=True re-runs the function and notices a baked Python scalar that changed
+        global SCALE_GLOBAL
+        fc = minpy.jit(_uses_scale, check=True)
+        assert close(fc(x), [2, 4, 6]) and close(fc(x), [2, 4, 6])
+        SCALE_GLOBAL = 3.0
         with pytest.raises(JitCheckError, match="differs"):
             fc(x)
     finally:

@@ -9,7 +9,8 @@ from .counters import flush_log, print_flush_log, reset_stats, stats  # noqa: F4
 from .compile import LazyEvaluationError  # noqa: F401
 from .dot import last_graph_dot, write_last_graph  # noqa: F401
 from . import backward_cache  # noqa: F401
-from .tracing import GraphBreakError, JitCheckError, JitFunction, explain, jit  # noqa: F401
+from .tracing import (GraphBreakError, JitCheckError, JitFunction, JitSideEffectError,  # noqa: F401
+                      explain, jit)
 
 
 class _CallableModule(type(__import__("sys"))):

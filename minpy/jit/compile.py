@@ -29,7 +29,7 @@ from ..ops.fused import MX_BACKWARD_OPS
 from . import counters as _stats
 from . import native_grad
 from .config import config
-from .graph import LRef, format_where
+from .graph import Failed, LRef, format_where
 from .passes import optimise
 
 _MXND = _mx.np.ndarray
@@ -54,7 +54,7 @@ def run_epoch(engine, nodes, ext, scalars, refs, reason, where) -> None:
             break
     outs = tuple([(r.node.pos, r.index) for r in refs])
     key = _Key((tuple([n.desc for n in nodes]), outs, ctx))
-    _execute(engine, key, nodes, None, ext, scalars, outs, refs, mixed, reason, where)
+    _execute(engine, key, nodes, None, ext, scalars, outs, refs, mixed, reason, where, True)
 
 
 class _Key:
@@ -104,16 +104,20 @@ def _describe(order):
     return descs, ext, scalars, pos
 
 
-def run_graph(engine, refs, reason, where) -> None:
-    """Slow path: compute refs whose nodes span epochs (ordered by dependencies)."""
+def run_graph(engine, refs, reason, where, detach: bool = True) -> None:
+    """Slow path: compute refs whose nodes span epochs (ordered by dependencies);
+    ``detach=False`` keeps the refs' nodes (a flush in progress still describes them)."""
     order = _topo(refs)
     descs, ext, scalars, pos = _describe(order)
     outs = tuple((pos[id(r.node)], r.index) for r in refs)
     ctx = order[0].ctx
-    mixed = any(n.ctx != ctx for n in order)
+    # a Failed input (an array whose own computation raised) is handled node by node
+    mixed = any(n.ctx != ctx for n in order) or any(type(v) is Failed for v in ext)
     key = _Key(("multi-epoch", tuple((n.op, n.attrs, d) for n, d in zip(order, descs)),
-                tuple((v.shape, v.dtype) for v in ext), outs, ctx))
-    _execute(engine, key, order, descs, ext, scalars, outs, refs, mixed, reason, where)
+                tuple((getattr(v, "shape", None), getattr(v, "dtype", None)) for v in ext),
+                outs, ctx))
+    _execute(engine, key, order, descs, ext, scalars, outs, refs, mixed, reason, where,
+             detach)
 
 
 def _topo(refs):
@@ -183,53 +187,98 @@ class _Entry:
         self.last = None
 
 
-def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason, where):
+# the LRU cache and its entries are shared by every thread's engine
+_CACHE_LOCK = threading.Lock()
+
+
+def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason, where,
+             detach=True):
     global last_graph
-    entry = cache.get(key)
-    if entry is None:
-        entry = cache[key] = _Entry(len(scalars))
-        while len(cache) > config.cache_capacity:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    baked = entry.baked
-    vkey = tuple([scalars[i] for i in baked]) if baked else ()
-    compiled = entry.by_values.get(vkey)
+    with _CACHE_LOCK:
+        entry = cache.get(key)
+        if entry is None:
+            entry = cache[key] = _Entry(len(scalars))
+            while len(cache) > config.cache_capacity:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        baked = entry.baked
+        vkey = tuple([scalars[i] for i in baked]) if baked else ()
+        compiled = entry.by_values.get(vkey)
+        if compiled is None and entry.by_values and entry.last is not None:
+            changed = {i for i in baked if not _same(scalars[i], entry.last[i])}
+            entry.baked = baked = tuple(i for i in baked if i not in changed)
+            entry.by_values.clear()
+            vkey = tuple([scalars[i] for i in baked])
+        entry.last = scalars
     hit = compiled is not None
     if hit:
         _stats.bump("cache_hits")
     else:
         _stats.bump("cache_misses")
-        if entry.by_values and entry.last is not None:
-            changed = {i for i in baked if not _same(scalars[i], entry.last[i])}
-            entry.baked = baked = tuple(i for i in baked if i not in changed)
-            entry.by_values.clear()
-            vkey = tuple([scalars[i] for i in baked])
         if descs is None:
             descs = _indexed(nodes)
         keep = _live_nodes(descs, outs)
         if mixed or len(keep) < config.min_graph_nodes:
             compiled = _INTERPRET
         else:
-            compiled = _compile(engine, nodes, descs, keep, ext, scalars, set(baked), outs,
-                                nodes[0].ctx)
-        if len(entry.by_values) >= 64:
-            entry.by_values.clear()
-        entry.by_values[vkey] = compiled
-    entry.last = scalars
+            try:
+                compiled = _compile(engine, nodes, descs, keep, ext, scalars, set(baked), outs,
+                                    nodes[0].ctx)
+            except Exception:        # compiling must never cost correctness: interpret
+                compiled = _INTERPRET
+        with _CACHE_LOCK:
+            if len(entry.by_values) >= 64:
+                entry.by_values.clear()
+            entry.by_values[vkey] = compiled
     _stats.flushed(reason, where, len(nodes), hit)
-    if compiled is _INTERPRET:
+    values = None
+    if compiled is not _INTERPRET:
+        values = run_checked(compiled, ext, scalars)
+        if values is not None:
+            _stats.bump("executed_graphs")
+            _stats.bump("executed_nodes", compiled.nodes)
+    if values is None:
+        # interpreted, or the graph failed as a whole: node by node, so that an error
+        # stays with the outputs of the node that raised it (and what reads them)
         if descs is None:
             descs = _indexed(nodes)
         values = _interpret(nodes, descs, ext, scalars, outs)
-    else:
-        values = compiled.run(ext, scalars)
-        _stats.bump("executed_graphs")
-        _stats.bump("executed_nodes", compiled.nodes)
     last_graph = (key[1] if key[0] == "multi-epoch" else key[0], outs)
     for r, v in zip(refs, values):
         r.value = v
-        r.node = None
+        if detach:
+            r.node = None
+
+
+def run_checked(compiled, ext, scalars):
+    """Run a compiled graph and wait until its outputs exist; None if it failed.
+
+    MXNet reports a failing operator asynchronously, on the arrays it should have
+    written, and forgets the error once one of them has been read: every other
+    output of the graph would then read uninitialised memory without an error.
+    So a graph's outputs are handed out only once they are known to be computed."""
+    try:
+        values = compiled.run(ext, scalars)
+    except Exception:        # MXNetError (synchronous), _Busy
+        return None
+    if config.wait_outputs and not _settled(values):
+        return None
+    return values
+
+
+def _settled(values) -> bool:
+    """Wait for every array; False if any reports an MXNet failure. Every one is read,
+    so that no reported failure stays behind in MXNet (it would surface later, on an
+    unrelated wait, or at exit)."""
+    ok = True
+    for v in values:
+        if type(v) is not Failed:
+            try:
+                v.wait_to_read()
+            except Exception:     # MXNetError, or the IndexError/ValueError... MXNet maps to
+                ok = False
+    return ok
 
 
 def _same(a, b) -> bool:
@@ -238,35 +287,70 @@ def _same(a, b) -> bool:
 
 # ----------------------------------------------------------------------------- interpreting
 
-def _interpret(order, descs, ext, scalars, outs):
-    """Run the needed nodes one by one eagerly (graphs MXNet cannot compile, tiny ones)."""
+def _node_error(n, e: Exception) -> Failed:
+    where = format_where(n.where)
+    msg = str(e)
+    native = isinstance(e, _mx.base.MXNetError) or "Traceback (most recent call last)" in msg
+    if native:     # MXNet's own text (a C++ traceback): its informative line
+        msg = f"minpy.numpy.{n.op.name} (recorded at {where}): MXNet failed: " \
+              f"{_call.mx_message(e)}"
+        # MXNetError, or the builtin class MXNet maps the error to (IndexError...)
+        return Failed(LazyEvaluationError if isinstance(e, _mx.base.MXNetError) else type(e),
+                      msg)
+    if not msg.startswith("minpy"):
+        msg = f"minpy.numpy.{n.op.name} (recorded at {where}): {msg}"
+    return Failed(type(e), msg)
+
+
+def _run_node(order, descs, ext, scalars, i, n, args, wait: bool):
+    if n.op is native_grad.VJP:
+        res = native_grad.interpret(order, descs, ext, scalars, i)
+    else:
+        with n.ctx.mx:
+            res = n.op.mx(_mx.nd, *args, **dict(n.attrs))
+        res = list(res) if n.op.multi else [res]
+        res = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
+    if wait:
+        for r in res:
+            r.wait_to_read()
+    return res
+
+
+def _interpret(order, descs, ext, scalars, outs, careful: bool = False):
+    """Run the needed nodes one by one eagerly (graphs MXNet cannot compile, tiny ones,
+    graphs that failed as a whole). A node that raises gets a ``Failed`` value, as do
+    the nodes computed from it; the others are computed. Unless ``careful``, the
+    outputs are waited for at the end and, if MXNet failed asynchronously, the graph
+    runs again carefully: waiting after each node to see which one failed."""
     keep = _live_nodes(descs, outs)
     vals = [None] * len(order)
     for i, (n, ins) in enumerate(zip(order, descs)):
         if i not in keep:
             continue
-        if n.op is native_grad.VJP:
-            vals[i] = native_grad.interpret(order, descs, ext, scalars, i)
-            continue
         args = []
+        failed = None
         for d in ins:
             if d[0] == "x":
-                args.append(ext[d[1]])
+                v = ext[d[1]]
             elif d[0] == "s":
-                args.append(scalars[d[2]])
+                v = scalars[d[2]]
             else:
-                args.append(vals[d[0]][d[1]])
-        try:
-            with n.ctx.mx:
-                res = n.op.mx(_mx.nd, *args, **dict(n.attrs))
-        except _mx.base.MXNetError as e:
-            raise LazyEvaluationError(
-                f"minpy.numpy.{n.op.name} (recorded at {format_where(n.where)}): MXNet failed: "
-                f"{_call.mx_message(e)}") from None
-        res = list(res) if n.op.multi else [res]
-        vals[i] = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
+                v = vals[d[0]][d[1]]
+            if type(v) is Failed:
+                failed = v
+                break
+            args.append(v)
+        if failed is None:
+            try:
+                res = _run_node(order, descs, ext, scalars, i, n, args, careful)
+            except Exception as e:
+                failed = _node_error(n, e)
+        vals[i] = res if failed is None else [failed] * len(n.shapes)
     _stats.bump("interpreted_nodes", len(keep))
-    return [vals[p][i] for p, i in outs]
+    values = [vals[p][i] for p, i in outs]
+    if not careful and not _settled(values):
+        return _interpret(order, descs, ext, scalars, outs, careful=True)
+    return values
 
 
 # ----------------------------------------------------------------------------- compiling
@@ -469,6 +553,28 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
         _stats.bump("compile_seconds", time.perf_counter() - t0)
 
 
+class _Busy(Exception):
+    """A compiled graph was entered again by the thread already running it (a signal
+    handler): the caller computes the values another way."""
+
+
+def _exclusive(run):
+    """One run of a compiled graph at a time: its bound input and output buffers are
+    shared by every thread (and signal handler) that reuses the cached graph."""
+    def guarded(self, ext, scalars):
+        with self.lock:
+            if self.active:
+                raise _Busy()
+            self.active = True
+            try:
+                return run(self, ext, scalars)
+            finally:
+                self.active = False
+    guarded.__name__ = run.__name__
+    guarded.__doc__ = run.__doc__
+    return guarded
+
+
 class _NodeFacts:
     """The parts of a node that lowering reads."""
     __slots__ = ("op", "attrs", "shapes", "dtypes")
@@ -505,9 +611,10 @@ class _Compiled:
     """
 
     __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack", "consts", "sizes",
-                 "promote", "alt", "runs", "heavy")
+                 "promote", "alt", "runs", "heavy", "lock", "active")
 
     def __init__(self, syms, ext, sdtypes, ctx, nodes, consts=()) -> None:
+        self.lock, self.active = threading.RLock(), False
         self.promote = self.alt = None
         self.runs = self.heavy = 0
         self.sizes = [int(_onp.prod(v.shape)) for v in ext]    # ext holds the consts already
@@ -536,6 +643,7 @@ class _Compiled:
                       for n in names if n[0] == "s"]
         self.nodes = nodes
 
+    @_exclusive
     def run(self, ext, scalars):
         """Outputs for inputs ``ext`` (buffers, or Python scalars for 0-d inputs)."""
         if self.alt is not None:
@@ -627,9 +735,10 @@ class _CachedGraph:
     vehicle): inputs are passed by reference and every call returns fresh
     outputs, so nothing is copied in or out."""
 
-    __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx", "folded")
+    __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx", "folded", "lock", "active")
 
     def __init__(self, syms, ext, sdtypes, ctx, nodes, folded=()) -> None:
+        self.lock, self.active = threading.RLock(), False
         self.folded = list(folded)
         group = _mx.sym.Group(syms)
         names = group.list_arguments()
@@ -652,6 +761,7 @@ class _CachedGraph:
         self.nodes = nodes
         self.ctx = ctx
 
+    @_exclusive
     def run(self, ext, scalars):
         if self.folded:
             ext = [*ext, *self.folded]

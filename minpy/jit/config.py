@@ -28,6 +28,13 @@ class JitConfig:
         self.native_backward = "auto"    # MXNet runs a backward pass it can run exactly:
         #                                  "always", "never", or "auto": when the tape holds a
         #                                  Function (whose backward would otherwise run eagerly)
+        self.wait_outputs = True         # a flush / jit call returns once its graph's outputs
+        #                                  are computed, so an MXNet failure (reported
+        #                                  asynchronously, and forgotten once one array was
+        #                                  read) is seen and stays with the arrays of the
+        #                                  operator that raised it; False hands them out at
+        #                                  once (overlaps Python with MXNet, but a failing
+        #                                  graph then leaves its other outputs unwritten)
         self.graph_passes = True         # run the compile-time passes below at all
         self.constant_folding = True     # compute what reads no graph input once, at compile
         self.cse = True                  # common-subexpression elimination

@@ -18,7 +18,7 @@ from ..array import Array
 from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
-from .graph import LNode, LRef, user_frame
+from .graph import Failed, LNode, LRef, user_frame
 
 _MXND = _mx.np.ndarray
 
@@ -41,52 +41,76 @@ class Engine:
         self.reason = None
         self.tracing = None           # a minpy.jit trace in progress (records handles, breaks)
         self.native_epoch = None      # the epoch holding a native backward pass (one per graph)
+        self.busy = False             # recording or flushing (re-entry: a signal handler)
+        self.deferred = False         # a flush asked for while busy: run it when done
 
     # -- hot path ----------------------------------------------------------------------
     def record(self, op, operands, attrs, info, ctx):
         lz = op.lazy
         if lz is not None and (lz is False or not lz(attrs)) or info.eager or \
-                info.empty:                        # MXNet graphs cannot hold empty arrays
-            _stats.bump("eager_ops")
+                info.empty or self.busy:           # MXNet graphs cannot hold empty arrays;
+            _stats.bump("eager_ops")               # busy: a signal handler interrupted us
             if self.tracing is not None:
                 self.tracing.eager_call(op)
             return _call.run_mxnet(op, operands, info, ctx)
-        epoch = self.epoch
-        ext = self.ext
-        desc, inputs = [], []
-        for o in operands:
-            if type(o) is Array:
-                d = o._data
-                if type(d) is LRef:
-                    v = d.value
-                    if v is None:
-                        n = d.node
-                        if n.epoch is epoch:
-                            desc.append((n.pos, d.index))
-                            inputs.append(d)
-                            continue
-                        # pending from an older epoch that no live handle kept: compute it
-                        # now (the flush starts a new epoch; anything appended is ignored)
-                        d.materialise(o, "stale")
-                        return self.record(op, operands, attrs, info, ctx)
-                    d = v
-                k = self.ext_ids.get(id(d))
-                if k is None:
-                    k = self.ext_ids[id(d)] = len(ext)
-                    ext.append(d)
-                    if self.tracing is not None:
-                        self.tracing.ext_handles.append(o)
-                desc.append(("x", k, o._shape, o._dtype.char))
-                inputs.append(d)
-            else:
-                desc.append(("s", type(o)))
-                self.scalars.append(o)
-                inputs.append(o)
-        nodes = self.nodes
-        node = LNode(op, inputs, attrs, info, ctx, len(nodes), epoch,
-                     (op, attrs, tuple(desc)),
-                     user_frame(3) if config.record_source_lines else None)
-        nodes.append(node)
+        # ``busy`` while the lists are being changed: a signal handler that flushes or
+        # records meanwhile must not see (or extend) a half-recorded node; what this call
+        # appended is taken back if it is interrupted (KeyboardInterrupt)
+        self.busy = True
+        ext, scalars = self.ext, self.scalars
+        n_ext, n_scalars = len(ext), len(scalars)
+        stale = None
+        try:
+            epoch = self.epoch
+            desc, inputs = [], []
+            for o in operands:
+                if type(o) is Array:
+                    d = o._data
+                    if type(d) is LRef:
+                        v = d.value
+                        if v is None:
+                            n = d.node
+                            if n.epoch is epoch:
+                                desc.append((n.pos, d.index))
+                                inputs.append(d)
+                                continue
+                            stale = (d, o)       # pending from an older epoch: computed below
+                            break
+                        if type(v) is Failed:    # computed from a failed value: fails alike
+                            stale = v
+                            break
+                        d = v
+                    k = self.ext_ids.get(id(d))
+                    if k is None:
+                        k = self.ext_ids[id(d)] = len(ext)
+                        ext.append(d)
+                        if self.tracing is not None:
+                            self.tracing.ext_handles.append(o)
+                    desc.append(("x", k, o._shape, o._dtype.char))
+                    inputs.append(d)
+                else:
+                    desc.append(("s", type(o)))
+                    scalars.append(o)
+                    inputs.append(o)
+            if stale is None:
+                nodes = self.nodes
+                node = LNode(op, inputs, attrs, info, ctx, len(nodes), epoch,
+                             (op, attrs, tuple(desc)),
+                             user_frame(3) if config.record_source_lines else None)
+                nodes.append(node)
+        except BaseException:
+            self._take_back(n_ext, n_scalars)
+            raise
+        finally:
+            self.busy = False
+        if stale is not None:
+            self._take_back(n_ext, n_scalars)
+            if type(stale) is Failed:
+                return self._failed_outputs(stale, info, ctx)
+            # pending from an older epoch that no live handle kept: compute it now,
+            # then record again
+            stale[0].materialise(stale[1], "stale")
+            return self.record(op, operands, attrs, info, ctx)
         shapes = info.shapes
         if len(shapes) == 1:
             a = Array._wrap(LRef(node, 0), shapes[0], info.dtypes[0], ctx)
@@ -98,8 +122,29 @@ class Engine:
                 a = Array._wrap(LRef(node, i), s, d, ctx)
                 self.live.append(weakref.ref(a))
                 out.append(a)
-        if len(nodes) >= config.max_pending:
-            self.flush("bound")
+        if len(nodes) >= config.max_pending or self.deferred:
+            self.flush("bound" if not self.deferred else "deferred")
+        return out
+
+    def _take_back(self, n_ext: int, n_scalars: int) -> None:
+        """Undo the list appends of an interrupted or restarted ``record``."""
+        ext = self.ext
+        if len(ext) > n_ext:
+            for d in ext[n_ext:]:
+                self.ext_ids.pop(id(d), None)
+            del ext[n_ext:]
+            if self.tracing is not None:
+                del self.tracing.ext_handles[n_ext:]
+        del self.scalars[n_scalars:]
+
+    @staticmethod
+    def _failed_outputs(failed, info, ctx) -> list:
+        """Arrays for a call whose operand failed: reading them raises that error."""
+        out = []
+        for s, d in zip(info.shapes, info.dtypes):
+            r = LRef(None, 0)
+            r.value = failed
+            out.append(Array._wrap(r, s, d, ctx))
         return out
 
     def record_data(self, op, data, attrs, info, ctx) -> list:
@@ -107,6 +152,7 @@ class Engine:
         buffers or scalars), as a replayed backward pass does; its output refs."""
         epoch = self.epoch
         desc = []
+        n_ext, n_scalars = len(self.ext), len(self.scalars)
         for d in data:
             t = type(d)
             if t is LRef:
@@ -117,8 +163,12 @@ class Engine:
                     # pending from an epoch a flush ended (a bound reached in the middle of
                     # a replayed backward pass) that no live handle kept: compute it, then
                     # describe the node again in the epoch now open
+                    self._take_back(n_ext, n_scalars)
                     d.materialise(None, "stale")
                     return self.record_data(op, data, attrs, info, ctx)
+                if type(d.value) is Failed:
+                    self._take_back(n_ext, n_scalars)
+                    return [a._data for a in self._failed_outputs(d.value, info, ctx)]
                 d = d.value
                 t = type(d)
             if t is float or t is int or t is bool:
@@ -158,41 +208,61 @@ class Engine:
 
     # -- flush -------------------------------------------------------------------------
     def flush(self, reason: str = "flush", extra=()) -> None:
+        from .compile import run_epoch, run_graph
+        if self.busy:
+            # re-entered (a signal handler, or a read made while this engine records or
+            # flushes): compute only the values asked for, apart from the epoch in
+            # progress; a plain flush waits until the interrupted work is done
+            todo = [r for r in extra if r.value is None]
+            if todo:
+                run_graph(self, todo, reason, user_frame(2), detach=False)
+            else:
+                self.deferred = True
+            return
         if self.reason is not None:
             reason, self.reason = self.reason, None
         if self.tracing is not None:
             self.tracing.graph_break(reason, user_frame(2))
-        epoch = self.epoch
-        refs, handles, stale = [], [], []
-        seen = set()
-        for w in self.live:
-            a = w()
-            if a is None:
-                continue
-            d = a._data
-            if type(d) is LRef:
-                handles.append(a)
-                if d.value is None and id(d) not in seen:
-                    seen.add(id(d))
-                    (refs if d.node.epoch is epoch else stale).append(d)
-        for r in extra:
-            if r.value is None and id(r) not in seen:
-                seen.add(id(r))
-                (refs if r.node.epoch is epoch else stale).append(r)
-        nodes, ext, scalars = self.nodes, self.ext, self.scalars
-        self.live, self.nodes, self.ext, self.scalars = [], [], [], []
-        self.ext_ids = {}
-        self.epoch = _Epoch()
-        from .compile import run_epoch, run_graph
-        where = user_frame(2)
-        if stale:
-            run_graph(self, stale, reason, where)
-        if refs:
-            run_epoch(self, nodes, ext, scalars, refs, reason, where)
-        for a in handles:
-            d = a._data
-            if type(d) is LRef and d.value is not None:
-                a._data = d.value
+        self.busy = True
+        try:
+            self.deferred = False
+            epoch = self.epoch
+            refs, handles, stale = [], [], []
+            seen = set()
+            for w in self.live:
+                a = w()
+                if a is None:
+                    continue
+                d = a._data
+                if type(d) is LRef:
+                    handles.append(a)
+                    if d.value is None and id(d) not in seen:
+                        seen.add(id(d))
+                        (refs if d.node.epoch is epoch else stale).append(d)
+            for r in extra:
+                if r.value is None and id(r) not in seen:
+                    seen.add(id(r))
+                    (refs if r.node.epoch is epoch else stale).append(r)
+            nodes, ext, scalars = self.nodes, self.ext, self.scalars
+            self.live, self.nodes, self.ext, self.scalars = [], [], [], []
+            self.ext_ids = {}
+            self.epoch = _Epoch()
+            where = user_frame(2)
+            if stale:
+                run_graph(self, stale, reason, where)
+            if refs:
+                run_epoch(self, nodes, ext, scalars, refs, reason, where)
+            for a in handles:
+                d = a._data
+                if type(d) is LRef:
+                    v = d.value
+                    if v is not None and type(v) is not Failed:
+                        a._data = v
+        finally:
+            self.busy = False
+        if self.deferred:
+            self.deferred = False
+            self.flush("deferred")
 
 
 _state = _call._lazy

@@ -37,8 +37,27 @@ class LNode:
         return f"<lazy {self.op.name} #{self.pos} at {format_where(self.where)}>"
 
 
+class Failed:
+    """The value of a pending output whose computation failed: reading it raises the
+    error again (every time), and arrays computed from it fail with the same error,
+    while the other outputs of the same graph keep their own values."""
+
+    __slots__ = ("cls", "message")
+
+    def __init__(self, cls, message: str) -> None:
+        self.cls = cls
+        self.message = message
+
+    def error(self) -> Exception:
+        try:
+            return self.cls(self.message)
+        except Exception:
+            return ValueError(self.message)
+
+
 class LRef:
-    """Output ``index`` of a node; ``value`` is set once a flush computed it."""
+    """Output ``index`` of a node; ``value`` is set once a flush computed it (a
+    ``Failed`` when its computation raised)."""
 
     __slots__ = ("node", "index", "value")
 
@@ -52,6 +71,8 @@ class LRef:
             from .engine import engine_for_flush
             engine_for_flush().flush(reason, extra=(self,))
         value = self.value
+        if type(value) is Failed:
+            raise value.error() from None
         if arr is not None and arr._data is self:
             arr._data = value
         return value

@@ -246,7 +246,9 @@ class _TwoPhase:
 
     def __init__(self, group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes,
                  consts) -> None:
+        import threading
         from .compile import _quiet_native_stderr
+        self.lock, self.active = threading.RLock(), False
         self.nodes = nodes
         self.consts = list(consts)
         self.plan = plan
@@ -303,6 +305,10 @@ class _TwoPhase:
         self.last = [None] * len(self.fill)
 
     def run(self, ext, scalars):
+        from .compile import _exclusive
+        return _exclusive(_TwoPhase._run)(self, ext, scalars)
+
+    def _run(self, ext, scalars):
         from .compile import _FULL, _feed_scalars
         if self.consts:
             ext = [*ext, *self.consts]

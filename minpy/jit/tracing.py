@@ -11,6 +11,8 @@ captured handles to the bound executor and re-point the handles it updates.
 from __future__ import annotations
 
 import functools
+import os
+import types
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
@@ -95,7 +97,8 @@ def _leaf_sig(x, static: bool):
 
 
 class _TraceState:
-    __slots__ = ("ext_handles", "mutated", "original", "breaks", "strict", "name", "origin")
+    __slots__ = ("ext_handles", "mutated", "original", "breaks", "strict", "name", "origin",
+                 "undo_stores")
 
     def __init__(self, strict: bool, name: str) -> None:
         self.ext_handles: list = []
@@ -105,6 +108,7 @@ class _TraceState:
         self.strict = strict
         self.name = name
         self.origin: dict = {}        # id(snapshot) -> (snapshot, the handle it was taken of)
+        self.undo_stores: list = []   # (slot, value before the trace, user arguments)
 
     def resolve(self, h):
         """The handle an autograd snapshot ``h`` was taken of (following chains)."""
@@ -130,6 +134,9 @@ class _TraceState:
     def undo_writes(self) -> None:
         for k, h in self.mutated.items():
             h._data, h._shape, h._dtype, h._ctx, h._rec = self.original[k]
+        for loc, old, uargs in self.undo_stores:
+            if old is not _MISSING:
+                loc.set(old, uargs)
 
     def graph_break(self, reason: str, where) -> None:
         if self.breaks and self.breaks[-1][1] == where:
@@ -142,11 +149,189 @@ class _TraceState:
                 f"move the value-dependent code out of the jitted function")
 
 
+# ----------------------------------------------------------------------------- state writes
+# A traced function may store a new array in a container it did not get back from the
+# call: ``params["W"] = params["W"] - lr * g`` on a global, closure or argument dict or
+# list, ``self.W = ...`` on an object, a ``global``/``nonlocal`` name. Replaying the graph
+# must repeat that store, and must read such a slot afresh on every call (the next call
+# reads the array the last one stored). The containers the function can reach by name
+# are snapshotted before the trace and compared after it.
+
+class JitSideEffectError(RuntimeError):
+    """A jitted function stored a traced array where replaying cannot update it."""
+
+
+_MISSING = object()
+_NOT_WATCHED = (types.ModuleType, type, types.BuiltinFunctionType, types.MethodType,
+                functools.partial, str, bytes, int, float, bool, complex, type(None))
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class _Loc:
+    """One slot of a container: ``obj[key]``, ``obj.key``, a cell, or ``[key]`` of the
+    argument container at ``path`` of the current call."""
+
+    __slots__ = ("kind", "obj", "key")
+
+    def __init__(self, kind: str, obj, key) -> None:
+        self.kind, self.obj, self.key = kind, obj, key
+
+    def container(self, uargs):
+        if self.kind != "arg":
+            return self.obj
+        c = uargs[0][self.obj[0]] if type(self.obj[0]) is int else uargs[1][self.obj[0]]
+        for k in self.obj[1:]:
+            c = c[k]
+        return c
+
+    def get(self, uargs=None):
+        if self.kind == "attr":
+            return getattr(self.obj, self.key, None)
+        if self.kind == "cell":
+            try:
+                return self.obj.cell_contents
+            except ValueError:
+                return None
+        c = self.container(uargs)
+        try:
+            return c[self.key]
+        except (LookupError, TypeError):
+            return None
+
+    def set(self, value, uargs=None) -> None:
+        if self.kind == "attr":
+            setattr(self.obj, self.key, value)
+        elif self.kind == "cell":
+            self.obj.cell_contents = value
+        else:
+            self.container(uargs)[self.key] = value
+
+    def describe(self) -> str:
+        if self.kind == "attr":
+            return f"attribute {self.key!r} of a {type(self.obj).__name__}"
+        if self.kind == "cell":
+            return "a closure variable"
+        if self.kind == "glob":
+            return f"the global {self.key!r}"
+        if self.kind == "arg":
+            return f"entry {self.key!r} of an argument container"
+        return f"entry {self.key!r} of a {type(self.obj).__name__}"
+
+
+def _items(kind, obj, key=None):
+    """The slots of a watched container as {key: value}."""
+    if kind == "cell":
+        try:
+            return {None: obj.cell_contents}
+        except ValueError:
+            return {}
+    if kind == "glob":
+        return {k: obj[k] for k in key if k in obj}
+    if kind == "attr":
+        d = getattr(obj, "__dict__", None)
+        return dict(d) if type(d) is dict else {}
+    if type(obj) is list:
+        return dict(enumerate(obj))
+    return dict(obj)
+
+
+def _user_code(code) -> bool:
+    return not code.co_filename.startswith(_PKG)
+
+
+def _watch_list(fn, uargs, rebuilt) -> list:
+    """(kind, container, key-or-names, snapshot) of every container the traced function
+    can reach: its globals and closure (and those of the user functions it names), the
+    objects and containers among them, and the argument containers it was given."""
+    out, seen, budget = [], set(), [20000]
+
+    def visit(v, depth):
+        if depth > 4 or id(v) in seen or budget[0] <= 0:
+            return
+        t = type(v)
+        if t is Array or isinstance(v, _NOT_WATCHED) or isinstance(v, _onp.ndarray):
+            return
+        seen.add(id(v))
+        if t is dict or t is list:
+            budget[0] -= len(v)
+            out.append(("item", v, None))
+            for x in (list(v.values()) if t is dict else list(v)):
+                visit(x, depth + 1)
+        elif t is tuple:
+            for x in v:
+                visit(x, depth + 1)
+        elif isinstance(v, types.FunctionType):
+            visit_fn(v, depth)
+        elif type(getattr(v, "__dict__", None)) is dict:
+            d = v.__dict__
+            budget[0] -= len(d)
+            out.append(("attr", v, None))
+            for x in list(d.values()):
+                visit(x, depth + 1)
+
+    def names(code, acc):
+        acc.update(code.co_names)
+        for c in code.co_consts:
+            if isinstance(c, types.CodeType):
+                names(c, acc)
+        return acc
+
+    def visit_fn(f, depth):
+        code = getattr(f, "__code__", None)
+        if code is None or not _user_code(code):
+            return
+        g = f.__globals__
+        used = sorted(n for n in names(code, set()) if n in g)
+        out.append(("glob", g, tuple(used)))
+        for n in used:
+            visit(g[n], depth + 1)
+        for cell in f.__closure__ or ():
+            out.append(("cell", cell, None))
+            try:
+                visit(cell.cell_contents, depth + 1)
+            except ValueError:
+                pass
+
+    fn = getattr(fn, "__func__", fn)
+    visit_fn(fn, 0) if isinstance(fn, types.FunctionType) else visit(fn, 0)
+    for a in list(uargs[0]) + list(uargs[1].values()):
+        visit(a, 1)             # the objects passed (``self``): their attributes
+    for path, c in rebuilt:     # the argument containers the function was given (copies)
+        seen.add(id(c))
+        out.append(("arg", c, path))
+    return [(kind, obj, key, _items(kind, obj, key)) for kind, obj, key in out]
+
+
+def _containers(tree, obj, path, acc) -> None:
+    """(path, container) of the dicts and lists of a rebuilt argument tree."""
+    if type(obj) is dict:
+        acc.append((path, obj))
+        for k, v in obj.items():
+            _containers(None, v, path + (k,), acc)
+    elif type(obj) is list:
+        acc.append((path, obj))
+        for k, v in enumerate(obj):
+            _containers(None, v, path + (k,), acc)
+    elif type(obj) is tuple:
+        for k, v in enumerate(obj):
+            _containers(None, v, path + (k,), acc)
+
+
+def _location(kind, obj, key, k):
+    if kind == "glob":
+        return _Loc("glob", obj, k)
+    if kind == "arg":
+        return _Loc("arg", key, k)
+    if kind == "cell":
+        return _Loc("cell", obj, None)
+    return _Loc(kind, obj, k)
+
+
 class _Entry:
     """A compiled trace and how to feed it."""
 
     __slots__ = ("compiled", "plan", "scalars", "out_tree", "out_plan", "muts",
-                 "nodes", "kept", "captured", "breaks", "broken")
+                 "nodes", "kept", "captured", "breaks", "broken", "stores")
 
     def __init__(self) -> None:
         self.broken = False
@@ -216,18 +401,24 @@ class JitFunction:
             # a gradient is being taken through this call (run the body on the tape), or
             # an enclosing jitted function is being traced (inline the body into its trace)
             return self.fn(*args, **kwargs)
+        uargs = (args, kwargs)
         entry = self.cache.get(sig)
         if entry is None:
-            return self._trace(sig, leaves, statics)
+            return self._trace(sig, leaves, statics, uargs)
         if entry.broken:
-            return self._run_lazy(sig, leaves)
+            return self._run_lazy(sig, leaves, uargs)
         if self.check:
-            return self._checked(entry, sig, leaves)
+            return self._checked(entry, sig, leaves, uargs)
         _stats.bump("jit_replays")
-        return self._replay(entry, leaves)
+        res = self._replay(entry, leaves, sig, uargs)
+        if res is _RETRACE:          # a slot it reads now holds another shape or dtype
+            self.cache.pop(sig, None)
+            return self._trace(sig, leaves, statics, uargs)
+        return res
 
-    def _run_lazy(self, sig, leaves):
-        args, kwargs = self._rebuild(sig, leaves)
+    def _run_lazy(self, sig, leaves, uargs=None):
+        # the user's own arguments: stores into argument containers reach the caller
+        args, kwargs = self._rebuild(sig, leaves) if uargs is None else uargs
         prev = _state.engine is not None
         _set_thread(True)
         try:
@@ -236,7 +427,7 @@ class JitFunction:
             _set_thread(prev)
 
     # -- tracing -----------------------------------------------------------------------
-    def _trace(self, sig, leaves, statics):
+    def _trace(self, sig, leaves, statics, uargs=None):
         self.traces += 1
         self.signatures.append(sig)
         _stats.bump("jit_traces")
@@ -258,35 +449,108 @@ class JitFunction:
                 if d[0] != "S":
                     arg_bufs.setdefault(id(x._data), j)
         args, kwargs = self._rebuild(sig, call_leaves)
+        if uargs is None:
+            uargs = (args, kwargs)
+        rebuilt: list = []
+        for i, a in enumerate(args):
+            _containers(None, a, (i,), rebuilt)
+        for k, v in kwargs.items():
+            _containers(None, v, (k,), rebuilt)
+        try:
+            watched = _watch_list(self.fn, uargs, rebuilt)
+        except Exception:             # an odd object: watch nothing rather than fail
+            watched = []
         eng.tracing = tr
         self._last_trace = tr
         try:
             out = self.fn(*args, **kwargs)
         except BaseException:
             eng.tracing = None
+            self._store_back(_diff(watched)[0], uargs)
             eng.flush("jit")
             _set_thread(prev)
             raise
         eng.tracing = None
         entry = _Entry()
         entry.breaks = tr.breaks
+        done = False
         try:
+            stores, reads = _diff(watched)
+            tr.undo_stores = [(loc, old, uargs) for loc, _, old in stores]
+            self._store_back(stores, uargs)
             if tr.breaks:
                 entry.broken = True
+                done = True
                 return out
-            built = self._build(entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves)
+            self._check_escapes(eng, tr, out, stores, watched)
+            built = self._build(entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves, stores,
+                                reads, uargs)
             if built is None:
                 entry.broken = True
+                done = True
                 return out
             out = None      # the traced values are not needed: the graph computed them
+            done = True
             return built
         finally:
-            self.cache[sig] = entry
-            if not entry.broken:
-                eng.discard()       # the compiled graph produced every result already
+            if done:
+                self.cache[sig] = entry
+                if not entry.broken:
+                    eng.discard()       # the compiled graph produced every result already
+            # else: interrupted (KeyboardInterrupt) or failed while compiling. Nothing is
+            # cached, so the next call traces again; the traced values stay pending in
+            # the engine and compute as in lazy mode
             _set_thread(prev)
 
-    def _build(self, entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves):
+    @staticmethod
+    def _store_back(stores, uargs) -> None:
+        """Stores into the copies of argument containers the trace was given reach the
+        caller's containers, as they would in an eager call."""
+        for loc, new, _ in stores:
+            if loc.kind == "arg":
+                loc.set(new, uargs)
+
+    @staticmethod
+    def _check_escapes(eng, tr, out, stores, watched) -> None:
+        """Raise if a traced array was left in a container the function reaches by name
+        where no replay updates it (appended to a list, inside a new container stored in
+        a slot): later calls would silently leave the first call's value there."""
+        epoch = eng.epoch
+        leaves: list = []
+        _flatten(out, leaves)
+        ok = {id(x) for x in leaves}
+        ok.update(tr.mutated)
+        ok.update(id(new) for _, new, _ in stores)
+
+        def bad(v, depth):
+            t = type(v)
+            if t is Array:
+                d = v._data
+                return id(v) not in ok and type(d) is LRef and d.value is None and \
+                    d.node is not None and d.node.epoch is epoch
+            if depth > 2:
+                return False
+            if t is list or t is tuple:
+                return any(bad(x, depth + 1) for x in v)
+            if t is dict:
+                return any(bad(x, depth + 1) for x in v.values())
+            return False
+        for kind, obj, key, before in watched:
+            for k, v in _items(kind, obj, key).items():
+                if before.get(k, _MISSING) is v and type(v) is Array:
+                    continue
+                if bad(v, 0):
+                    where = _location(kind, obj, key, k).describe()
+                    raise JitSideEffectError(
+                        f"minpy.jit({tr.name}): the traced function left a computed array in "
+                        f"{where} where later calls cannot update it (they replay the "
+                        f"compiled graph without running the Python body: an append, or an "
+                        f"array inside a new container, is not repeated). Return the array "
+                        f"instead, or assign it to a dict entry, list item or attribute "
+                        f"(params[\"W\"] = ..., self.W = ...), which each call repeats")
+
+    def _build(self, entry, eng, tr, arg_ids, arg_bufs, out, sig, leaves, stores=(),
+               reads=None, uargs=None):
         from .compile import _INTERPRET, _compile, _indexed, _live_nodes
         epoch = eng.epoch
         nodes, ext, scalars = eng.nodes, eng.ext, eng.scalars
@@ -326,6 +590,17 @@ class JitFunction:
                 muts.append(("arg", arg_ids[id(h)], k))
             elif h._rec is None:
                 muts.append(("cap", h, k))
+        st = []
+        for loc, new, _ in stores:
+            k = graph_output(new)
+            if k is not None:
+                st.append(("out", loc, k, new._shape, new._dtype, new._ctx))
+            elif id(new) in arg_ids and sig[3][arg_ids[id(new)]][0] != "S":
+                st.append(("arg", loc, arg_ids[id(new)]))
+            else:
+                st.append(("const", loc, new))
+        entry.stores = st
+        reads = reads or {}
         plan = []
         for k, h in enumerate(tr.ext_handles):
             h = tr.resolve(h)
@@ -334,6 +609,9 @@ class JitFunction:
                 j = arg_bufs.get(id(ext[k]))      # another handle on an argument's buffer
             if j is not None:
                 plan.append(("sarg", j) if sig[3][j][0] == "S" else ("arg", j))
+            elif id(h) in reads:      # read from a slot: the slot's array of each call
+                plan.append(("loc", (reads[id(h)], h._shape, h._dtype, h._ctx)))
+                entry.captured.append(h)
             else:
                 plan.append(("cap", h))
                 entry.captured.append(h)
@@ -358,29 +636,47 @@ class JitFunction:
         entry.kept = len(keep)
         # this first call's results come from the compiled graph too
         values = self._run(entry, list(ext))
-        return self._deliver(entry, values, leaves)
+        if values is None:      # it failed: the traced values (computed lazily) say where
+            return None
+        return self._deliver(entry, values, leaves, uargs)
 
     # -- replaying ---------------------------------------------------------------------
     def _run(self, entry, ext):
+        """The compiled graph's outputs, or None when it failed (or was busy)."""
+        from .compile import run_checked
         comp = entry.compiled
-        values = comp.run(ext, entry.scalars)
+        values = run_checked(comp, ext, entry.scalars)
+        if values is None:
+            return None
         _stats.bump("executed_graphs")
         _stats.bump("executed_nodes", comp.nodes)
         return values
 
-    def _replay(self, entry, leaves):
+    def _replay(self, entry, leaves, sig, uargs=None):
         ext = []
         for kind, v in entry.plan:
             if kind == "arg":
                 ext.append(leaves[v]._mx("jit"))
             elif kind == "sarg":
                 ext.append(leaves[v])
-            else:
+            elif kind == "cap":
                 ext.append(v._mx("jit"))
+            else:
+                loc, shape, dtype, ctx = v
+                a = loc.get(uargs)
+                if type(a) is not Array or a._shape != shape or a._dtype != dtype or \
+                        a._ctx != ctx:
+                    return _RETRACE
+                ext.append(a._mx("jit"))
         values = self._run(entry, ext)
-        return self._deliver(entry, values, leaves)
+        if values is None:
+            # the graph failed as a whole (or this thread is already running it, from a
+            # signal handler): run the body lazily, where each error stays with the
+            # arrays computed from the operation that raised it
+            return self._run_lazy(sig, leaves, uargs)
+        return self._deliver(entry, values, leaves, uargs)
 
-    def _deliver(self, entry, values, leaves):
+    def _deliver(self, entry, values, leaves, uargs=None):
         res = []
         for p in entry.out_plan:
             if p[0] == "out":
@@ -393,16 +689,29 @@ class JitFunction:
             handle = leaves[h] if kind == "arg" else h
             if type(handle) is Array:
                 handle._data, handle._rec = values[k], None
+        for st in entry.stores:
+            if st[0] == "out":
+                st[1].set(Array._wrap(values[st[2]], st[3], st[4], st[5]), uargs)
+            elif st[0] == "arg":
+                st[1].set(leaves[st[2]], uargs)
+            else:
+                st[1].set(st[2], uargs)
         return _unflatten(entry.out_tree, iter(res))
 
-    def _checked(self, entry, sig, leaves):
+    def _checked(self, entry, sig, leaves, uargs=None):
         handles = [leaves[h] if kind == "arg" else h for kind, h, _ in entry.muts]
         before = [(h._data, h._rec) for h in handles]
-        replayed = self._replay(entry, leaves)
+        saved = [(st[1], st[1].get(uargs)) for st in entry.stores]
+        replayed = self._replay(entry, leaves, sig, uargs)
+        if replayed is _RETRACE:
+            self.cache.pop(sig, None)
+            return self._trace(sig, leaves, None, uargs)
+        for loc, v in saved:
+            loc.set(v, uargs)
         after = [h._data for h in handles]
         for h, (d, r) in zip(handles, before):
             h._data, h._rec = d, r
-        fresh = self._run_lazy(sig, leaves)
+        fresh = self._run_lazy(sig, leaves, uargs)
         a, b = [], []
         _flatten(replayed, a)
         _flatten(fresh, b)
@@ -428,6 +737,31 @@ class JitFunction:
         warnings.warn(f"minpy.jit: {getattr(self.fn, '__name__', 'function')} has been traced "
                       f"{self.traces} times; {what} keeps changing. Make it static, keep its "
                       f"shape fixed, or pass it as an array.", RuntimeWarning, stacklevel=4)
+
+
+_RETRACE = object()
+
+
+def _diff(watched):
+    """Slots the trace stored an array in: [(slot, new array, old value)], and the slot
+    each captured array was read from {id(array): slot} (a slot written wins)."""
+    stores, reads = [], {}
+    for kind, obj, key, before in watched:
+        after = _items(kind, obj, key)
+        for k, old in before.items():
+            if type(old) is Array:
+                reads.setdefault(id(old), _location(kind, obj, key, k))
+        grown = type(obj) is list and len(after) != len(before)
+        for k, new in after.items():
+            old = before.get(k, _MISSING)
+            if grown and old is _MISSING:
+                continue              # appended: no replay repeats that (see _check_escapes)
+            if type(new) is Array and old is not new:
+                loc = _location(kind, obj, key, k)
+                stores.append((loc, new, old))
+                if type(old) is Array:
+                    reads[id(old)] = loc
+    return stores, reads
 
 
 def _describe_change(a, b) -> str:
@@ -481,7 +815,7 @@ def explain(fn: Callable, *args, **kwargs) -> Explanation:
     probe = JitFunction(jf.fn, jf.static_argnums, jf.static_argnames, False, False)
     sig, leaves, statics = probe._signature(args, kwargs)
     try:
-        probe._trace(sig, leaves, statics)
+        probe._trace(sig, leaves, statics, (args, kwargs))
     finally:
         if getattr(probe, "_last_trace", None) is not None:
             probe._last_trace.undo_writes()    # explaining must not update anything

@@ -101,6 +101,10 @@ def setitem_basic(F, x, value, idx):
 
 def index_add_basic(F, base, g, idx):
     begin, end, step, box = _crop(idx, base.shape)
+    if _covers(begin, end, step, tuple(base.shape)):
+        # the whole array (x[()] and x[...] of a 0-d one, where _slice_assign with empty
+        # begin/end adds nothing): a plain sum
+        return base + F.np.reshape(g, tuple(base.shape))
     crop = F.np.reshape(getitem_basic(F, base, idx), box)
     return F._internal._slice_assign(base.as_nd_ndarray(),
                                      (crop + F.np.reshape(g, box)).as_nd_ndarray(),

@@ -183,6 +183,10 @@ def _index_add_mx(F, base, g, *arrays, index):
     if F is _mx.sym:
         return _in_graph(index, arrays, lambda idx: _sym.index_add_basic(F, base, g, idx),
                          lambda: _sym.scatter_add(F, base, g, arrays))
+    if not arrays and base.ndim == 0:
+        # x[()], x[...], x[None] of a 0-d array select its one element (and MXNet's 0-d
+        # arrays accept only () as an index)
+        return base + F.np.reshape(g, ())
     if not arrays:
         # basic indexing selects each element at most once: no duplicates to accumulate
         idx = build_index(index, ())
