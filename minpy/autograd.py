@@ -342,6 +342,27 @@ def _as_float_input(x, i):
     raise TypeError(f"grad: argument {i} of type {type(x).__name__} cannot be differentiated")
 
 
+def _numeric_nest(x) -> bool:
+    """A list/tuple of plain numbers (nested): array data, not a tree of parameters."""
+    return all(_numeric_nest(v) if isinstance(v, (list, tuple)) else
+               isinstance(v, (int, float, _onp.number)) for v in x)
+
+
+def _flatten(x, label: str, out: list):
+    """Leaves of a parameter tree (dicts, lists, tuples, named tuples, nested) into
+    ``out`` as (label, value); returns a function rebuilding the tree from an iterator."""
+    if isinstance(x, dict):
+        parts = [(k, _flatten(v, f"{label}[{k!r}]", out)) for k, v in x.items()]
+        return lambda it: type(x)((k, f(it)) for k, f in parts)
+    if isinstance(x, (list, tuple)) and not (x and _numeric_nest(x)):
+        parts = [_flatten(v, f"{label}[{j}]", out) for j, v in enumerate(x)]
+        if hasattr(x, "_fields"):
+            return lambda it: type(x)(*[f(it) for f in parts])
+        return lambda it: type(x)([f(it) for f in parts])
+    out.append((label, x))
+    return lambda it: next(it)
+
+
 def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
     multi = isinstance(argnum, (list, tuple))
     argnums = list(argnum) if multi else [argnum]
@@ -350,14 +371,21 @@ def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
         if not isinstance(i, int) or not -len(args) <= i < len(args):
             raise IndexError(f"grad: argnum {i} is out of range for {len(args)} positional arguments")
     trace = Trace()
-    leaves = []
+    leaves, inputs, rebuild = [], [], []
     for i in argnums:
-        x = _as_float_input(args[i], i)
-        leaf = Node(None, (), None, (), None)
-        xt = _snap(x, dict(x._rec) if x._rec else {}, _origin())
-        xt._rec[trace] = (leaf, 0)
-        args[i] = xt
-        leaves.append(leaf)
+        found: list = []
+        build = _flatten(args[i], str(i), found)
+        snaps = []
+        for label, value in found:
+            x = _as_float_input(value, label)
+            leaf = Node(None, (), None, (), None)
+            xt = _snap(x, dict(x._rec) if x._rec else {}, _origin())
+            xt._rec[trace] = (leaf, 0)
+            snaps.append(xt)
+            leaves.append(leaf)
+            inputs.append((label, xt))
+        args[i] = build(iter(snaps))
+        rebuild.append((build, len(snaps)))
     active = _active()
     active.append(trace)
     _call.tape_hook = _record
@@ -375,14 +403,16 @@ def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
             raise TypeError(f"grad requires a scalar-valued function (an output of size 1); "
                             f"got an array of shape {out.shape}")
         loss = out
-        grads = backward(trace, out, leaves, [args[i] for i in argnums])
+        grads = backward(trace, out, leaves, [x for _, x in inputs])
     from .ops._util import c
-    grads = [g if g is not None else c("zeros_like", args[i]) for g, i in zip(grads, argnums)]
-    for g, i in zip(grads, argnums):
-        if g.shape != args[i].shape:
+    grads = [g if g is not None else c("zeros_like", x) for g, (_, x) in zip(grads, inputs)]
+    for g, (label, x) in zip(grads, inputs):
+        if g.shape != x.shape:
             raise RuntimeError(f"minpy: internal error: the gradient with respect to argument "
-                               f"{i} has shape {g.shape}, but the argument has shape "
-                               f"{args[i].shape}")
+                               f"{label} has shape {g.shape}, but the argument has shape "
+                               f"{x.shape}")
+    it = iter(grads)
+    grads = [build(it) for build, _ in rebuild]      # each argument's tree, rebuilt
     return (grads if multi else grads[0]), loss
 
 

@@ -42,7 +42,8 @@ def _python_blocks(page: str) -> str:
     return "\n".join(blocks)
 
 
-@pytest.mark.parametrize("page", ["getting-started.md", "differences.md", "lazy.md"])
+@pytest.mark.parametrize("page", ["getting-started.md", "differences.md", "lazy.md", "autograd.md",
+                                  "jit.md"])
 def test_examples_run(page):
     code = _python_blocks(page)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
