@@ -279,6 +279,18 @@ def test_dot_dump_and_flush_log(tmp_path):
     assert log[-1]["where"] == (__file__, line)
 
 
+
+def test_flush_at_the_end_of_a_with_block_names_the_users_line():
+    minpy.jit.reset_stats()
+    line = sys._getframe().f_lineno + 1
+    with minpy.lazy():
+        y = np.ones(3) * 2.0    # pending when the block ends: flushed by its exit
+    log = minpy.jit.flush_log()
+    assert log[-1]["where"][0] == __file__, log[-1]
+    assert log[-1]["where"][1] in (line, line + 1)
+    assert float(y.sum()) == 6.0
+
+
 # ------------------------------------------------------------------------------ robustness
 
 def _failing_op():

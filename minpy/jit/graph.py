@@ -1,6 +1,7 @@
 """Pending values of lazy mode: recorded nodes and references to their outputs."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -78,6 +79,9 @@ class LRef:
         return value
 
 
+_CONTEXTLIB = contextlib.__file__
+
+
 def user_frame(depth: int = 2):
     """(filename, line) of the first caller outside the minpy package."""
     f = sys._getframe(depth)
@@ -85,7 +89,9 @@ def user_frame(depth: int = 2):
         code = f.f_code
         inside = _inside.get(code)
         if inside is None:
-            inside = _inside[code] = code.co_filename.startswith(_PKG)
+            # contextlib's frames too: a ``with minpy.lazy():`` block exits through them
+            inside = _inside[code] = code.co_filename.startswith(_PKG) or \
+                code.co_filename == _CONTEXTLIB
         if not inside:
             return (code.co_filename, f.f_lineno)
         f = f.f_back
