@@ -364,8 +364,10 @@ def _flatten(x, label: str, out: list):
 
 
 def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
-    multi = isinstance(argnum, (list, tuple))
-    argnums = list(argnum) if multi else [argnum]
+    # any iterable of ints (a list, a tuple, range(5)) asks for a list of gradients
+    multi = not isinstance(argnum, (int, _onp.integer)) and hasattr(argnum, "__iter__")
+    argnums = [int(i) if isinstance(i, _onp.integer) else i for i in argnum] if multi \
+        else [int(argnum) if isinstance(argnum, _onp.integer) else argnum]
     args = list(args)
     for i in argnums:
         if not isinstance(i, int) or not -len(args) <= i < len(args):

@@ -51,6 +51,12 @@ def test_argnum_int_list_tuple():
     assert onp.allclose(_np(grad(f, -1)(x, y, z)), [10.0, 12.0])
     gs = grad(f, [1])(x, y, z)
     assert isinstance(gs, list) and len(gs) == 1
+    gs = grad(f, range(3))(x, y, z)            # any iterable of ints, as MinPy 0.3 took
+    assert isinstance(gs, list) and len(gs) == 3
+    assert onp.allclose(_np(gs[2]), [10.0, 12.0])
+    gs = grad(f, onp.array([1, 0]))(x, y, z)
+    assert onp.allclose(_np(gs[0]), [1.0, 2.0]) and onp.allclose(_np(gs[1]), [3.0, 4.0])
+    assert onp.allclose(_np(grad(f, onp.int64(1))(x, y, z)), [1.0, 2.0])
 
 
 def test_grad_and_loss_returns_gradients_then_loss():
