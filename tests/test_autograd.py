@@ -332,3 +332,23 @@ def test_two_layer_network_gradients():
     for a, b in zip(grads, g64):
         assert a.dtype == onp.float32
         assert onp.allclose(_np(a), _np(b), atol=1e-4)
+
+
+def test_quick_grad_check_passes_right_gradients_and_catches_wrong_ones(capsys):
+    from minpy.dispatch.registry import REGISTRY
+    from minpy.utils.gradient_checker import quick_grad_check
+
+    def f(x):
+        return np.sum(np.tanh(x) * x)
+    x = onp.random.RandomState(0).randn(3, 4)
+    quick_grad_check(f, x, rs=onp.random.RandomState(1))
+    assert "numeric" in capsys.readouterr().out
+    quick_grad_check(f, np.array(x), verbose=False, rs=onp.random.RandomState(2))
+    op = REGISTRY["tanh"]
+    saved = op.grads
+    op.grads = (lambda g, ans, x: g * 2.0,)           # a planted wrong gradient
+    try:                        # eagerly: lazy mode may replay the backward pass it recorded
+        with minpy.lazy(False), pytest.raises(AssertionError, match="quick_grad_check failed"):
+            quick_grad_check(f, x, verbose=False, rs=onp.random.RandomState(1))
+    finally:
+        op.grads = saved

@@ -60,3 +60,39 @@ def check_grad(fun: Callable, args: Sequence, argnum: Union[int, Sequence[int]] 
         return worst
     finally:
         _config.set_default_dtype(prev)
+
+
+def quick_grad_check(fun: Callable, arg, verbose: bool = True, eps: float = 1e-2,
+                     rtol: float = 1e-2, atol: float = 1e-2, rs=None) -> None:
+    """Check ``grad(fun)`` at ``arg`` along one random direction (MinPy 0.3's check).
+
+    One directional central difference, ``(f(x + eps d) - f(x - eps d)) / 2 eps``,
+    against the analytic ``<grad f(x), d>``: two evaluations instead of two per
+    element, so large parameters are cheap to check. Runs in float64; raises
+    ``AssertionError`` naming both numbers when they differ by more than
+    ``atol + rtol * |numeric|``.
+    """
+    rs = rs if rs is not None else _onp.random.RandomState()
+    prev = _config.get_default_dtype()
+    _config.set_default_dtype("float64")
+    try:
+        x = arg.asnumpy() if isinstance(arg, Array) else _onp.asarray(arg)
+        x = x.astype("float64")
+        direction = rs.standard_normal(x.shape)
+        norm = _onp.sqrt(_onp.sum(direction ** 2))
+        direction = direction / norm if norm > 0 else direction
+
+        def at(v):
+            return float(fun(Array(v, dtype="float64")))
+        numeric = (at(x + eps * direction) - at(x - eps * direction)) / (2 * eps)
+        g = _grad(fun)(Array(x, dtype="float64"))
+        analytic = float(_onp.sum(_onp.asarray(g.asnumpy(), dtype="float64") * direction))
+    finally:
+        _config.set_default_dtype(prev)
+    if verbose:
+        print(f"quick_grad_check: directional derivative numeric {numeric:.6g}, "
+              f"analytic {analytic:.6g}")
+    if not abs(numeric - analytic) <= atol + rtol * abs(numeric):
+        raise AssertionError(f"quick_grad_check failed: the numeric directional derivative "
+                             f"{numeric:.6g} and grad's {analytic:.6g} differ by more than "
+                             f"atol={atol} + rtol={rtol} * |numeric|")
