@@ -26,7 +26,7 @@ def split_index(index, shape):
     from ..array import Array
     if not isinstance(index, tuple):
         index = (index,)
-    template, arrays = [], []
+    template, arrays, masks = [], [], {}
     for item in index:
         if isinstance(item, bool) or isinstance(item, _onp.bool_):
             item = _onp.asarray(item)
@@ -50,6 +50,8 @@ def split_index(index, shape):
                     item, kind = item.astype("int64"), "i"
             if kind == "b":
                 host = item.asnumpy() if isinstance(item, Array) else item
+                if host.ndim:
+                    masks[len(template)] = host.shape
                 for part in _onp.nonzero(host):
                     template.append(("a", len(arrays)))
                     arrays.append(part.astype("int64"))
@@ -61,33 +63,56 @@ def split_index(index, shape):
                                  "numpy.newaxis (`None`) and integer or boolean arrays are valid indices")
             template.append(("a", len(arrays)))
             arrays.append(item)
-    return _checked(template, arrays, shape)
+    return _checked(template, arrays, shape, masks)
 
 
-def _checked(template, arrays, shape):
+def _checked(template, arrays, shape, masks=None):
     """NumPy's bounds rules, applied before MXNet sees an index: negative entries
     wrap, anything out of range is an ``IndexError`` (MXNet would read or write
-    outside the buffer)."""
+    outside the buffer), a boolean mask must match the axes it covers. As NumPy
+    1.x still does, out-of-range index arrays pass (with a DeprecationWarning)
+    when the result is empty."""
     used = sum(1 for t in template if t[0] in "isa")
     if used > len(shape):
         raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, "
                          f"but {used} were indexed")
     ax = 0
+    oob = None
     for i, t in enumerate(template):
         if t[0] == "e":
             ax += len(shape) - used
             continue
         if t[0] == "n":
             continue
+        if masks and i in masks:
+            for d, m in enumerate(masks[i]):
+                if shape[ax + d] != m:
+                    raise IndexError(f"boolean index did not match indexed array along "
+                                     f"dimension {ax + d}; dimension is {shape[ax + d]} but "
+                                     f"corresponding boolean dimension is {m}")
         n = shape[ax]
         if t[0] == "i":
             if not -n <= t[1] < n:
                 raise IndexError(f"index {t[1]} is out of bounds for axis {ax} with size {n}")
             template[i] = ("i", t[1] % n)
         elif t[0] == "a":
-            arrays[t[1]] = normalise_indices(arrays[t[1]], n, ax)
+            try:
+                arrays[t[1]] = normalise_indices(arrays[t[1]], n, ax)
+            except IndexError as e:
+                oob = oob or e
+                arrays[t[1]] = _onp.zeros(tuple(arrays[t[1]].shape), "int64")
         ax += 1
-    return tuple(template), arrays
+    template = tuple(template)
+    if oob is not None:
+        out = _sym.plan(template, tuple(shape), tuple(tuple(a.shape) for a in arrays)).out
+        if 0 not in out:
+            raise oob
+        import warnings
+        warnings.warn("Out of bound index found. This was previously ignored when the indexing "
+                      "result contained no elements. In the future the index error will be "
+                      "raised. This error occurs either due to an empty slice, or if an array "
+                      "has zero elements even before indexing.", DeprecationWarning, stacklevel=4)
+    return template, arrays
 
 
 def normalise_indices(idx, n: int, axis: int):
@@ -141,26 +166,8 @@ def _getitem_bind(x, index=None):
     return (x, *arrays), (("index", template),)
 
 
-def _in_graph(index, arrays, basic, leading):
-    """The graph lowering of an index: ``basic(index)`` when it has no arrays,
-    ``leading()`` for integer arrays leading full slices; anything else runs
-    eagerly (lazy mode catches the NotImplementedError)."""
-    if not arrays:
-        return basic(build_index(index, ()))
-    if _sym.leading_arrays(index) == len(arrays):
-        return leading()
-    raise NotImplementedError("this advanced index inside a graph")
-
-
 def _getitem_mx(F, x, *arrays, index):
-    if F is _mx.sym:
-        return _in_graph(index, arrays, lambda idx: _sym.getitem_basic(F, x, idx),
-                         lambda: _sym.gather(F, x, arrays))
-    if x.ndim == 0 and not arrays and all(t[0] in "ne" for t in index):
-        # MXNet's 0-d arrays accept only x[()]: x[...] is x, each None adds an axis
-        k = sum(t[0] == "n" for t in index)
-        return F.np.reshape(x, (1,) * k) if k else F.np.copy(x)
-    return x[build_index(index, arrays)]
+    return _sym.take(F, x, arrays, index)
 
 
 def _getitem_np(x, *arrays, index):
@@ -180,25 +187,10 @@ def _index_add_bind(base, g, *arrays, index):
 
 
 def _index_add_mx(F, base, g, *arrays, index):
-    if F is _mx.sym:
-        return _in_graph(index, arrays, lambda idx: _sym.index_add_basic(F, base, g, idx),
-                         lambda: _sym.scatter_add(F, base, g, arrays))
     if not arrays:
-        # basic indexing selects each element at most once: no duplicates to accumulate
-        idx = build_index(index, ())
-        out = F.np.copy(base)
-        out[idx] = base[idx] + g
-        return out
-    # Any advanced index: find the flat position of every selected element by
-    # indexing an arange the same way, then scatter-add (duplicates accumulate).
-    size = 1
-    for s in base.shape:
-        size *= s
-    lin = F.np.reshape(F.np.arange(size, dtype="int64"), base.shape)[build_index(index, arrays)]
-    acc = F._internal._backward_gather_nd(
-        F.np.reshape(g, (-1,)).as_nd_ndarray(), F.np.reshape(lin, (1, -1)).as_nd_ndarray(),
-        shape=(size,)).as_np_ndarray()
-    return base + F.np.reshape(acc, base.shape)
+        # a basic index selects each element at most once: nothing to accumulate
+        return _sym.index_add_basic(F, base, g, build_index(index, ()))
+    return _sym.index_add(F, base, g, arrays, index)
 
 
 def _index_add_np(base, g, *arrays, index):
@@ -218,16 +210,9 @@ def _setitem_bind(x, value, index=None):
 
 
 def _setitem_mx(F, x, value, *arrays, index):
-    if F is _mx.sym:
-        return _in_graph(index, arrays, lambda idx: _sym.setitem_basic(F, x, value, idx),
-                         lambda: _sym.scatter_set(F, x, value, arrays))
-    idx = build_index(index, arrays)
-    if not arrays and _onp.broadcast_to(_onp.zeros((), "int8"), tuple(x.shape))[idx].size == 0:
-        # MXNet asserts on an empty basic selection (x[2:1] = v); NumPy writes nothing
-        return F.np.copy(x)
-    out = F.np.copy(x)
-    out[idx] = value
-    return out
+    if not arrays:
+        return _sym.setitem_basic(F, x, value, build_index(index, ()))
+    return _sym.assign(F, x, value, arrays, index)
 
 
 def _setitem_np(x, value, *arrays, index):
