@@ -161,7 +161,15 @@ def build_index(template, arrays):
     return tuple(out)
 
 
-def _getitem_bind(x, index=None):
+def _is_template(index) -> bool:
+    """An index already split by ``split_index`` (gradients re-index with it)."""
+    return isinstance(index, tuple) and bool(index) and all(
+        isinstance(t, tuple) and t and isinstance(t[0], str) for t in index)
+
+
+def _getitem_bind(x, *arrays, index=None):
+    if arrays or _is_template(index):
+        return (x, *arrays), (("index", index),)
     template, arrays = split_index(index, tuple(getattr(x, "shape", ())))
     return (x, *arrays), (("index", template),)
 
@@ -200,7 +208,7 @@ def _index_add_np(base, g, *arrays, index):
 
 
 defop("_index_add", nin=-1, bind=_index_add_bind, mx=_index_add_mx, np=_index_add_np,
-      grad=lambda g, ans, operands, index: [g, g[build_index(index, operands[2:])]]
+      grad=lambda g, ans, operands, index: [g, c("_getitem", g, *operands[2:], index=index)]
       + [None] * (len(operands) - 2))
 
 
@@ -222,22 +230,53 @@ def _setitem_np(x, value, *arrays, index):
 
 
 def _setitem_vjp(g, ans, operands, index):
+    """x gets g with the written positions zeroed; the value gets what its elements
+    became: of several writes to one position only the last survives (NumPy), and
+    surplus leading length-1 axes of the value are put back before unbroadcasting."""
     x, value, arrays = operands[0], operands[1], operands[2:]
     gx = c("_setitem", g, 0.0, *arrays, index=index)
     gv = None
     if hasattr(value, "shape"):
-        gv = unbroadcast(g[build_index(index, arrays)], value)
+        sel = c("_getitem", g, *arrays, index=index)
+        if arrays:
+            sel = sel * c("_setitem_keep", g, *arrays, index=index)
+        extra = value.ndim - sel.ndim
+        if extra > 0:
+            sel = c("reshape", sel, (1,) * extra + tuple(sel.shape))
+        gv = unbroadcast(sel, value)
     return [gx, gv] + [None] * len(arrays)
 
 
 def _setitem_bind_any(x, value, *arrays, index=None):
-    if arrays or isinstance(index, tuple) and index and isinstance(index[0], tuple):
+    if arrays or _is_template(index):
         return (x, value, *arrays), (("index", index),)
     return _setitem_bind(x, value, index)
 
 
 defop("_setitem", nin=-1, scalar_ok=True, bind=_setitem_bind_any, mx=_setitem_mx,
       np=_setitem_np, grad=_setitem_vjp)
+
+
+def _keep_np(x, *arrays, index):
+    lin = _onp.arange(x.size).reshape(x.shape)[build_index(index, arrays)]
+    flat = lin.reshape(-1)
+    keep = _onp.zeros(flat.size, x.dtype)
+    if flat.size:
+        _, first = _onp.unique(flat[::-1], return_index=True)
+        keep[flat.size - 1 - first] = 1
+    return keep.reshape(lin.shape)
+
+
+# 1 where an element of ``x[index]`` is the write ``x[index] = v`` keeps, 0 where a later
+# write to the same position replaces it (repeated entries in index arrays)
+def _keep_bind(x, *arrays, index):
+    return (x, *arrays), (("index", index),)
+
+
+defop("_setitem_keep", nin=-1, bind=_keep_bind, nondiff=True,
+      mx=lambda F, x, *arrays, index: _sym.keep_mask(F, tuple(int(s) for s in x.shape), arrays,
+                                                     index, _onp.dtype(x.dtype).name),
+      np=_keep_np)
 
 
 def _take_bind(a, indices, axis=None, out=None, mode="raise"):
