@@ -62,6 +62,9 @@ class Plan:
             if t[0] == "n":
                 items.append(("s", slice(None)))
                 yshape.append(1)
+            elif t[0] == "b":           # a 0-d boolean: a new axis it indexes
+                items.append(("a", t[1]))
+                yshape.append(1)
             elif t[0] == "e":
                 for _ in range(len(xshape) - used):
                     items.append(("s", slice(None)))
@@ -76,7 +79,7 @@ class Plan:
             yshape.append(xshape[ax])
             ax += 1
         self.yshape = tuple(yshape)
-        has_arrays = any(t[0] == "a" for t in template)
+        has_arrays = any(t[0] in "ab" for t in template)
         if not has_arrays:
             self.key = tuple(it[1] for it in items)
             self.adv = ()
@@ -90,7 +93,7 @@ class Plan:
             return
         # NumPy: advanced items adjacent in the index keep their place, otherwise
         # (a slice, None or ... between them) the broadcast dimensions go first
-        pos = [i for i, t in enumerate(template) if t[0] in "ia"]
+        pos = [i for i, t in enumerate(template) if t[0] in "iab"]
         self.front = pos[-1] - pos[0] + 1 != len(pos)
         shapes = [ashapes[it[1]] for it in items if it[0] == "a"]
         try:

@@ -50,13 +50,15 @@ def split_index(index, shape):
                     item, kind = item.astype("int64"), "i"
             if kind == "b":
                 host = item.asnumpy() if isinstance(item, Array) else item
-                if host.ndim:
-                    masks[len(template)] = host.shape
+                if host.ndim == 0:
+                    # NumPy: a new length-1 axis, indexed by [0] (True) or [] (False)
+                    template.append(("b", len(arrays)))
+                    arrays.append(_onp.zeros(1 if host else 0, "int64"))
+                    continue
+                masks[len(template)] = host.shape
                 for part in _onp.nonzero(host):
                     template.append(("a", len(arrays)))
                     arrays.append(part.astype("int64"))
-                if host.ndim == 0:
-                    raise IndexError("minpy: 0-d boolean indices are not supported")
                 continue
             if kind not in "iu":
                 raise IndexError("only integers, slices (`:`), ellipsis (`...`), "
@@ -82,7 +84,7 @@ def _checked(template, arrays, shape, masks=None):
         if t[0] == "e":
             ax += len(shape) - used
             continue
-        if t[0] == "n":
+        if t[0] in "nb":
             continue
         if masks and i in masks:
             for d, m in enumerate(masks[i]):
@@ -156,6 +158,8 @@ def build_index(template, arrays):
             out.append(None)
         elif k == "e":
             out.append(Ellipsis)
+        elif k == "b":
+            out.append(bool(arrays[t[1]].shape[0]))
         else:
             out.append(arrays[t[1]])
     return tuple(out)

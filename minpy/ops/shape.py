@@ -289,6 +289,7 @@ def _repeat_mx(F, x, repeats, axis):
     if axis is None:
         x, axis = F.np.reshape(x, (-1,)), 0
     n = x.shape[axis]
+    axis %= x.ndim
     if isinstance(repeats, tuple) and len(repeats) == 1:
         repeats = repeats[0]
     if isinstance(repeats, int) and repeats > 0:
@@ -318,18 +319,41 @@ def _sort_vjp(g, ans, x, axis, kind=None, order=None):
     return c("take_along_axis", g, inv, ax)
 
 
+def _nan_last_key(F, x):
+    """A key whose ascending order is NumPy's for float ``x``: NaN after +inf (MXNet's
+    sort leaves NaNs where they fall). float64 keeps every float32/float16 value exact;
+    +inf becomes a finite number above them and NaN becomes +inf."""
+    k = x if x.dtype == _onp.float64 else x.astype("float64")
+    top = _onp.finfo(_onp.float64).max if x.dtype == _onp.float64 else 1e300
+    k = F.np.where(F.np.isinf(k) * (k > 0), F.np.full((), top, dtype="float64"), k)
+    return F.np.where(F.np.isnan(k), F.np.full((), _onp.inf, dtype="float64"), k)
+
+
+def _argsort_any(F, x, axis):
+    if _onp.dtype(x.dtype).kind == "f":
+        return F.np.argsort(_nan_last_key(F, x), axis=axis)
+    if x.dtype == _onp.bool_:
+        x = x.astype("int8")
+    return F.np.argsort(x, axis=axis)
+
+
 def _sort_mx(F, x, axis, kind, order):
-    if axis is None:
+    if axis is None or x.ndim == 0:
         x, axis = F.np.reshape(x, (-1,)), -1
+    if 0 in tuple(x.shape):
+        return F.np.copy(x)
+    if _onp.dtype(x.dtype).kind == "f":
+        idx = _argsort_any(F, x, axis)
+        return _tal_mx(F, x, idx, axis)
     return via_int8(F, x, lambda v: F.np.sort(v, axis=axis))
 
 
 def _argsort_mx(F, x, axis, kind, order):
-    if axis is None:
+    if axis is None or x.ndim == 0:
         x, axis = F.np.reshape(x, (-1,)), -1
-    if x.dtype == _onp.bool_:
-        x = x.astype("int8")
-    return F.np.argsort(x, axis=axis).astype("int64")
+    if 0 in tuple(x.shape):
+        return F.np.zeros(tuple(x.shape), dtype="int64")
+    return _argsort_any(F, x, axis).astype("int64")
 
 
 _SORT = [("axis", -1), ("kind", None), ("order", None)]
@@ -349,6 +373,8 @@ def _tal_mx(F, a, idx, axis):
     axis %= a.ndim
     out = tuple(int(d) for d in _onp.broadcast_shapes(
         tuple(a.shape[:axis]) + (idx.shape[axis],) + tuple(a.shape[axis + 1:]), tuple(idx.shape)))
+    if 0 in out:
+        return F.np.zeros(out, dtype=_onp.dtype(a.dtype).name)
     idx = idx.astype("int64")
     idx = F.np.where(idx < 0, idx + a.shape[axis], idx)
     coords = []
