@@ -120,30 +120,41 @@ def _checked(template, arrays, shape, masks=None):
 def normalise_indices(idx, n: int, axis: int):
     """Integer index array with negatives wrapped, checked against size ``n``.
 
-    Concrete indices are checked on the host. Indices still pending in a lazy
-    graph, or read inside a ``@jit`` trace, are wrapped and clipped in the graph
-    instead (reading them would cut it), so an out-of-range index there selects
-    the edge element.
+    Concrete indices are checked on the host (inside a ``@jit`` trace too, where
+    the check reads the buffer without baking it into the graph); pending lazy
+    indices are computed first. Only indices that are values of the ``@jit``
+    trace itself cannot be read: those are wrapped and clipped in the graph, so an
+    out-of-range one there selects the edge element (docs/differences.md).
     """
     from ..array import Array
     from ..jit.graph import LRef
     if isinstance(idx, Array):
         eng = _call_mod._lazy.engine
         tracing = eng is not None and eng.tracing is not None
-        if tracing or type(idx._data) is LRef and idx._data.value is None:
+        if tracing and type(idx._data) is LRef and idx._data.value is None:
+            wrapped = c("where", idx < 0, idx + n, idx)
+            return c("clip", wrapped, 0, max(n - 1, 0))
+        if tracing:
+            _check_bounds(idx._mx("index").asnumpy(), n, axis)
             wrapped = c("where", idx < 0, idx + n, idx)
             return c("clip", wrapped, 0, max(n - 1, 0))
         host = idx._host("index")
     else:
         host = _onp.asarray(idx)
-    if host.size:
-        lo, hi = int(host.min()), int(host.max())
-        if lo < -n or hi >= n:
-            bad = lo if lo < -n else hi
-            raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
-        if lo < 0:
-            return _onp.where(host < 0, host + n, host).astype("int64")
+    if _check_bounds(host, n, axis):
+        return _onp.where(host < 0, host + n, host).astype("int64")
     return idx if isinstance(idx, Array) else host.astype("int64", copy=False)
+
+
+def _check_bounds(host, n: int, axis: int) -> bool:
+    """Raise NumPy's IndexError for entries outside [-n, n); True if any is negative."""
+    if not host.size:
+        return False
+    lo, hi = int(host.min()), int(host.max())
+    if lo < -n or hi >= n:
+        bad = lo if lo < -n else hi
+        raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
+    return lo < 0
 
 
 def build_index(template, arrays):
