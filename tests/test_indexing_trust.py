@@ -459,3 +459,50 @@ def test_getitem_gradients_match_central_differences(name, getter, mode):
     else:
         g = grad(f)(np.array(x0, dtype="float64"))
     assert onp.allclose(g.asnumpy(), numeric_grad(f, [x0], 0), atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- fuzzer findings
+
+@pytest.mark.parametrize("mode", MODES)
+def test_repeat_with_array_repeats(mode):
+    x = A(2, 3)
+    for reps in (onp.array([1, 0, 3]), [2, 1, 0], onp.array(2), onp.array([2])):
+        r = run_in(mode, lambda a: np.repeat(a, reps, axis=1), [x])
+        assert onp.array_equal(r.asnumpy(), onp.repeat(x, reps, axis=1))
+    r = run_in(mode, lambda a: np.repeat(a, np.array([1, 0, 3, 1, 1, 2])), [x])
+    assert onp.array_equal(r.asnumpy(), onp.repeat(x, [1, 0, 3, 1, 1, 2]))
+    for bad, err in ((onp.array([1., 2., 0.]), TypeError), (onp.array([1, 2]), ValueError),
+                     (-1, ValueError), (onp.array([[1, 2, 0]]), ValueError)):
+        with pytest.raises(err):
+            onp.repeat(x, bad, axis=1)
+        with pytest.raises(err):
+            run_in(mode, lambda a: np.repeat(a, bad, axis=1), [x])
+
+
+@pytest.mark.parametrize("axis", [None, 1, -1])
+def test_repeat_per_element_gradient(axis):
+    x0 = onp.random.RandomState(0).rand(2, 3)
+    reps = [1, 0, 3, 1, 1, 2] if axis is None else [1, 0, 3]
+    n = 8 if axis is None else 4
+    w = onp.arange(float(n * (1 if axis is None else 2))).reshape((n,) if axis is None else (2, n))
+
+    def f(x):
+        return np.sum(np.repeat(x, reps, axis=axis) ** 2 * np.array(w, dtype="float64"))
+    g = grad(f)(np.array(x0, dtype="float64"))
+    assert onp.allclose(g.asnumpy(), numeric_grad(f, [x0], 0), atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_whole_array_mask_assignment_needs_flat_values(mode):
+    def f(a):
+        a[a > 0] = np.ones((2, 2))
+        return a
+    with pytest.raises(TypeError, match="0 or 1-dimensional input"):
+        run_in(mode, f, [A(3, 4)])
+
+    def g(a):
+        a[a > 5] = np.arange(6.)
+        return a
+    want = A(3, 4)
+    want[want > 5] = onp.arange(6.)
+    assert onp.array_equal(run_in(mode, g, [A(3, 4)]).asnumpy(), want)

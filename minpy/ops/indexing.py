@@ -228,6 +228,12 @@ defop("_index_add", nin=-1, bind=_index_add_bind, mx=_index_add_mx, np=_index_ad
 
 
 def _setitem_bind(x, value, index=None):
+    mask = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if getattr(getattr(mask, "dtype", None), "kind", None) == "b" and \
+            _onp.ndim(mask) == len(getattr(x, "shape", ())) and _onp.ndim(value) > 1:
+        # NumPy's whole-array boolean assignment takes values in mask order only
+        raise TypeError(f"NumPy boolean array indexing assignment requires a 0 or "
+                        f"1-dimensional input, input has {_onp.ndim(value)} dimensions")
     template, arrays = split_index(index, tuple(getattr(x, "shape", ())))
     return (x, value, *arrays), (("index", template),)
 

@@ -275,9 +275,31 @@ defop("tile", params=[("reps", 1)], grad=_tile_vjp,
       mx=lambda F, x, reps: F.np.tile(x, reps))
 
 
+def _repeat_bind(a, repeats, axis=None):
+    """Array or list repeats become a hashable tuple of ints (NumPy's casting rule)."""
+    if not isinstance(repeats, (bool, int, float, _onp.integer, _onp.floating)):
+        host = repeats._host("repeat") if hasattr(repeats, "_host") else _onp.asarray(repeats)
+        if host.dtype.kind not in "biu":
+            raise TypeError(f"Cannot cast array data from {host.dtype!r} to dtype('int64') "
+                            f"according to the rule 'safe'")
+        if host.ndim > 1:
+            raise ValueError("object too deep for desired array")
+        repeats = int(host) if host.ndim == 0 else tuple(int(r) for r in host)
+    elif isinstance(repeats, (bool, _onp.integer)):
+        repeats = int(repeats)
+    return (a,), (("repeats", repeats), ("axis", axis if axis is None else int(axis)))
+
+
 def _repeat_vjp(g, ans, x, repeats, axis):
     if not isinstance(repeats, int):
-        raise NotImplementedError("gradient of minpy.numpy.repeat with per-element repeats")
+        # each input element receives the sum of the outputs it was copied to
+        n = x.size if axis is None else x.shape[axis % x.ndim]
+        pos = _onp.repeat(_onp.arange(n), repeats).astype("int64")
+        if axis is None:
+            flat = c("_index_add", c("zeros", (x.size,), g.dtype), g, pos, index=(("a", 0),))
+            return c("reshape", flat, x.shape)
+        index = (("s", None, None, None),) * (axis % x.ndim) + (("a", 0),)
+        return c("_index_add", c("zeros", x.shape, g.dtype), g, pos, index=index)
     if axis is None:
         return c("reshape", c("sum", c("reshape", g, (x.size, repeats)), 1), x.shape)
     ax = axis % x.ndim
@@ -306,7 +328,8 @@ def _repeat_mx(F, x, repeats, axis):
     return F.np.take(x, _mx.np.array(pos, dtype="int64", ctx=x.ctx), axis=axis)
 
 
-defop("repeat", params=[("repeats", 1), ("axis", None)], grad=_repeat_vjp, mx=_repeat_mx)
+defop("repeat", bind=_repeat_bind, grad=_repeat_vjp, mx=_repeat_mx,
+      np=lambda x, repeats, axis: _onp.repeat(x, repeats, axis))
 
 
 # ---------------------------------------------------------------------------- sorting
