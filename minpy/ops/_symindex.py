@@ -148,6 +148,18 @@ def take(F, x, arrays, template, xshape=None, dtype=None):
         return F.np.reshape(y, p.out)
     if p.order != tuple(range(len(p.order))):
         y = _transpose(F, y, p.order)
+    r = F.npx.gather_nd(y, _stacked(F, p, arrays))
+    nb = len(p.bshape)
+    if not p.front and p.adv[0] > 0:
+        at = p.adv[0]
+        n = nb + len(p.rest)
+        perm = tuple(range(nb, nb + at)) + tuple(range(nb)) + tuple(range(nb + at, n))
+        r = _transpose(F, F.np.reshape(r, p.bshape + p.rest), perm)
+    return F.np.reshape(r, p.out)
+
+
+def _stacked(F, p, arrays):
+    """The advanced items as one (M, *B) int64 index for gather_nd (B=() as (M, 1))."""
     parts = []
     for it in p.ints:
         if it[0] == "i":
@@ -157,16 +169,13 @@ def take(F, x, arrays, template, xshape=None, dtype=None):
             a = a if a.dtype == _onp.int64 else a.astype("int64")
             parts.append(a if _shape(a) == p.bshape else F.np.broadcast_to(a, p.bshape))
     idx = F.np.stack(parts)
-    if not p.bshape:
-        idx = F.np.reshape(idx, (len(parts), 1))
-    r = F.npx.gather_nd(y, idx)
-    nb = len(p.bshape)
-    if not p.front and p.adv[0] > 0:
-        at = p.adv[0]
-        n = nb + len(p.rest)
-        perm = tuple(range(nb, nb + at)) + tuple(range(nb)) + tuple(range(nb + at, n))
-        r = _transpose(F, F.np.reshape(r, p.bshape + p.rest), perm)
-    return F.np.reshape(r, p.out)
+    return F.np.reshape(idx, (len(parts), 1)) if not p.bshape else idx
+
+
+def _leading(p, xshape) -> bool:
+    """Index arrays on the leading axes, full slices after, no None: the common
+    ``x[rows]``, ``x[rows, cols]`` form, scattered per leading position."""
+    return bool(p.adv) and p.adv == tuple(range(len(p.adv))) and p.yshape == xshape and p.full
 
 
 def positions(F, xshape, arrays, template):
@@ -211,8 +220,9 @@ def keep_mask(F, xshape, arrays, template, dtype):
     return F.np.reshape(won.astype(dtype), p.out)
 
 
-def assign(F, x, value, arrays, template):
-    """A copy of ``x`` with ``x[index] = value`` done (NumPy's casting and last-write rule)."""
+def assign(F, x, value, arrays, template, unique=False):
+    """A copy of ``x`` with ``x[index] = value`` done (NumPy's casting and last-write rule;
+    ``unique``: the index is known to select each element once)."""
     xshape = _shape(x)
     p = plan(template, xshape, tuple(_shape(a) for a in arrays))
     k = _size(p.out)
@@ -221,11 +231,26 @@ def assign(F, x, value, arrays, template):
     dt = _onp.dtype(x.dtype)
     work = "int8" if dt == _onp.bool_ else dt.name
     xv = x.astype(work) if dt == _onp.bool_ else x
-    if not hasattr(value, "shape"):
-        value = F.np.full((1,), bool(value) if dt == _onp.bool_ else value, dtype=dt.name)
-        vshape = (1,)
-    else:
-        vshape = _shape(value)
+    size = _size(xshape)
+    lead = _leading(p, xshape)
+    m = len(p.adv)
+    nlead = _size(xshape[:m])
+    if not hasattr(value, "shape"):     # one value written everywhere: order is moot
+        fill = F.np.full((), bool(value) if dt == _onp.bool_ else value, dtype=work)
+        if not arrays and p.full and not p.adv and p.out == xshape:
+            out = F.np.broadcast_to(fill, xshape)
+        elif lead:
+            ones = F.np.ones(p.bshape or (1,), dtype="int64")
+            hit = F._internal._backward_gather_nd(ones.as_nd_ndarray(),
+                                                  _stacked(F, p, arrays).as_nd_ndarray(),
+                                                  shape=xshape[:m]).as_np_ndarray() > 0
+            out = F.np.where(F.np.reshape(hit, xshape[:m] + (1,) * (len(xshape) - m)), fill, xv)
+        else:
+            lin = positions(F, xshape, arrays, template)
+            hit = _scatter_add(F, F.np.ones((k,), dtype="int64"), lin, size) > 0
+            out = F.np.where(F.np.reshape(hit, xshape), fill, xv)
+        return out.astype("bool") if dt == _onp.bool_ else out
+    vshape = _shape(value)
     if value.dtype != dt:
         value = value.astype(dt.name)
     if dt == _onp.bool_:
@@ -235,12 +260,23 @@ def assign(F, x, value, arrays, template):
         value = F.np.reshape(value, vshape)
     if vshape != p.out:
         value = F.np.broadcast_to(value, p.out)
-    size = _size(xshape)
     if not arrays and p.full and not p.adv and p.out == xshape:
         out = value                     # x[...] = v, x[:] = v: every element replaced
+    elif lead:
+        # per leading position: which selected row (if any) lands there, last one winning
+        kb = _size(p.bshape)
+        lin = F.np.reshape(F.npx.gather_nd(
+            F.np.reshape(F.np.arange(nlead, dtype="int64"), xshape[:m]), _stacked(F, p, arrays)),
+            (-1,))
+        src = winners(F, lin, kb, nlead) if not unique else \
+            _scatter_add(F, F.np.arange(1, kb + 1, dtype="int64"), lin, nlead)
+        rows = F.np.reshape(value, (kb,) + xshape[m:])
+        picked = F.npx.gather_nd(rows, F.np.reshape(F.np.maximum(src - 1, 0), (1, -1)))
+        hit = F.np.reshape(src > 0, xshape[:m] + (1,) * (len(xshape) - m))
+        out = F.np.where(hit, F.np.reshape(picked, xshape), xv)
     else:
         lin = positions(F, xshape, arrays, template)
-        src = winners(F, lin, k, size) if arrays else \
+        src = winners(F, lin, k, size) if arrays and not unique else \
             _scatter_add(F, F.np.arange(1, k + 1, dtype="int64"), lin, size)
         picked = F.npx.gather_nd(F.np.reshape(value, (-1,)),
                                  F.np.reshape(F.np.maximum(src - 1, 0), (1, -1)))
@@ -255,6 +291,10 @@ def index_add(F, base, g, arrays, template):
     p = plan(template, xshape, tuple(_shape(a) for a in arrays))
     if 0 in p.out or 0 in xshape:
         return F.np.copy(base)
+    if _leading(p, xshape):
+        return base + F._internal._backward_gather_nd(
+            F.np.reshape(g, p.bshape + xshape[len(p.adv):]).as_nd_ndarray(),
+            _stacked(F, p, arrays).as_nd_ndarray(), shape=xshape).as_np_ndarray()
     lin = positions(F, xshape, arrays, template)
     acc = _scatter_add(F, F.np.reshape(g, (-1,)), lin, _size(xshape))
     return base + F.np.reshape(acc, xshape)

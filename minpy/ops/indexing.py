@@ -234,32 +234,60 @@ def _setitem_bind(x, value, index=None):
         # NumPy's whole-array boolean assignment takes values in mask order only
         raise TypeError(f"NumPy boolean array indexing assignment requires a 0 or "
                         f"1-dimensional input, input has {_onp.ndim(value)} dimensions")
-    template, arrays = split_index(index, tuple(getattr(x, "shape", ())))
-    return (x, value, *arrays), (("index", template),)
+    shape = tuple(getattr(x, "shape", ()))
+    template, arrays = split_index(index, shape)
+    unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
+    return (x, value, *arrays), (("index", template), ("unique", unique))
 
 
-def _setitem_mx(F, x, value, *arrays, index):
+def _unique(template, arrays, shape) -> bool:
+    """Whether the index is known to select each element once (the host has its arrays),
+    so an assignment needs no last-write-wins ordering."""
+    from ..array import Array
+    from ..jit.graph import LRef
+    if not arrays:
+        return True
+    host = []
+    for a in arrays:
+        if isinstance(a, Array):
+            if type(a._data) is LRef:
+                return False
+            a = a._data.asnumpy()
+        host.append(_onp.asarray(a))
+    p = _sym.plan(template, shape, tuple(h.shape for h in host))
+    coords, dims = [], []
+    for ax, it in zip(p.adv, p.ints):
+        coords.append(_onp.broadcast_to(it[1] if it[0] == "i" else host[it[1]], p.bshape)
+                      .reshape(-1))
+        dims.append(p.yshape[ax])
+    if not coords or coords[0].size < 2 or 0 in dims:
+        return True
+    flat = _onp.ravel_multi_index(tuple(coords), tuple(dims))
+    return _onp.unique(flat).size == flat.size
+
+
+def _setitem_mx(F, x, value, *arrays, index, unique=False):
     if not arrays:
         return _sym.setitem_basic(F, x, value, build_index(index, ()))
-    return _sym.assign(F, x, value, arrays, index)
+    return _sym.assign(F, x, value, arrays, index, unique)
 
 
-def _setitem_np(x, value, *arrays, index):
+def _setitem_np(x, value, *arrays, index, unique=False):
     out = _onp.array(x, copy=True)
     out[build_index(index, arrays)] = value
     return out
 
 
-def _setitem_vjp(g, ans, operands, index):
+def _setitem_vjp(g, ans, operands, index, unique=False):
     """x gets g with the written positions zeroed; the value gets what its elements
     became: of several writes to one position only the last survives (NumPy), and
     surplus leading length-1 axes of the value are put back before unbroadcasting."""
     x, value, arrays = operands[0], operands[1], operands[2:]
-    gx = c("_setitem", g, 0.0, *arrays, index=index)
+    gx = c("_setitem", g, 0.0, *arrays, index=index, unique=True)   # a scalar: order is moot
     gv = None
     if hasattr(value, "shape"):
         sel = c("_getitem", g, *arrays, index=index)
-        if arrays:
+        if arrays and not unique:
             sel = sel * c("_setitem_keep", g, *arrays, index=index)
         extra = value.ndim - sel.ndim
         if extra > 0:
@@ -268,9 +296,9 @@ def _setitem_vjp(g, ans, operands, index):
     return [gx, gv] + [None] * len(arrays)
 
 
-def _setitem_bind_any(x, value, *arrays, index=None):
+def _setitem_bind_any(x, value, *arrays, index=None, unique=False):
     if arrays or _is_template(index):
-        return (x, value, *arrays), (("index", index),)
+        return (x, value, *arrays), (("index", index), ("unique", unique))
     return _setitem_bind(x, value, index)
 
 
