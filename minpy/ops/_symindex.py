@@ -125,8 +125,8 @@ def _size(shape) -> int:
     return n
 
 
-def _transpose(F, v, axes):
-    if v.dtype == _onp.bool_:
+def _transpose(F, v, axes, dtype):
+    if _onp.dtype(dtype) == _onp.bool_:
         return F.np.transpose(v.astype("int8"), axes).astype("bool")
     return F.np.transpose(v, axes)
 
@@ -136,8 +136,8 @@ def take(F, x, arrays, template, xshape=None, dtype=None):
     ``dtype`` give its metadata where the caller made ``x`` itself)."""
     xshape = _shape(x) if xshape is None else xshape
     p = plan(template, xshape, tuple(_shape(a) for a in arrays))
+    dt = x.dtype if dtype is None else dtype
     if 0 in p.out:
-        dt = x.dtype if dtype is None else dtype
         return F.np.zeros(p.out, dtype=_onp.dtype(dt).name)
     y = x if p.yshape == xshape else F.np.reshape(x, p.yshape)
     if not p.full:
@@ -147,14 +147,14 @@ def take(F, x, arrays, template, xshape=None, dtype=None):
             return y
         return F.np.reshape(y, p.out)
     if p.order != tuple(range(len(p.order))):
-        y = _transpose(F, y, p.order)
+        y = _transpose(F, y, p.order, dt)
     r = F.npx.gather_nd(y, _stacked(F, p, arrays))
     nb = len(p.bshape)
     if not p.front and p.adv[0] > 0:
         at = p.adv[0]
         n = nb + len(p.rest)
         perm = tuple(range(nb, nb + at)) + tuple(range(nb)) + tuple(range(nb + at, n))
-        r = _transpose(F, F.np.reshape(r, p.bshape + p.rest), perm)
+        r = _transpose(F, F.np.reshape(r, p.bshape + p.rest), perm, dt)
     return F.np.reshape(r, p.out)
 
 
@@ -352,12 +352,13 @@ def setitem_basic(F, x, value, idx):
         if not hasattr(value, "shape"):
             return F.np.full((), value, dtype=dname)
         v = F.np.reshape(value, ()) if _shape(value) else value
-        return v.astype(dname) if v.dtype != x.dtype else v
+        return v.astype(dname) if value.dtype != x.dtype else v
     begin, end, step, box = _crop(idx, xshape)
     if 0 in box:                       # an empty selection writes nothing
         return F.np.copy(x)
     if x.dtype == _onp.bool_:          # MXNet's slice assignment has no bool kernel
-        v = value.astype("int8") if hasattr(value, "shape") else int(bool(value))
+        v = _meta_like(value.astype("int8"), _shape(value), "int8") if hasattr(value, "shape") \
+            else int(bool(value))
         xi = _meta_like(x.astype("int8"), xshape, "int8")
         return setitem_basic(F, xi, v, idx) != 0
     if not hasattr(value, "shape") and _onp.dtype(x.dtype).kind != "f":

@@ -6,6 +6,7 @@ import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..dispatch.call import from_host as _from_host
+from ._symindex import _meta_like as _meta
 from ._util import (c, cast, operand_dtype, plain_layouts, pos_axis, result_dtype, unbroadcast,
                     via_int8)
 
@@ -307,9 +308,14 @@ def _repeat_vjp(g, ans, x, repeats, axis):
     return c("sum", c("reshape", g, shape), ax + 1)
 
 
+def _flat(F, x):
+    """``x`` as a vector, with the metadata graph lowerings read."""
+    return _meta(F.np.reshape(x, (-1,)), (int(_onp.prod(x.shape)),), _onp.dtype(x.dtype))
+
+
 def _repeat_mx(F, x, repeats, axis):
     if axis is None:
-        x, axis = F.np.reshape(x, (-1,)), 0
+        x, axis = _flat(F, x), 0
     n = x.shape[axis]
     axis %= x.ndim
     if isinstance(repeats, tuple) and len(repeats) == 1:
@@ -362,18 +368,18 @@ def _argsort_any(F, x, axis):
 
 def _sort_mx(F, x, axis, kind, order):
     if axis is None or x.ndim == 0:
-        x, axis = F.np.reshape(x, (-1,)), -1
+        x, axis = _flat(F, x), -1
     if 0 in tuple(x.shape):
         return F.np.copy(x)
     if _onp.dtype(x.dtype).kind == "f":
-        idx = _argsort_any(F, x, axis)
+        idx = _meta(_argsort_any(F, x, axis), tuple(x.shape), _onp.int64)
         return _tal_mx(F, x, idx, axis)
     return via_int8(F, x, lambda v: F.np.sort(v, axis=axis))
 
 
 def _argsort_mx(F, x, axis, kind, order):
     if axis is None or x.ndim == 0:
-        x, axis = F.np.reshape(x, (-1,)), -1
+        x, axis = _flat(F, x), -1
     if 0 in tuple(x.shape):
         return F.np.zeros(tuple(x.shape), dtype="int64")
     return _argsort_any(F, x, axis).astype("int64")
@@ -392,7 +398,7 @@ def _tal_vjp(g, ans, arr, indices, axis):
 def _tal_mx(F, a, idx, axis):
     # MXNet 1.9 has no take_along_axis: gather with index grids for the other axes
     if axis is None:
-        a, axis = F.np.reshape(a, (-1,)), 0
+        a, axis = _flat(F, a), 0
     axis %= a.ndim
     out = tuple(int(d) for d in _onp.broadcast_shapes(
         tuple(a.shape[:axis]) + (idx.shape[axis],) + tuple(a.shape[axis + 1:]), tuple(idx.shape)))
