@@ -15,6 +15,7 @@ import minpy.numpy as np
 from minpy.core import grad
 
 MODES = ["eager", "lazy", "jit"]
+NAN, INF = onp.nan, onp.inf
 
 
 def Z(shape, dt="float32"):
@@ -140,11 +141,15 @@ SHAPE_CASES = [
  ("sort0", lambda m, a: m.sort(a), [Z((2, 0))]),
  ("sort0d", lambda m, a: m.sort(a, axis=None), [onp.array(2.)]),
  ("sort0d_ax", lambda m, a: m.sort(a), [onp.array(2.)]),
- ("sort_nan", lambda m, a: m.sort(a), [onp.array([3., onp.nan, 1., -0., onp.inf, 0., -onp.inf, onp.nan], 'float32')]),
- ("sort_nan_ax0", lambda m, a: m.sort(a, axis=0), [onp.array([[3., onp.nan], [onp.nan, 1.], [-onp.inf, onp.inf]], 'float32')]),
- ("sort_nan64", lambda m, a: m.sort(a, axis=None), [onp.array([[3., onp.nan], [onp.nan, 1.], [-onp.inf, onp.inf]], 'float64')]),
- ("argsort_nan", lambda m, a: m.argsort(a), [onp.array([3., onp.nan, 1., onp.inf, -onp.inf], 'float32')]),
- ("argsort_nan_ax0", lambda m, a: m.argsort(a, axis=0), [onp.array([[3., onp.nan], [onp.nan, 1.], [onp.inf, -onp.inf]], 'float32')]),
+ ("sort_nan", lambda m, a: m.sort(a),
+  [onp.array([3., NAN, 1., -0., INF, 0., -INF, NAN], 'float32')]),
+ ("sort_nan_ax0", lambda m, a: m.sort(a, axis=0),
+  [onp.array([[3., NAN], [NAN, 1.], [-INF, INF]], 'float32')]),
+ ("sort_nan64", lambda m, a: m.sort(a, axis=None),
+  [onp.array([[3., NAN], [NAN, 1.], [-INF, INF]], 'float64')]),
+ ("argsort_nan", lambda m, a: m.argsort(a), [onp.array([3., NAN, 1., INF, -INF], 'float32')]),
+ ("argsort_nan_ax0", lambda m, a: m.argsort(a, axis=0),
+  [onp.array([[3., NAN], [NAN, 1.], [INF, -INF]], 'float32')]),
  ("argsort0", lambda m, a: m.argsort(a), [Z((2, 0))]),
  ("argsort0d", lambda m, a: m.argsort(a), [onp.array(2.)]),
  ("sort_int", lambda m, a: m.sort(a), [onp.array([3, -1, 2], 'int64')]),
@@ -167,7 +172,8 @@ SHAPE_CASES = [
  ("getitem_oob", lambda m, a: a[onp.array([3])], [A(3)]),
  ("getitem_boolmix", lambda m, a: a[onp.array([True, False, True]), 1:], [A(3, 2)]),
  ("getitem_boolint", lambda m, a: a[onp.array([True, False, True]), 1], [A(3, 2)]),
- ("getitem_bool2d", lambda m, a: a[onp.array([[True, False], [False, True], [True, True]])], [A(3, 2)]),
+ ("getitem_bool2d", lambda m, a: a[onp.array([[True, False], [False, True], [True, True]])],
+  [A(3, 2)]),
  ("getitem_0darr", lambda m, a: a[onp.array(1), :, onp.array([0, 1])], [A(2, 3, 4)]),
  ("getitem_int_bool", lambda m, a: a[1, :, onp.array([True, False, False, True])], [A(2, 3, 4)]),
  ("getitem_f32", lambda m, a: a[onp.array([1.0])], [A(2, 3)]),
@@ -256,7 +262,7 @@ def test_random_indices_get_and_set_like_numpy(mode, seed, trials):
         check_same(want, we, lambda: run_in(mode, minpy_set, [x, onp.asarray(v)]))
 
 
-# ---------------------------------------------------------------------------- the issue's reproducers
+# ---------------------------------------------------------------------------- issue reproducers
 
 @pytest.mark.parametrize("mode", MODES)
 def test_none_after_index_array_keeps_numpy_layout(mode):
@@ -334,7 +340,8 @@ def test_out_of_bounds_index_array(mode):
     with pytest.raises(IndexError, match="out of bounds"):
         run_in(mode, lambda a: a[:, np.array([-5])], [onp.ones((3, 4), "float32")])
     with pytest.raises(IndexError, match="shape mismatch"):
-        run_in(mode, lambda a: a[np.array([0, 1]), np.array([0, 1, 2])], [onp.ones((3, 4), "float32")])
+        run_in(mode, lambda a: a[np.array([0, 1]), np.array([0, 1, 2])],
+               [onp.ones((3, 4), "float32")])
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -348,7 +355,7 @@ def test_setitem_repeated_indices_last_write_wins(mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_sort_puts_nan_last(mode):
-    x = onp.array([[3., onp.nan, -0., onp.inf], [onp.nan, 1., -onp.inf, 0.], [2., 2., onp.nan, onp.inf]],
+    x = onp.array([[3., NAN, -0., INF], [NAN, 1., -INF, 0.], [2., 2., NAN, INF]],
                   "float32")
     for axis in (-1, 0, None):
         r = run_in(mode, lambda a: np.sort(a, axis=axis), [x])

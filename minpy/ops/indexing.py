@@ -6,7 +6,6 @@ masks are turned into integer arrays (their shape depends on their values).
 """
 from __future__ import annotations
 
-import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch import call as _call_mod
