@@ -554,3 +554,30 @@ def test_shape_ops_lower_into_graphs():
             r = fn(np, *[np.array(a, dtype=a.dtype).copy() for a in args])
         r.asnumpy()
         assert minpy.jit.stats()["interpreted_nodes"] == 0, name
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("index", [(1, None), (slice(1, None),), (onp.array([1, 0]),)],
+                         ids=["int_none", "slice", "array"])
+def test_assigning_floats_into_bool_casts_like_numpy(mode, index):
+    v = onp.array([0.5, 0., 2., -0.1])
+    want = onp.zeros((2, 4), bool)
+    want[index] = v
+
+    def f(a, vv):
+        a[_mx_index(index)] = vv
+        return a
+    got = run_in(mode, f, [onp.zeros((2, 4), bool), v])
+    assert onp.array_equal(got.asnumpy(), want)
+
+
+def test_empty_selection_setitem_gradient_under_jit():
+    def loss(a, v):
+        b = a * 2.0
+        b[:0:-1, -1:3:-1, None, np.array([True])] = v
+        return np.sum(b * np.array(onp.array([-1., 0., 1.]).reshape(3, 1, 1)))
+    a0 = onp.array([-0.352, -0.652, 0.721]).reshape(3, 1, 1)
+    g = minpy.jit(grad(loss, argnum=[0, 1]))
+    for _ in range(2):
+        ga, gv = g(np.array(a0, dtype="float64"), np.zeros((0, 1, 1), dtype="float64"))
+        assert onp.allclose(ga.asnumpy(), [[[-2.]], [[0.]], [[2.]]]) and gv.shape == (0, 1, 1)

@@ -357,8 +357,11 @@ def setitem_basic(F, x, value, idx):
     if 0 in box:                       # an empty selection writes nothing
         return F.np.copy(x)
     if x.dtype == _onp.bool_:          # MXNet's slice assignment has no bool kernel
-        v = _meta_like(value.astype("int8"), _shape(value), "int8") if hasattr(value, "shape") \
-            else int(bool(value))
+        if hasattr(value, "shape"):    # NumPy's cast to bool first: 0.5 is True
+            b = value if value.dtype == _onp.bool_ else value != 0
+            v = _meta_like(b.astype("int8"), _shape(value), "int8")
+        else:
+            v = int(bool(value))
         xi = _meta_like(x.astype("int8"), xshape, "int8")
         return setitem_basic(F, xi, v, idx) != 0
     if not hasattr(value, "shape") and _onp.dtype(x.dtype).kind != "f":

@@ -286,6 +286,9 @@ def _setitem_vjp(g, ans, operands, index, unique=False):
     gv = None
     if hasattr(value, "shape"):
         sel = c("_getitem", g, *arrays, index=index)
+        if sel.size == 0:               # nothing was written: no gradient (and no empty sums)
+            return [gx, c("zeros", value.shape, value.dtype if value.dtype.kind == "f"
+                          else g.dtype)] + [None] * len(arrays)
         if arrays and not unique:
             sel = sel * c("_setitem_keep", g, *arrays, index=index)
         extra = value.ndim - sel.ndim
