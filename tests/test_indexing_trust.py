@@ -130,6 +130,8 @@ SHAPE_CASES = [
  ("repeat0none", lambda m, a: m.repeat(a, 0), [A(2, 3)]),
  ("repeat_empty", lambda m, a: m.repeat(a, 2, axis=0), [Z((0, 3))]),
  ("repeat0d", lambda m, a: m.repeat(a, 3), [onp.array(2.)]),
+ ("repeat0d_axis", lambda m, a: m.repeat(a, 3, axis=-1), [onp.array(2.)]),
+ ("repeat0d_list", lambda m, a: m.repeat(a, [2], axis=0), [onp.array(2.)]),
  ("repeat_list", lambda m, a: m.repeat(a, [1, 0, 2], axis=1), [A(2, 3)]),
  ("repeat_neg", lambda m, a: m.repeat(a, -1), [A(2, 3)]),
  ("swap0", lambda m, a: m.swapaxes(a, 0, 2), [Z((0, 3, 2))]),
@@ -484,6 +486,12 @@ def test_repeat_with_array_repeats(mode):
             onp.repeat(x, bad, axis=1)
         with pytest.raises(err):
             run_in(mode, lambda a: np.repeat(a, bad, axis=1), [x])
+
+
+def test_repeat_of_0d_gradient():
+    def f(x):
+        return np.sum(np.repeat(x, 3, axis=-1) * np.array([-1., 0., 2.], dtype="float64"))
+    assert float(grad(f)(np.array(1.243, dtype="float64"))) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("axis", [None, 1, -1])

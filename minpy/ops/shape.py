@@ -294,14 +294,14 @@ def _repeat_bind(a, repeats, axis=None):
 def _repeat_vjp(g, ans, x, repeats, axis):
     if not isinstance(repeats, int):
         # each input element receives the sum of the outputs it was copied to
-        n = x.size if axis is None else x.shape[axis % x.ndim]
+        n = x.size if axis is None or x.ndim == 0 else x.shape[axis % x.ndim]
         pos = _onp.repeat(_onp.arange(n), repeats).astype("int64")
-        if axis is None:
+        if axis is None or x.ndim == 0:
             flat = c("_index_add", c("zeros", (x.size,), g.dtype), g, pos, index=(("a", 0),))
             return c("reshape", flat, x.shape)
         index = (("s", None, None, None),) * (axis % x.ndim) + (("a", 0),)
         return c("_index_add", c("zeros", x.shape, g.dtype), g, pos, index=index)
-    if axis is None:
+    if axis is None or x.ndim == 0:
         return c("reshape", c("sum", c("reshape", g, (x.size, repeats)), 1), x.shape)
     ax = axis % x.ndim
     shape = tuple(x.shape[:ax]) + (x.shape[ax], repeats) + tuple(x.shape[ax + 1:])
@@ -314,10 +314,10 @@ def _flat(F, x):
 
 
 def _repeat_mx(F, x, repeats, axis):
-    if axis is None:
+    if axis is None or x.ndim == 0:     # NumPy repeats a 0-d array along any axis given
         x, axis = _flat(F, x), 0
-    n = x.shape[axis]
     axis %= x.ndim
+    n = x.shape[axis]
     if isinstance(repeats, tuple) and len(repeats) == 1:
         repeats = repeats[0]
     if isinstance(repeats, int) and repeats > 0:
