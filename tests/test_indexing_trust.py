@@ -589,3 +589,15 @@ def test_empty_selection_setitem_gradient_under_jit():
     for _ in range(2):
         ga, gv = g(np.array(a0, dtype="float64"), np.zeros((0, 1, 1), dtype="float64"))
         assert onp.allclose(ga.asnumpy(), [[[-2.]], [[0.]], [[2.]]]) and gv.shape == (0, 1, 1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_setitem_checks_value_shape_before_bounds(mode):
+    """NumPy reports a value that cannot fit the selection before an index out of range."""
+    def f(a, v):
+        a[-1, np.array([0, -1, 0])] = v
+        return a
+    with pytest.raises(ValueError, match=r"value array of shape \(2,\) could not be broadcast"):
+        run_in(mode, f, [onp.zeros((1, 0), bool), onp.zeros(2, bool)])
+    with pytest.raises(IndexError, match="out of bounds"):
+        run_in(mode, f, [onp.zeros((1, 0), bool), onp.zeros(3, bool)])

@@ -20,8 +20,9 @@ def _to_int(v):
     return int(v)
 
 
-def split_index(index, shape):
-    """(template, index_arrays) for one ``__getitem__``/``__setitem__`` index."""
+def split_index(index, shape, check: bool = True):
+    """(template, index_arrays) for one ``__getitem__``/``__setitem__`` index
+    (``check=False``: out-of-range index arrays pass, for a shape only)."""
     from ..array import Array
     if not isinstance(index, tuple):
         index = (index,)
@@ -64,10 +65,10 @@ def split_index(index, shape):
                                  "numpy.newaxis (`None`) and integer or boolean arrays are valid indices")
             template.append(("a", len(arrays)))
             arrays.append(item)
-    return _checked(template, arrays, shape, masks)
+    return _checked(template, arrays, shape, masks, check)
 
 
-def _checked(template, arrays, shape, masks=None):
+def _checked(template, arrays, shape, masks=None, check=True):
     """NumPy's bounds rules, applied before MXNet sees an index: negative entries
     wrap, anything out of range is an ``IndexError`` (MXNet would read or write
     outside the buffer), a boolean mask must match the axes it covers. As NumPy
@@ -104,7 +105,7 @@ def _checked(template, arrays, shape, masks=None):
                 arrays[t[1]] = _onp.zeros(tuple(arrays[t[1]].shape), "int64")
         ax += 1
     template = tuple(template)
-    if oob is not None:
+    if oob is not None and check:
         out = _sym.plan(template, tuple(shape), tuple(tuple(a.shape) for a in arrays)).out
         if 0 not in out:
             raise oob
@@ -234,9 +235,37 @@ def _setitem_bind(x, value, index=None):
         raise TypeError(f"NumPy boolean array indexing assignment requires a 0 or "
                         f"1-dimensional input, input has {_onp.ndim(value)} dimensions")
     shape = tuple(getattr(x, "shape", ()))
-    template, arrays = split_index(index, shape)
+    try:
+        template, arrays = split_index(index, shape)
+    except IndexError:
+        _value_fits(value, index, shape)     # NumPy checks the value's shape first
+        raise
     unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
     return (x, value, *arrays), (("index", template), ("unique", unique))
+
+
+def _value_fits(value, index, shape) -> None:
+    """NumPy's ValueError when ``value`` cannot broadcast to the selection's shape."""
+    if not hasattr(value, "shape") and not isinstance(value, (list, tuple)):
+        return
+    try:
+        template, arrays = split_index(index, shape, check=False)
+        sel = _sym.plan(template, shape, tuple(tuple(_onp.shape(a)) for a in arrays)).out
+    except Exception:                       # noqa: BLE001 - the caller's error stands
+        return
+    vshape = tuple(_onp.shape(value))
+    fit = vshape[len(vshape) - len(sel):] if len(vshape) > len(sel) else vshape
+    try:
+        if any(s != 1 for s in vshape[:len(vshape) - len(fit)]):
+            raise ValueError
+        _onp.broadcast_shapes(fit, sel)
+        if _onp.broadcast_shapes(fit, sel) != sel:
+            raise ValueError
+    except ValueError:
+        def fmt(t):
+            return "(" + ",".join(str(d) for d in t) + ("," if len(t) == 1 else "") + ")"
+        raise ValueError(f"shape mismatch: value array of shape {fmt(vshape)} could not be "
+                         f"broadcast to indexing result of shape {fmt(sel)}") from None
 
 
 def _unique(template, arrays, shape) -> bool:
