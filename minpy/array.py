@@ -14,6 +14,8 @@ from typing import Any
 import mxnet as _mx
 import numpy as _onp
 
+from numpy.core._exceptions import _UFuncOutputCastingError
+
 from . import context as _context
 from .dispatch import call as _call
 from .dispatch.registry import REGISTRY
@@ -294,15 +296,25 @@ def _binop(name: str, reflected: bool = False):
 
 
 def _inplace(name: str):
+    """``x op= y``: NumPy computes into ``x``'s buffer, so the result must keep ``x``'s
+    shape (no broadcasting of the target) and cast to ``x``'s dtype by 'same_kind'."""
+    ufunc = getattr(_onp, name)
+
     def f(self, other):
         res = _call.call(REGISTRY[name], (self, other), None)
+        if res._shape != self._shape:
+            raise ValueError(f"non-broadcastable output operand with shape "
+                             f"{_shape_str(self._shape)} doesn't match the broadcast shape "
+                             f"{_shape_str(res._shape)}")
         if res._dtype != self._dtype and not _onp.can_cast(res._dtype, self._dtype, "same_kind"):
-            raise TypeError(f"Cannot cast {name} output from dtype('{res._dtype.name}') to "
-                            f"dtype('{self._dtype.name}') with casting rule 'same_kind' "
-                            f"(in-place operator on a MinPy array)")
+            raise _UFuncOutputCastingError(ufunc, "same_kind", res._dtype, self._dtype, 0)
         self._assign(res.astype(self._dtype, copy=False))
         return self
     return f
+
+
+def _shape_str(shape: tuple) -> str:
+    return "(" + ",".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 for _dunder, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
@@ -317,6 +329,14 @@ for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
                      ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")):
     setattr(Array, f"__{_dunder}__", _binop(_op))
 
+
+
+def _imatmul(self, other):
+    raise TypeError("In-place matrix multiplication is not (yet) supported. "
+                    "Use 'a = a @ b' instead of 'a @= b'.")
+
+
+Array.__imatmul__ = _imatmul      # as NumPy 1.x: ``@=`` would need a buffer of a new shape
 Array.__neg__ = lambda self: _c("negative", self)
 Array.__pos__ = lambda self: _c("positive", self)
 Array.__abs__ = lambda self: _c("absolute", self)

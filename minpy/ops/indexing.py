@@ -6,7 +6,6 @@ masks are turned into integer arrays (their shape depends on their values).
 """
 from __future__ import annotations
 
-import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch import call as _call_mod
@@ -21,12 +20,13 @@ def _to_int(v):
     return int(v)
 
 
-def split_index(index, shape):
-    """(template, index_arrays) for one ``__getitem__``/``__setitem__`` index."""
+def split_index(index, shape, check: bool = True):
+    """(template, index_arrays) for one ``__getitem__``/``__setitem__`` index
+    (``check=False``: out-of-range index arrays pass, for a shape only)."""
     from ..array import Array
     if not isinstance(index, tuple):
         index = (index,)
-    template, arrays = [], []
+    template, arrays, masks = [], [], {}
     for item in index:
         if isinstance(item, bool) or isinstance(item, _onp.bool_):
             item = _onp.asarray(item)
@@ -50,73 +50,111 @@ def split_index(index, shape):
                     item, kind = item.astype("int64"), "i"
             if kind == "b":
                 host = item.asnumpy() if isinstance(item, Array) else item
+                if host.ndim == 0:
+                    # NumPy: a new length-1 axis, indexed by [0] (True) or [] (False)
+                    template.append(("b", len(arrays)))
+                    arrays.append(_onp.zeros(1 if host else 0, "int64"))
+                    continue
+                masks[len(template)] = host.shape
                 for part in _onp.nonzero(host):
                     template.append(("a", len(arrays)))
                     arrays.append(part.astype("int64"))
-                if host.ndim == 0:
-                    raise IndexError("minpy: 0-d boolean indices are not supported")
                 continue
             if kind not in "iu":
                 raise IndexError("only integers, slices (`:`), ellipsis (`...`), "
                                  "numpy.newaxis (`None`) and integer or boolean arrays are valid indices")
             template.append(("a", len(arrays)))
             arrays.append(item)
-    return _checked(template, arrays, shape)
+    return _checked(template, arrays, shape, masks, check)
 
 
-def _checked(template, arrays, shape):
+def _checked(template, arrays, shape, masks=None, check=True):
     """NumPy's bounds rules, applied before MXNet sees an index: negative entries
     wrap, anything out of range is an ``IndexError`` (MXNet would read or write
-    outside the buffer)."""
+    outside the buffer), a boolean mask must match the axes it covers. As NumPy
+    1.x still does, out-of-range index arrays pass (with a DeprecationWarning)
+    when the result is empty."""
     used = sum(1 for t in template if t[0] in "isa")
     if used > len(shape):
         raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, "
                          f"but {used} were indexed")
     ax = 0
+    oob = None
     for i, t in enumerate(template):
         if t[0] == "e":
             ax += len(shape) - used
             continue
-        if t[0] == "n":
+        if t[0] in "nb":
             continue
+        if masks and i in masks:
+            for d, m in enumerate(masks[i]):
+                if shape[ax + d] != m:
+                    raise IndexError(f"boolean index did not match indexed array along "
+                                     f"dimension {ax + d}; dimension is {shape[ax + d]} but "
+                                     f"corresponding boolean dimension is {m}")
         n = shape[ax]
         if t[0] == "i":
             if not -n <= t[1] < n:
                 raise IndexError(f"index {t[1]} is out of bounds for axis {ax} with size {n}")
             template[i] = ("i", t[1] % n)
         elif t[0] == "a":
-            arrays[t[1]] = normalise_indices(arrays[t[1]], n, ax)
+            try:
+                arrays[t[1]] = normalise_indices(arrays[t[1]], n, ax)
+            except IndexError as e:
+                oob = oob or e
+                arrays[t[1]] = _onp.zeros(tuple(arrays[t[1]].shape), "int64")
         ax += 1
-    return tuple(template), arrays
+    template = tuple(template)
+    if oob is not None and check:
+        out = _sym.plan(template, tuple(shape), tuple(tuple(a.shape) for a in arrays)).out
+        if 0 not in out:
+            raise oob
+        import warnings
+        warnings.warn("Out of bound index found. This was previously ignored when the indexing "
+                      "result contained no elements. In the future the index error will be "
+                      "raised. This error occurs either due to an empty slice, or if an array "
+                      "has zero elements even before indexing.", DeprecationWarning, stacklevel=4)
+    return template, arrays
 
 
 def normalise_indices(idx, n: int, axis: int):
     """Integer index array with negatives wrapped, checked against size ``n``.
 
-    Concrete indices are checked on the host. Indices still pending in a lazy
-    graph, or read inside a ``@jit`` trace, are wrapped and clipped in the graph
-    instead (reading them would cut it), so an out-of-range index there selects
-    the edge element.
+    Concrete indices are checked on the host (inside a ``@jit`` trace too, where
+    the check reads the buffer without baking it into the graph); pending lazy
+    indices are computed first. Only indices that are values of the ``@jit``
+    trace itself cannot be read: those are wrapped and clipped in the graph, so an
+    out-of-range one there selects the edge element (docs/differences.md).
     """
     from ..array import Array
     from ..jit.graph import LRef
     if isinstance(idx, Array):
         eng = _call_mod._lazy.engine
         tracing = eng is not None and eng.tracing is not None
-        if tracing or type(idx._data) is LRef and idx._data.value is None:
+        if tracing and type(idx._data) is LRef and idx._data.value is None:
+            wrapped = c("where", idx < 0, idx + n, idx)
+            return c("clip", wrapped, 0, max(n - 1, 0))
+        if tracing:
+            _check_bounds(idx._mx("index").asnumpy(), n, axis)
             wrapped = c("where", idx < 0, idx + n, idx)
             return c("clip", wrapped, 0, max(n - 1, 0))
         host = idx._host("index")
     else:
         host = _onp.asarray(idx)
-    if host.size:
-        lo, hi = int(host.min()), int(host.max())
-        if lo < -n or hi >= n:
-            bad = lo if lo < -n else hi
-            raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
-        if lo < 0:
-            return _onp.where(host < 0, host + n, host).astype("int64")
+    if _check_bounds(host, n, axis):
+        return _onp.where(host < 0, host + n, host).astype("int64")
     return idx if isinstance(idx, Array) else host.astype("int64", copy=False)
+
+
+def _check_bounds(host, n: int, axis: int) -> bool:
+    """Raise NumPy's IndexError for entries outside [-n, n); True if any is negative."""
+    if not host.size:
+        return False
+    lo, hi = int(host.min()), int(host.max())
+    if lo < -n or hi >= n:
+        bad = lo if lo < -n else hi
+        raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
+    return lo < 0
 
 
 def build_index(template, arrays):
@@ -131,36 +169,28 @@ def build_index(template, arrays):
             out.append(None)
         elif k == "e":
             out.append(Ellipsis)
+        elif k == "b":
+            out.append(bool(arrays[t[1]].shape[0]))
         else:
             out.append(arrays[t[1]])
     return tuple(out)
 
 
-def _getitem_bind(x, index=None):
+def _is_template(index) -> bool:
+    """An index already split by ``split_index`` (gradients re-index with it)."""
+    return isinstance(index, tuple) and bool(index) and all(
+        isinstance(t, tuple) and t and isinstance(t[0], str) for t in index)
+
+
+def _getitem_bind(x, *arrays, index=None):
+    if arrays or _is_template(index):
+        return (x, *arrays), (("index", index),)
     template, arrays = split_index(index, tuple(getattr(x, "shape", ())))
     return (x, *arrays), (("index", template),)
 
 
-def _in_graph(index, arrays, basic, leading):
-    """The graph lowering of an index: ``basic(index)`` when it has no arrays,
-    ``leading()`` for integer arrays leading full slices; anything else runs
-    eagerly (lazy mode catches the NotImplementedError)."""
-    if not arrays:
-        return basic(build_index(index, ()))
-    if _sym.leading_arrays(index) == len(arrays):
-        return leading()
-    raise NotImplementedError("this advanced index inside a graph")
-
-
 def _getitem_mx(F, x, *arrays, index):
-    if F is _mx.sym:
-        return _in_graph(index, arrays, lambda idx: _sym.getitem_basic(F, x, idx),
-                         lambda: _sym.gather(F, x, arrays))
-    if x.ndim == 0 and not arrays and all(t[0] in "ne" for t in index):
-        # MXNet's 0-d arrays accept only x[()]: x[...] is x, each None adds an axis
-        k = sum(t[0] == "n" for t in index)
-        return F.np.reshape(x, (1,) * k) if k else F.np.copy(x)
-    return x[build_index(index, arrays)]
+    return _sym.take(F, x, arrays, index)
 
 
 def _getitem_np(x, *arrays, index):
@@ -180,29 +210,10 @@ def _index_add_bind(base, g, *arrays, index):
 
 
 def _index_add_mx(F, base, g, *arrays, index):
-    if F is _mx.sym:
-        return _in_graph(index, arrays, lambda idx: _sym.index_add_basic(F, base, g, idx),
-                         lambda: _sym.scatter_add(F, base, g, arrays))
-    if not arrays and base.ndim == 0:
-        # x[()], x[...], x[None] of a 0-d array select its one element (and MXNet's 0-d
-        # arrays accept only () as an index)
-        return base + F.np.reshape(g, ())
     if not arrays:
-        # basic indexing selects each element at most once: no duplicates to accumulate
-        idx = build_index(index, ())
-        out = F.np.copy(base)
-        out[idx] = base[idx] + g
-        return out
-    # Any advanced index: find the flat position of every selected element by
-    # indexing an arange the same way, then scatter-add (duplicates accumulate).
-    size = 1
-    for s in base.shape:
-        size *= s
-    lin = F.np.reshape(F.np.arange(size, dtype="int64"), base.shape)[build_index(index, arrays)]
-    acc = F._internal._backward_gather_nd(
-        F.np.reshape(g, (-1,)).as_nd_ndarray(), F.np.reshape(lin, (1, -1)).as_nd_ndarray(),
-        shape=(size,)).as_np_ndarray()
-    return base + F.np.reshape(acc, base.shape)
+        # a basic index selects each element at most once: nothing to accumulate
+        return _sym.index_add_basic(F, base, g, build_index(index, ()))
+    return _sym.index_add(F, base, g, arrays, index)
 
 
 def _index_add_np(base, g, *arrays, index):
@@ -212,51 +223,140 @@ def _index_add_np(base, g, *arrays, index):
 
 
 defop("_index_add", nin=-1, bind=_index_add_bind, mx=_index_add_mx, np=_index_add_np,
-      grad=lambda g, ans, operands, index: [g, g[build_index(index, operands[2:])]]
+      grad=lambda g, ans, operands, index: [g, c("_getitem", g, *operands[2:], index=index)]
       + [None] * (len(operands) - 2))
 
 
 def _setitem_bind(x, value, index=None):
-    template, arrays = split_index(index, tuple(getattr(x, "shape", ())))
-    return (x, value, *arrays), (("index", template),)
+    mask = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if getattr(getattr(mask, "dtype", None), "kind", None) == "b" and \
+            _onp.ndim(mask) == len(getattr(x, "shape", ())) and _onp.ndim(value) > 1:
+        # NumPy's whole-array boolean assignment takes values in mask order only
+        raise TypeError(f"NumPy boolean array indexing assignment requires a 0 or "
+                        f"1-dimensional input, input has {_onp.ndim(value)} dimensions")
+    shape = tuple(getattr(x, "shape", ()))
+    try:
+        template, arrays = split_index(index, shape)
+    except IndexError:
+        _value_fits(value, index, shape)     # NumPy checks the value's shape first
+        raise
+    unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
+    return (x, value, *arrays), (("index", template), ("unique", unique))
 
 
-def _setitem_mx(F, x, value, *arrays, index):
-    if F is _mx.sym:
-        return _in_graph(index, arrays, lambda idx: _sym.setitem_basic(F, x, value, idx),
-                         lambda: _sym.scatter_set(F, x, value, arrays))
-    idx = build_index(index, arrays)
-    if not arrays and _onp.broadcast_to(_onp.zeros((), "int8"), tuple(x.shape))[idx].size == 0:
-        # MXNet asserts on an empty basic selection (x[2:1] = v); NumPy writes nothing
-        return F.np.copy(x)
-    out = F.np.copy(x)
-    out[idx] = value
-    return out
+def _value_fits(value, index, shape) -> None:
+    """NumPy's ValueError when ``value`` cannot broadcast to the selection's shape."""
+    if not hasattr(value, "shape") and not isinstance(value, (list, tuple)):
+        return
+    try:
+        template, arrays = split_index(index, shape, check=False)
+        sel = _sym.plan(template, shape, tuple(tuple(_onp.shape(a)) for a in arrays)).out
+    except Exception:                       # noqa: BLE001 - the caller's error stands
+        return
+    vshape = tuple(_onp.shape(value))
+    fit = vshape[len(vshape) - len(sel):] if len(vshape) > len(sel) else vshape
+    try:
+        if any(s != 1 for s in vshape[:len(vshape) - len(fit)]):
+            raise ValueError
+        _onp.broadcast_shapes(fit, sel)
+        if _onp.broadcast_shapes(fit, sel) != sel:
+            raise ValueError
+    except ValueError:
+        def fmt(t):
+            return "(" + ",".join(str(d) for d in t) + ("," if len(t) == 1 else "") + ")"
+        raise ValueError(f"shape mismatch: value array of shape {fmt(vshape)} could not be "
+                         f"broadcast to indexing result of shape {fmt(sel)}") from None
 
 
-def _setitem_np(x, value, *arrays, index):
+def _unique(template, arrays, shape) -> bool:
+    """Whether the index is known to select each element once (the host has its arrays),
+    so an assignment needs no last-write-wins ordering."""
+    from ..array import Array
+    from ..jit.graph import LRef
+    if not arrays:
+        return True
+    host = []
+    for a in arrays:
+        if isinstance(a, Array):
+            if type(a._data) is LRef:
+                return False
+            a = a._data.asnumpy()
+        host.append(_onp.asarray(a))
+    p = _sym.plan(template, shape, tuple(h.shape for h in host))
+    coords, dims = [], []
+    for ax, it in zip(p.adv, p.ints):
+        coords.append(_onp.broadcast_to(it[1] if it[0] == "i" else host[it[1]], p.bshape)
+                      .reshape(-1))
+        dims.append(p.yshape[ax])
+    if not coords or coords[0].size < 2 or 0 in dims:
+        return True
+    flat = _onp.ravel_multi_index(tuple(coords), tuple(dims))
+    return _onp.unique(flat).size == flat.size
+
+
+def _setitem_mx(F, x, value, *arrays, index, unique=False):
+    if not arrays:
+        return _sym.setitem_basic(F, x, value, build_index(index, ()))
+    return _sym.assign(F, x, value, arrays, index, unique)
+
+
+def _setitem_np(x, value, *arrays, index, unique=False):
     out = _onp.array(x, copy=True)
     out[build_index(index, arrays)] = value
     return out
 
 
-def _setitem_vjp(g, ans, operands, index):
+def _setitem_vjp(g, ans, operands, index, unique=False):
+    """x gets g with the written positions zeroed; the value gets what its elements
+    became: of several writes to one position only the last survives (NumPy), and
+    surplus leading length-1 axes of the value are put back before unbroadcasting."""
     x, value, arrays = operands[0], operands[1], operands[2:]
-    gx = c("_setitem", g, 0.0, *arrays, index=index)
+    gx = c("_setitem", g, 0.0, *arrays, index=index, unique=True)   # a scalar: order is moot
     gv = None
     if hasattr(value, "shape"):
-        gv = unbroadcast(g[build_index(index, arrays)], value)
+        sel = c("_getitem", g, *arrays, index=index)
+        if sel.size == 0:               # nothing was written: no gradient (and no empty sums)
+            return [gx, c("zeros", value.shape, value.dtype if value.dtype.kind == "f"
+                          else g.dtype)] + [None] * len(arrays)
+        if arrays and not unique:
+            sel = sel * c("_setitem_keep", g, *arrays, index=index)
+        extra = value.ndim - sel.ndim
+        if extra > 0:
+            sel = c("reshape", sel, (1,) * extra + tuple(sel.shape))
+        gv = unbroadcast(sel, value)
     return [gx, gv] + [None] * len(arrays)
 
 
-def _setitem_bind_any(x, value, *arrays, index=None):
-    if arrays or isinstance(index, tuple) and index and isinstance(index[0], tuple):
-        return (x, value, *arrays), (("index", index),)
+def _setitem_bind_any(x, value, *arrays, index=None, unique=False):
+    if arrays or _is_template(index):
+        return (x, value, *arrays), (("index", index), ("unique", unique))
     return _setitem_bind(x, value, index)
 
 
 defop("_setitem", nin=-1, scalar_ok=True, bind=_setitem_bind_any, mx=_setitem_mx,
       np=_setitem_np, grad=_setitem_vjp)
+
+
+def _keep_np(x, *arrays, index):
+    lin = _onp.arange(x.size).reshape(x.shape)[build_index(index, arrays)]
+    flat = lin.reshape(-1)
+    keep = _onp.zeros(flat.size, x.dtype)
+    if flat.size:
+        _, first = _onp.unique(flat[::-1], return_index=True)
+        keep[flat.size - 1 - first] = 1
+    return keep.reshape(lin.shape)
+
+
+# 1 where an element of ``x[index]`` is the write ``x[index] = v`` keeps, 0 where a later
+# write to the same position replaces it (repeated entries in index arrays)
+def _keep_bind(x, *arrays, index):
+    return (x, *arrays), (("index", index),)
+
+
+defop("_setitem_keep", nin=-1, bind=_keep_bind, nondiff=True,
+      mx=lambda F, x, *arrays, index: _sym.keep_mask(F, tuple(int(s) for s in x.shape), arrays,
+                                                     index, _onp.dtype(x.dtype).name),
+      np=_keep_np)
 
 
 def _take_bind(a, indices, axis=None, out=None, mode="raise"):

@@ -6,6 +6,7 @@ import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..dispatch.call import from_host as _from_host
+from ._symindex import _meta_like as _meta
 from ._util import (c, cast, operand_dtype, plain_layouts, pos_axis, result_dtype, unbroadcast,
                     via_int8)
 
@@ -275,19 +276,47 @@ defop("tile", params=[("reps", 1)], grad=_tile_vjp,
       mx=lambda F, x, reps: F.np.tile(x, reps))
 
 
+def _repeat_bind(a, repeats, axis=None):
+    """Array or list repeats become a hashable tuple of ints (NumPy's casting rule)."""
+    if not isinstance(repeats, (bool, int, float, _onp.integer, _onp.floating)):
+        host = repeats._host("repeat") if hasattr(repeats, "_host") else _onp.asarray(repeats)
+        if host.dtype.kind not in "biu":
+            raise TypeError(f"Cannot cast array data from {host.dtype!r} to dtype('int64') "
+                            f"according to the rule 'safe'")
+        if host.ndim > 1:
+            raise ValueError("object too deep for desired array")
+        repeats = int(host) if host.ndim == 0 else tuple(int(r) for r in host)
+    elif isinstance(repeats, (bool, _onp.integer)):
+        repeats = int(repeats)
+    return (a,), (("repeats", repeats), ("axis", axis if axis is None else int(axis)))
+
+
 def _repeat_vjp(g, ans, x, repeats, axis):
     if not isinstance(repeats, int):
-        raise NotImplementedError("gradient of minpy.numpy.repeat with per-element repeats")
-    if axis is None:
+        # each input element receives the sum of the outputs it was copied to
+        n = x.size if axis is None or x.ndim == 0 else x.shape[axis % x.ndim]
+        pos = _onp.repeat(_onp.arange(n), repeats).astype("int64")
+        if axis is None or x.ndim == 0:
+            flat = c("_index_add", c("zeros", (x.size,), g.dtype), g, pos, index=(("a", 0),))
+            return c("reshape", flat, x.shape)
+        index = (("s", None, None, None),) * (axis % x.ndim) + (("a", 0),)
+        return c("_index_add", c("zeros", x.shape, g.dtype), g, pos, index=index)
+    if axis is None or x.ndim == 0:
         return c("reshape", c("sum", c("reshape", g, (x.size, repeats)), 1), x.shape)
     ax = axis % x.ndim
     shape = tuple(x.shape[:ax]) + (x.shape[ax], repeats) + tuple(x.shape[ax + 1:])
     return c("sum", c("reshape", g, shape), ax + 1)
 
 
+def _flat(F, x):
+    """``x`` as a vector, with the metadata graph lowerings read."""
+    return _meta(F.np.reshape(x, (-1,)), (int(_onp.prod(x.shape)),), _onp.dtype(x.dtype))
+
+
 def _repeat_mx(F, x, repeats, axis):
-    if axis is None:
-        x, axis = F.np.reshape(x, (-1,)), 0
+    if axis is None or x.ndim == 0:     # NumPy repeats a 0-d array along any axis given
+        x, axis = _flat(F, x), 0
+    axis %= x.ndim
     n = x.shape[axis]
     if isinstance(repeats, tuple) and len(repeats) == 1:
         repeats = repeats[0]
@@ -305,7 +334,8 @@ def _repeat_mx(F, x, repeats, axis):
     return F.np.take(x, _mx.np.array(pos, dtype="int64", ctx=x.ctx), axis=axis)
 
 
-defop("repeat", params=[("repeats", 1), ("axis", None)], grad=_repeat_vjp, mx=_repeat_mx)
+defop("repeat", bind=_repeat_bind, grad=_repeat_vjp, mx=_repeat_mx,
+      np=lambda x, repeats, axis: _onp.repeat(x, repeats, axis))
 
 
 # ---------------------------------------------------------------------------- sorting
@@ -320,18 +350,41 @@ def _sort_vjp(g, ans, x, axis, kind=None, order=None):
     return c("reshape", gx, shape) if axis is None else gx
 
 
+def _nan_last_key(F, x):
+    """A key whose ascending order is NumPy's for float ``x``: NaN after +inf (MXNet's
+    sort leaves NaNs where they fall). float64 keeps every float32/float16 value exact;
+    +inf becomes a finite number above them and NaN becomes +inf."""
+    k = x if x.dtype == _onp.float64 else x.astype("float64")
+    top = _onp.finfo(_onp.float64).max if x.dtype == _onp.float64 else 1e300
+    k = F.np.where(F.np.isinf(k) * (k > 0), F.np.full((), top, dtype="float64"), k)
+    return F.np.where(F.np.isnan(k), F.np.full((), _onp.inf, dtype="float64"), k)
+
+
+def _argsort_any(F, x, axis):
+    if _onp.dtype(x.dtype).kind == "f":
+        return F.np.argsort(_nan_last_key(F, x), axis=axis)
+    if x.dtype == _onp.bool_:
+        x = x.astype("int8")
+    return F.np.argsort(x, axis=axis)
+
+
 def _sort_mx(F, x, axis, kind, order):
-    if axis is None:
-        x, axis = F.np.reshape(x, (-1,)), -1
+    if axis is None or x.ndim == 0:
+        x, axis = _flat(F, x), -1
+    if 0 in tuple(x.shape):
+        return F.np.copy(x)
+    if _onp.dtype(x.dtype).kind == "f":
+        idx = _meta(_argsort_any(F, x, axis), tuple(x.shape), _onp.int64)
+        return _tal_mx(F, x, idx, axis)
     return via_int8(F, x, lambda v: F.np.sort(v, axis=axis))
 
 
 def _argsort_mx(F, x, axis, kind, order):
-    if axis is None:
-        x, axis = F.np.reshape(x, (-1,)), -1
-    if x.dtype == _onp.bool_:
-        x = x.astype("int8")
-    return F.np.argsort(x, axis=axis).astype("int64")
+    if axis is None or x.ndim == 0:
+        x, axis = _flat(F, x), -1
+    if 0 in tuple(x.shape):
+        return F.np.zeros(tuple(x.shape), dtype="int64")
+    return _argsort_any(F, x, axis).astype("int64")
 
 
 _SORT = [("axis", -1), ("kind", None), ("order", None)]
@@ -351,10 +404,12 @@ def _tal_vjp(g, ans, arr, indices, axis):
 def _tal_mx(F, a, idx, axis):
     # MXNet 1.9 has no take_along_axis: gather with index grids for the other axes
     if axis is None:
-        a, axis = F.np.reshape(a, (-1,)), 0
+        a, axis = _flat(F, a), 0
     axis %= a.ndim
     out = tuple(int(d) for d in _onp.broadcast_shapes(
         tuple(a.shape[:axis]) + (idx.shape[axis],) + tuple(a.shape[axis + 1:]), tuple(idx.shape)))
+    if 0 in out:
+        return F.np.zeros(out, dtype=_onp.dtype(a.dtype).name)
     idx = idx.astype("int64")
     idx = F.np.where(idx < 0, idx + a.shape[axis], idx)
     coords = []
