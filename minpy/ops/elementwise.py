@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
@@ -257,6 +258,10 @@ def _binary(mxname, float_only=False, demote=True, on_bool=None):
         dt = result_dtype(x, y, float_only=float_only, demote=demote)
         if dt.kind == "b" and on_bool is not None:
             return on_bool(F, x, y)
+        if dt.kind in "iu" and F is not _mx.nd and type(x) in (int, bool):
+            # MXNet's symbols compute ``2 + int_array`` in float64 (the scalar on the
+            # left loses its integer flag): give the scalar the array's shape instead
+            x = F.np.full_like(y, int(x), dtype=dt.name)
         return getattr(F.np, mxname)(cast(x, dt), cast(y, dt))
     lower.__name__ = f"mx_{mxname}"
     lower.plain = _plain(mxname)
@@ -407,22 +412,65 @@ defop("where", nin=3, scalar_ok=True, bind=_where_bind, mx=_where_mx, grad=(
     lambda g, ans, cond, x, y: unbroadcast(c("where", cond, 0.0, g), y)))
 
 
-def _clip_mx(F, x, a_min, a_max):
-    # an integer array clipped to float bounds is a float result in NumPy
-    x = cast(x, result_dtype(x, *[v for v in (a_min, a_max) if v is not None]))
-    return F.np.clip(x, a_min, a_max)
+def _clip_bind(a, a_min=None, a_max=None):
+    """Bounds may be arrays (NumPy broadcasts them) or scalars; the operands are ``a``
+    and the bounds given, the attributes say which were."""
+    if a_min is None and a_max is None:
+        raise ValueError("One of max or min must be given")
+    bounds = tuple(b for b in (a_min, a_max) if b is not None)
+    return (a,) + bounds, (("lo", a_min is not None), ("hi", a_max is not None))
 
 
-def _clip_vjp(g, ans, x, a_min, a_max):
+def _clip_split(bounds, lo, hi):
+    it = iter(bounds)
+    return (next(it) if lo else None), (next(it) if hi else None)
+
+
+def _clip_np(x, *bounds, lo, hi):
+    a_min, a_max = _clip_split(bounds, lo, hi)
+    return _onp.clip(x, a_min, a_max)
+
+
+def _clip_mx(F, x, *bounds, lo, hi):
+    """NumPy's ``minimum(maximum(x, a_min), a_max)``. MXNet's own clip keeps its bounds
+    as float32 (float64 data clipped at 0.1 moves), so only float32 data with scalar
+    bounds uses it."""
+    a_min, a_max = _clip_split(bounds, lo, hi)
+    dt = result_dtype(x, *bounds)
+    x = cast(x, dt)
+    if dt == _onp.float32 and all(operand_dtype(b) is None for b in bounds) and \
+            (a_min is None or a_max is None or a_min <= a_max):
+        return F.np.clip(x, a_min, a_max)
+    if a_min is not None:
+        x = F.np.maximum(x, cast(a_min, dt))
+    if a_max is not None:
+        x = F.np.minimum(x, cast(a_max, dt))
+    return x
+
+
+def _clip_vjp(g, ans, operands, lo, hi):
+    """The gradient flows to ``x`` where it is inside the bounds, to a bound where
+    the result is that bound."""
+    x, bounds = operands[0], operands[1:]
+    a_min, a_max = _clip_split(bounds, lo, hi)
     keep = c("ones_like", g)
+    grads = []
     if a_min is not None:
         keep = keep * (x >= a_min)
     if a_max is not None:
         keep = keep * (x <= a_max)
-    return g * keep
+    grads.append(unbroadcast(g * keep, x))
+    if a_min is not None:
+        grads.append(unbroadcast(g * (x < a_min) * (ans == a_min), a_min)
+                     if hasattr(a_min, "shape") else None)
+    if a_max is not None:
+        grads.append(unbroadcast(g * (x > a_max) * (ans == a_max), a_max)
+                     if hasattr(a_max, "shape") else None)
+    return grads
 
 
-defop("clip", params=[("a_min", None), ("a_max", None)], mx=_clip_mx, grad=_clip_vjp)
+defop("clip", nin=-1, scalar_ok=True, bind=_clip_bind, np=_clip_np, mx=_clip_mx,
+      grad=_clip_vjp, promote=True)
 
 # ---------------------------------------------------------------------------- NumPy-only, with gradients
 
