@@ -149,6 +149,21 @@ def _empty_reduction(F, x, axis, keepdims, value, dtype):
     return F.np.full(out, value, dtype=dtype, ctx=x.ctx)
 
 
+def _float_sum(F, x, ax, keepdims, mean=False, ndim=None):
+    """``sum``/``mean`` of a float array by MXNet's classic operator: the numpy one adds
+    with a compensation term that turns any infinity into NaN (sum([inf, 1]) is NaN)."""
+    nd = x.ndim if ndim is None else ndim
+    if nd == 0 or ax == ():
+        return F.np.copy(x)
+    kw = {"keepdims": keepdims}
+    if ax is not None:
+        kw["axis"] = ax
+    r = getattr(F, "mean" if mean else "sum")(x.as_nd_ndarray(), **kw).as_np_ndarray()
+    if not keepdims and len(norm_axes(ax, nd)) == nd:
+        r = F.np.reshape(r, ())         # the classic operator leaves shape (1,)
+    return r
+
+
 def _reduction(name):
     def lower(F, x, axis, dtype, keepdims):
         ax = _red_axis(x, axis)
@@ -167,11 +182,14 @@ def _reduction(name):
         if n == 0:
             value = {"sum": 0, "prod": 1}.get(name, float("nan"))
             return _empty_reduction(F, x, axis, keepdims, value, x.dtype)
-        if name == "mean" and _onp.dtype(x.dtype).kind != "f":
+        kind = _onp.dtype(x.dtype).kind
+        if name == "mean" and kind != "f":
             # an integer mean (dtype=int64): NumPy sums in that dtype, divides in float64
             # and truncates
             s = F.np.sum(x, axis=ax, keepdims=keepdims).astype("float64")
             return (s / float(n)).astype(_onp.dtype(x.dtype).name)
+        if kind == "f" and name != "prod":
+            return _float_sum(F, x, ax, keepdims, name == "mean")
         return getattr(F.np, name)(x, axis=ax, keepdims=keepdims)
     lower.__name__ = f"mx_{name}"
     return lower
@@ -198,9 +216,14 @@ def _moment(name):
         # MXNet computes var/std of integers in integer arithmetic and has no bool kernel
         x = cast(x, _fdtype(x, dtype))
         ax = _red_axis(x, axis)
-        if x.ndim and _count(x.shape, axis) == 0:
+        n = _count(x.shape, axis) if x.ndim else 1
+        if n == 0:
             return _empty_reduction(F, x, axis, keepdims, float("nan"), x.dtype)
-        return getattr(F.np, name)(x, axis=ax, ddof=ddof, keepdims=keepdims)
+        # NumPy's two-pass formula: MXNet's kernel gives NaN where squared deviations
+        # overflow (NumPy: inf), and ddof >= n divides by zero as NumPy does
+        d = x - _float_sum(F, x, ax, True, mean=True)
+        v = _float_sum(F, d * d, ax, keepdims, ndim=x.ndim) / float(max(n - ddof, 0))
+        return F.np.sqrt(v) if name == "std" else v
     lower.__name__ = f"mx_{name}"
     return lower
 
