@@ -345,8 +345,8 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype):
         target = out
     else:
         try:
-            target = _onp.result_type(*[o._dtype if isinstance(o, Array) else o
-                                        for o in operands])
+            target = _onp.result_type(*[o._dtype if isinstance(o, Array) else
+                                        _SCALAR_DUMMY.get(type(o), o) for o in operands])
         except TypeError:
             return None
     casts = tuple(target if isinstance(o, Array) and o._dtype != target else None
@@ -463,7 +463,8 @@ def from_host_result(r, ctx, f64: bool):
         arr = _onp.asarray(r)
         if arr.dtype.kind in "OUSVcMm":
             return r
-        return from_host(arr, ctx, demote(arr.dtype, f64))
+        dt = demote(arr.dtype, f64)
+        return from_host(arr, ctx, _HOLDABLE.get(dt, dt))
     if isinstance(r, list):
         return [from_host_result(v, ctx, f64) for v in r]
     if isinstance(r, tuple) and not hasattr(r, "_fields"):

@@ -66,8 +66,11 @@ def operand_dtype(v):
     return None if dt is None else _onp.dtype(dt)
 
 
+_SCALAR_KIND = {int: 0, float: 0.0, bool: False}
+
+
 def result_dtype(*vals, float_only: bool = False, demote: bool = True):
-    """NumPy's result dtype for these operands (Python scalars by value).
+    """NumPy's result dtype for these operands (Python scalars by their type).
 
     float64 becomes the default float dtype unless an operand was float64
     (``demote=False`` keeps NumPy's choice, for comparisons); ``float_only``
@@ -78,7 +81,9 @@ def result_dtype(*vals, float_only: bool = False, demote: bool = True):
     for v in vals:
         d = operand_dtype(v)
         if d is None:
-            args.append(v)
+            # a Python scalar by its type, not its value (as the dispatcher infers):
+            # uint8_array % -1 stays uint8, as documented
+            args.append(_SCALAR_KIND.get(type(v), v))
         else:
             args.append(d)
             f64 = f64 or d == _onp.float64
@@ -150,8 +155,8 @@ def int_divmod(F, x, y, dt):
     that quotient less one where the remainder's sign differs from the divisor's.
     A zero divisor gives 0 and 0, as NumPy does (NumPy also warns); a divisor of -1
     is handled apart (``INT_MIN / -1`` traps in C)."""
-    if operand_dtype(y) is None:            # a Python int divisor
-        x, y = cast(x, dt), int(y)
+    if operand_dtype(y) is None:            # a Python int divisor, in the array's dtype
+        x, y = cast(x, dt), int(_onp.array(int(y)).astype(dt))
         if y == 0:
             z = F.np.zeros_like(x) if operand_dtype(x) is not None else 0
             return z, z
@@ -163,15 +168,19 @@ def int_divmod(F, x, y, dt):
         return F.np.where(fix, q - 1, q), F.np.where(fix, r + y, r)
     x, y = broadcast_pair(F, x, y, dt)
     zero = F.np.equal(y, 0)
-    minus = F.np.equal(y, -1)
     ones = F.np.ones_like(y)
-    safe = F.np.where(zero, ones, F.np.where(minus, ones, y))
-    q = legacy(F, "broadcast_div", x, safe)
-    q = F.np.where(minus, F.np.negative(x), q)
-    r = x - q * y
-    fix = _and(F, F.np.not_equal(r, 0), F.np.not_equal(F.np.less(r, 0), F.np.less(y, 0)))
-    q = F.np.where(fix, q - 1, q)
-    r = F.np.where(fix, r + y, r)
+    if _onp.dtype(dt).kind == "u":      # no negative divisors, quotients or remainders
+        q = legacy(F, "broadcast_div", x, F.np.where(zero, ones, y))
+        r = x - q * y
+    else:
+        minus = F.np.equal(y, -1)
+        safe = F.np.where(zero, ones, F.np.where(minus, ones, y))
+        q = legacy(F, "broadcast_div", x, safe)
+        q = F.np.where(minus, F.np.negative(x), q)
+        r = x - q * y
+        fix = _and(F, F.np.not_equal(r, 0), F.np.not_equal(F.np.less(r, 0), F.np.less(y, 0)))
+        q = F.np.where(fix, q - 1, q)
+        r = F.np.where(fix, r + y, r)
     zeros = F.np.zeros_like(q)
     return F.np.where(zero, zeros, q), F.np.where(zero, zeros, r)
 

@@ -247,6 +247,31 @@ def _logical(kind):
     return lower
 
 
+def _fits(v, dt) -> bool:
+    info = _onp.iinfo(dt)
+    return info.min <= v <= info.max
+
+
+def _compare(mxname):
+    """A comparison: computed in NumPy's (undemoted) common dtype; a Python int outside
+    an integer array's range (``uint8_array == -1``) compares in int64 or float64, as
+    NumPy widens it (a cast of the scalar to the array's dtype would wrap around)."""
+    base = _binary(mxname, demote=False)
+
+    def lower(F, x, y):
+        for a, b in ((x, y), (y, x)):
+            if type(a) is int:
+                dt = operand_dtype(b)
+                if dt is not None and dt.kind in "iu" and not _fits(a, dt):
+                    wide = "int64" if _fits(a, _onp.int64) else "float64"
+                    b = b.astype(wide)
+                    return getattr(F.np, mxname)(*((a, b) if a is x else (b, a)))
+        return base(F, x, y)
+    lower.__name__ = f"mx_{mxname}"
+    lower.float_plain = _plain(mxname)
+    return lower
+
+
 def _binary(mxname, float_only=False, demote=True, on_bool=None):
     """Lowering that casts both operands to NumPy's result dtype first.
 
@@ -362,7 +387,7 @@ defop("logaddexp2", nin=2, scalar_ok=True, mx=None, grad=(
 
 # comparisons run in NumPy's (undemoted) common dtype: int64 == 1.5 compares in float64
 for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"):
-    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_binary(_name, demote=False), promote=True)
+    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_compare(_name), promote=True)
 for _name in ("logical_and", "logical_or", "logical_xor"):
     defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_logical(_name.split("_")[1]),
           promote=True)
@@ -401,7 +426,11 @@ def _where_mx(F, cond, x, y):
             c = cond.astype("int8") if c_dt.kind == "b" else cond
             return F.where(c.as_nd_ndarray(), x.as_nd_ndarray(),
                            y.as_nd_ndarray()).as_np_ndarray()
-    if c_dt is not None and c_dt.kind != "b":
+    if c_dt is None:
+        # a Python condition: MXNet's where then ignores the other operand's shape
+        like = x if operand_dtype(x) is not None else y
+        cond = F.np.full_like(like, bool(cond), dtype="bool")
+    elif c_dt.kind != "b":
         cond = F.np.not_equal(cond, 0)
     return F.np.where(cond, cast(x, dt), cast(y, dt))
 
@@ -437,6 +466,12 @@ def _clip_mx(F, x, *bounds, lo, hi):
     bounds uses it."""
     a_min, a_max = _clip_split(bounds, lo, hi)
     dt = result_dtype(x, *bounds)
+    if dt.kind in "iu":
+        # an integer bound outside the dtype's range clips nothing on that side
+        info = _onp.iinfo(dt)
+        a_min, a_max = (min(max(b, info.min), info.max) if type(b) is int else b
+                        for b in (a_min, a_max))
+        bounds = tuple(b for b in (a_min, a_max) if b is not None)
     x = cast(x, dt)
     if dt == _onp.float32 and all(operand_dtype(b) is None for b in bounds) and \
             (a_min is None or a_max is None or a_min <= a_max):

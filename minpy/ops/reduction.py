@@ -175,7 +175,8 @@ def _reduction(name):
             # NumPy converts each element first: sum(x, dtype=int64) truncates, then adds
             x = cast(x, dtype)
         elif name == "mean":
-            x = cast(x, _fdtype(x, None))
+            # float16 means accumulate in float32, as NumPy's do
+            x = cast(x, "float32" if operand_dtype(x) == _onp.float16 else _fdtype(x, None))
         else:
             x = cast(x, _acc_dtype(x) or x.dtype)
         n = _count(x.shape, axis) if x.ndim else 1
