@@ -158,10 +158,12 @@ def _float_sum(F, x, ax, keepdims, mean=False, ndim=None):
     kw = {"keepdims": keepdims}
     if ax is not None:
         kw["axis"] = ax
-    r = getattr(F, "mean" if mean else "sum")(x.as_nd_ndarray(), **kw).as_np_ndarray()
+    r = getattr(F, "mean" if mean else "sum")(x.as_nd_ndarray(), **kw)
     if not keepdims and len(norm_axes(ax, nd)) == nd:
-        r = F.np.reshape(r, ())         # the classic operator leaves shape (1,)
-    return r
+        # the classic operator leaves shape (1,); eagerly a view gives shape ()
+        return r.reshape(()).as_np_ndarray() if F is _mx.nd else \
+            F.np.reshape(r.as_np_ndarray(), ())
+    return r.as_np_ndarray()
 
 
 def _reduction(name):
