@@ -338,7 +338,8 @@ def _imatmul(self, other):
 
 Array.__imatmul__ = _imatmul      # as NumPy 1.x: ``@=`` would need a buffer of a new shape
 Array.__neg__ = lambda self: _c("negative", self)
-Array.__pos__ = lambda self: _c("positive", self)
+# NumPy 1.x: ``+bool_array`` is a copy (with a DeprecationWarning), np.positive of one raises
+Array.__pos__ = lambda self: _c("copy" if self._dtype.kind == "b" else "positive", self)
 Array.__abs__ = lambda self: _c("absolute", self)
 Array.__invert__ = lambda self: _c("invert", self)
 Array.__divmod__ = lambda self, o: (self // o, self % o)

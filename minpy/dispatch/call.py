@@ -30,6 +30,8 @@ _SCALARS = (int, float, bool)
 _TINY = 2.2250738585072014e-308   # smallest normal double: MXNet rejects smaller scalars
 Array = None            # minpy.array.Array, bound when that module loads (no import on the hot path)
 _F64 = _onp.dtype("float64")
+_F32 = _onp.dtype("float32")
+_F16 = _onp.dtype("float16")
 
 # Hooks filled in by autograd and the lazy engine; kept as module globals so the
 # common eager path is one attribute test each.
@@ -240,21 +242,36 @@ def normalise(op: Op, operands: tuple):
 _shape_cache: dict = {}
 
 
+# Python scalars are inferred from one value per type, so the cached facts hold for
+# every value: a Python int takes the array's dtype (NumPy 1.x would widen int8 + 1000
+# to int16, a dtype MXNet has no arrays of), as documented in docs/differences.md
+_SCALAR_DUMMY = {int: 0, float: 0.0, bool: False}
+
+
 def _dummy(o):
     if isinstance(o, Array):
         return _onp.broadcast_to(_onp.zeros((), o._dtype), o._shape)
-    return o
+    return _SCALAR_DUMMY.get(type(o), o)
+
+
+# integer dtypes MXNet has no arrays of, and the dtype a result NumPy gives in one
+# becomes (the sum of a uint8 image is uint64 in NumPy, int64 here)
+_HOLDABLE = {_onp.dtype(k): _onp.dtype(v) for k, v in
+             (("uint16", "int32"), ("uint32", "int64"), ("uint64", "int64"), ("int16", "int32"))}
 
 
 def _rename(op: Op, e: Exception) -> Exception:
     msg = f"minpy.numpy.{op.name}: {e}"
     if isinstance(e, _onp.AxisError):
         return _onp.AxisError(msg)
-    try:
-        new = type(e)(msg)
-    except Exception:
-        new = ValueError(msg)
-    return new
+    for cls in type(e).__mro__:
+        # NumPy's UFuncTypeError and friends need extra constructor arguments: use the
+        # first base class that takes a message (TypeError), so ``except TypeError`` works
+        try:
+            return cls(msg)
+        except Exception:
+            continue
+    return ValueError(msg)
 
 
 class Inferred:
@@ -262,17 +279,22 @@ class Inferred:
     dtypes, the attrs as keyword arguments, and whether MXNet's own output
     dtype was seen to match (so the eager path can skip checking)."""
 
-    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts", "empty", "eager", "lower")
+    __slots__ = ("shapes", "dtypes", "kw", "verified", "casts", "empty", "eager", "lower",
+                 "cast_info")
 
-    def __init__(self, shapes, dtypes, kw) -> None:
+    def __init__(self, shapes, dtypes, kw, operands=()) -> None:
         self.shapes = shapes
         self.dtypes = dtypes
         self.kw = kw
         self.verified = False
         self.casts = None     # per operand: the dtype to cast it to first, or None
-        self.empty = any(0 in s for s in shapes)     # a zero-size output
+        # a zero-size operand or result: MXNet's kernels and graphs fail, or abort the
+        # process, on these, so such calls never reach MXNet (see _run_zero_size)
+        self.empty = any(0 in s for s in shapes) or \
+            any(type(o) is Array and 0 in o._shape for o in operands)
         self.eager = False    # set when this signature could not be lowered into a graph
         self.lower = None     # the eager lowering to call (op.mx, or its plain form)
+        self.cast_info = None     # the facts for the operands after ``casts``
 
     def __iter__(self):
         return iter((self.shapes, self.dtypes))
@@ -291,7 +313,8 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
     if op.shape is not None:
         res = op.shape(operands, kw)
     else:
-        with _onp.errstate(all="ignore"):
+        with _onp.errstate(all="ignore"), _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")     # warnings belong to the values, not dummies
             try:
                 r = op.np(*[_dummy(o) for o in operands], **kw)
             except Exception as e:
@@ -302,31 +325,75 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
         res = (shapes, dtypes)
     f64 = any(isinstance(o, Array) and o._dtype == _F64 for o in operands) or \
         kw.get("dtype") == "float64"
+    dts = tuple(demote(_onp.dtype(d), f64) for d in res[1])
     entry = Inferred(tuple(tuple(int(d) for d in s) for s in res[0]),
-                     tuple(demote(_onp.dtype(d), f64) for d in res[1]), kw)
+                     tuple(_HOLDABLE.get(d, d) for d in dts), kw, operands)
     if op.promote:
-        entry.casts = _promotion(operands, entry.dtypes[0], f64)
-    entry.lower = op.mx
-    plain = getattr(op.mx, "plain", None)
+        entry.casts = _promotion(operands, _onp.dtype(res[1][0]), entry.dtypes[0])
+    entry.lower = mx = op.mx
+    plain = getattr(mx, "plain", None)
     if plain is not None and op.promote and entry.casts is None and \
             not any(isinstance(o, Array) and o._dtype.kind == "b" for o in operands):
         entry.lower = plain
+    elif entry.casts is None and all(o._dtype.kind == "f" for o in operands if type(o) is Array):
+        # a lowering's fast form for float operands, where its dtype checks are moot
+        entry.lower = getattr(mx, "float_plain", mx)
+    check = getattr(mx, "eager_when", None)
+    if check is not None and check(operands, entry.dtypes):
+        entry.eager = True      # the lowering checks values (NumPy raises on some)
     if len(_shape_cache) > 100000:
         _shape_cache.clear()
     _shape_cache[key] = entry
     return entry
 
 
-def _promotion(operands, out: _onp.dtype, f64: bool):
-    """Casts that make MXNet compute in the dtype NumPy computes in."""
-    if out.kind == "f":
+_WIDE_INTS = frozenset("iIlLqQ")     # integer types float32 cannot hold exactly
+
+
+def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype):
+    """Casts that make MXNet compute in the dtype NumPy computes in (or an exact
+    equivalent: float16 results are computed in float32 and rounded, as NumPy does).
+
+    ``numpy_out`` is NumPy's result dtype, ``out`` MinPy's (float64 demoted). A
+    float result is computed in its own dtype, except that a demoted result of
+    32/64-bit integer operands is computed in float64 and then rounded once
+    (``sin`` of an int32 near 2**31, ``int64 / 3``): the integers would lose digits
+    in float32 first. An integer result is computed in its dtype (``square`` of
+    bool is int8 in NumPy; ``int32 + int64`` adds in int64); a bool result
+    (comparisons) in NumPy's common operand dtype, undemoted (``int64 == 0.5``
+    compares in float64)."""
+    kind = out.kind
+    if kind == "f":
+        target = out
+        if numpy_out != out and any(type(o) is Array and o._dtype.char in _WIDE_INTS
+                                    for o in operands):
+            target = numpy_out
+        elif out == _F16:
+            target = _F32       # NumPy's float16 loops compute in float32 and round
+    elif kind in "iu":
         target = out
     else:
-        target = demote(_onp.result_type(*[o._dtype if isinstance(o, Array) else o
-                                           for o in operands]), f64)
+        try:
+            target = _onp.result_type(*[o._dtype if isinstance(o, Array) else
+                                        _SCALAR_DUMMY.get(type(o), o) for o in operands])
+        except TypeError:
+            return None
     casts = tuple(target if isinstance(o, Array) and o._dtype != target else None
                   for o in operands)
     return casts if any(c is not None for c in casts) else None
+
+
+def _after_casts(op: Op, operands: tuple, attrs: tuple, outer: Inferred) -> Inferred:
+    """The facts for a call whose operands were cast to its computation dtype. The
+    result keeps the dtype inferred before the casts (a float64 computation for int64
+    operands still gives the demoted float32), so MXNet's result is cast to it."""
+    inner = infer(op, operands, attrs)
+    if inner.dtypes != outer.dtypes:
+        fixed = Inferred(inner.shapes, outer.dtypes, inner.kw, operands)
+        fixed.lower = inner.lower
+        inner = fixed
+    outer.cast_info = inner
+    return inner
 
 
 # ----------------------------------------------------------------------------- running
@@ -346,7 +413,39 @@ def _mx_error(op: Op, operands, e: Exception) -> Exception:
     return ValueError(f"minpy.numpy.{op.name}: MXNet failed for operands {shapes}: {mx_message(e)}")
 
 
+def _run_zero_size(op: Op, operands: tuple, info: Inferred, ctx):
+    """A call with a zero-size operand or result, without MXNet (whose kernels fail
+    asynchronously on them, writing into unrelated memory, or abort the process).
+
+    Shape inference has already checked the call as NumPy would, so a zero-size
+    result is zeros of the inferred shape and dtype; a result that is not (the sum
+    over an empty axis, a product with an empty inner dimension) comes from NumPy's
+    implementation, which gives its identity, NaN and warnings. Returns None where
+    neither applies (an operator with no NumPy implementation)."""
+    kw = info.kw
+    if "ctx" in kw and kw["ctx"] is not None:
+        ctx = kw["ctx"]
+    if all(0 in s for s in info.shapes):
+        return [Array._wrap(_mx.np.zeros(s, dtype=d, ctx=ctx.mx), s, d, ctx)
+                for s, d in zip(info.shapes, info.dtypes)]
+    if op.np is None or op.random or op.shape is not None:
+        return None
+    host = [o._host("fallback") if type(o) is Array else o for o in operands]
+    with _onp.errstate(all="ignore"):
+        try:
+            r = op.np(*host, **kw)
+        except Exception as e:
+            raise _rename(op, e) from None
+    rs = r if op.multi else (r,)
+    return [from_host(_onp.asarray(x).astype(d), ctx, d)
+            for x, d in zip(rs, info.dtypes)]
+
+
 def run_mxnet(op: Op, operands: tuple, info: Inferred, ctx):
+    if info.empty:
+        res = _run_zero_size(op, operands, info, ctx)
+        if res is not None:
+            return res
     datas = [o._mx() if type(o) is Array else o for o in operands]
     kw = info.kw
     try:
@@ -393,7 +492,8 @@ def from_host_result(r, ctx, f64: bool):
         arr = _onp.asarray(r)
         if arr.dtype.kind in "OUSVcMm":
             return r
-        return from_host(arr, ctx, demote(arr.dtype, f64))
+        dt = demote(arr.dtype, f64)
+        return from_host(arr, ctx, _HOLDABLE.get(dt, dt))
     if isinstance(r, list):
         return [from_host_result(v, ctx, f64) for v in r]
     if isinstance(r, tuple) and not hasattr(r, "_fields"):
@@ -447,7 +547,7 @@ def call(op: Op, args: tuple, kwargs: dict):
             astype = _ASTYPE
             operands = tuple(o if dt is None else call(astype, (o, dt), None)
                              for o, dt in zip(operands, info.casts))
-            info = infer(op, operands, attrs)
+            info = info.cast_info or _after_casts(op, operands, attrs, info)
         eng = _lazy.engine
         try:
             if eng is not None and not op.random:

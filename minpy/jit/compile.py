@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math as _math
 import os
 import sys
 import threading
@@ -203,13 +204,13 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
         else:
             cache.move_to_end(key)
         baked = entry.baked
-        vkey = tuple([scalars[i] for i in baked]) if baked else ()
+        vkey = _values_key(scalars, baked) if baked else ()
         compiled = entry.by_values.get(vkey)
         if compiled is None and entry.by_values and entry.last is not None:
             changed = {i for i in baked if not _same(scalars[i], entry.last[i])}
             entry.baked = baked = tuple(i for i in baked if i not in changed)
             entry.by_values.clear()
-            vkey = tuple([scalars[i] for i in baked])
+            vkey = _values_key(scalars, baked)
         entry.last = scalars
     hit = compiled is not None
     if hit:
@@ -282,7 +283,17 @@ def _settled(values) -> bool:
 
 
 def _same(a, b) -> bool:
-    return type(a) is type(b) and (a == b or a != a and b != b)
+    return type(a) is type(b) and (a == b and _zero_sign(a) == _zero_sign(b) or
+                                   a != a and b != b)
+
+
+def _zero_sign(v):
+    """-0.0 apart from 0.0 (they compare equal; ``1 / v`` and ``copysign`` tell them apart)."""
+    return type(v) is float and v == 0 and _math.copysign(1.0, v) < 0
+
+
+def _values_key(scalars, baked) -> tuple:
+    return tuple([(v, True) if _zero_sign(v) else v for v in (scalars[i] for i in baked)])
 
 
 # ----------------------------------------------------------------------------- interpreting
@@ -658,7 +669,8 @@ class _Compiled:
                 continue
             t = type(v)
             if t is float or t is int or t is bool:
-                if t is not type(last[k]) or v != last[k]:
+                if t is not type(last[k]) or v != last[k] or \
+                        v == 0 and _zero_sign(v) != _zero_sign(last[k]):
                     arr, dt = self.fill[k]
                     _FULL(shape=(), value=float(v), dtype=dt, out=arr)
                     last[k] = v
@@ -772,7 +784,8 @@ class _CachedGraph:
                 t = type(v)
                 if t is float or t is int or t is bool:
                     slot = self.consts[("x", k)]
-                    if t is not type(slot[2]) or v != slot[2]:
+                    if t is not type(slot[2]) or v != slot[2] or \
+                            v == 0 and _zero_sign(v) != _zero_sign(slot[2]):
                         _FULL(shape=(), value=float(v), dtype=slot[1], out=slot[0])
                         slot[2] = v
                     args.append(slot[0])
@@ -791,7 +804,8 @@ class _CachedGraph:
 def _feed_scalars(svars, scalars) -> None:
     for sv in svars:
         v = scalars[sv[0]]
-        if type(v) is not type(sv[3]) or v != sv[3]:
+        if type(v) is not type(sv[3]) or v != sv[3] or \
+                v == 0 and _zero_sign(v) != _zero_sign(sv[3]):
             _FULL(shape=(1,), value=float(v), dtype=sv[2], out=sv[1])
             sv[3] = v
 
@@ -821,4 +835,13 @@ def _quiet_native_stderr():
 
 
 _VEHICLES = {"executor": _Compiled, "cachedop": _CachedGraph}
-_FULL = _mx.nd._internal._full
+_FULL_OP = _mx.nd._internal._full
+
+
+def _FULL(shape, value, dtype, out):  # noqa: N802 - replaces MXNet's _full at its call sites
+    """MXNet's ``_full`` into ``out``; -0.0 is copied in, since ``_full`` writes +0.0 for
+    any zero (``x / s`` with a promoted scalar ``s = -0.0`` gave +inf)."""
+    if value == 0 and _math.copysign(1.0, value) < 0:
+        out[:] = _onp.full(shape, value, dtype=dtype)
+        return
+    _FULL_OP(shape=shape, value=value, dtype=dtype, out=out)

@@ -309,7 +309,7 @@ class _TwoPhase:
         return _exclusive(_TwoPhase._run)(self, ext, scalars)
 
     def _run(self, ext, scalars):
-        from .compile import _FULL, _feed_scalars
+        from .compile import _FULL, _feed_scalars, _zero_sign
         if self.consts:
             ext = [*ext, *self.consts]
         last = self.last
@@ -317,7 +317,8 @@ class _TwoPhase:
             v = ext[k]
             t = type(v)
             if t is float or t is int or t is bool:
-                if t is not type(last[i]) or v != last[i]:
+                if t is not type(last[i]) or v != last[i] or \
+                        v == 0 and _zero_sign(v) != _zero_sign(last[i]):
                     _FULL(shape=(), value=float(v), dtype=_onp.dtype(arr.dtype).name, out=arr)
                     last[i] = v
             elif v is not last[i]:

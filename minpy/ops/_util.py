@@ -66,8 +66,11 @@ def operand_dtype(v):
     return None if dt is None else _onp.dtype(dt)
 
 
+_SCALAR_KIND = {int: 0, float: 0.0, bool: False}
+
+
 def result_dtype(*vals, float_only: bool = False, demote: bool = True):
-    """NumPy's result dtype for these operands (Python scalars by value).
+    """NumPy's result dtype for these operands (Python scalars by their type).
 
     float64 becomes the default float dtype unless an operand was float64
     (``demote=False`` keeps NumPy's choice, for comparisons); ``float_only``
@@ -78,7 +81,9 @@ def result_dtype(*vals, float_only: bool = False, demote: bool = True):
     for v in vals:
         d = operand_dtype(v)
         if d is None:
-            args.append(v)
+            # a Python scalar by its type, not its value (as the dispatcher infers):
+            # uint8_array % -1 stays uint8, as documented
+            args.append(_SCALAR_KIND.get(type(v), v))
         else:
             args.append(d)
             f64 = f64 or d == _onp.float64
@@ -104,7 +109,118 @@ def cast(v, dt):
     dt = _onp.dtype(dt)
     if d is None or d == dt or dt not in _MX_DTYPES:
         return v
-    return v.astype(dt.name)
+    r = v.astype(dt.name)
+    if not hasattr(r, "shape") and hasattr(v, "shape"):     # a symbol: keep its facts
+        r.shape, r.ndim, r.dtype = v.shape, v.ndim, dt
+    return r
+
+
+def legacy(F, name: str, *xs, **kw):
+    """MXNet's classic operator ``name`` on numpy-flavoured arrays or symbols."""
+    return getattr(F, name)(*[x.as_nd_ndarray() for x in xs], **kw).as_np_ndarray()
+
+
+def broadcast_pair(F, x, y, dt=None):
+    """``x`` and ``y`` (operands: arrays, symbols that carry their shape, or Python
+    scalars, one at least an array) as arrays of dtype ``dt`` and of their common
+    shape (MXNet's classic binary operators need equal shapes)."""
+    if dt is not None:
+        x, y = cast(x, dt), cast(y, dt)
+    if operand_dtype(x) is None:
+        return F.np.full_like(y, x), y
+    if operand_dtype(y) is None:
+        return x, F.np.full_like(x, y)
+    shape = tuple(_onp.broadcast_shapes(tuple(x.shape), tuple(y.shape)))
+    if tuple(x.shape) != shape:
+        x = F.np.broadcast_to(x, shape)
+    if tuple(y.shape) != shape:
+        y = F.np.broadcast_to(y, shape)
+    return x, y
+
+
+def _div_scalar(F, x, s: int):
+    """Integer ``x / s`` truncated, exactly (MXNet's classic scalar division)."""
+    return F._internal._div_scalar(x.as_nd_ndarray(), scalar=s).as_np_ndarray()
+
+
+def _and(F, a, b):
+    return F.np.not_equal(a.astype("int8") * b.astype("int8"), 0)
+
+
+def int_divmod(F, x, y, dt):
+    """NumPy's floor quotient and remainder (``//``, ``%``) of integers of one dtype.
+
+    MXNet has no floor_divide and its ``mod`` goes through float64 (wrong beyond
+    2**53); its classic division of integer arrays truncates exactly, so the floor is
+    that quotient less one where the remainder's sign differs from the divisor's.
+    A zero divisor gives 0 and 0, as NumPy does (NumPy also warns); a divisor of -1
+    is handled apart (``INT_MIN / -1`` traps in C)."""
+    if operand_dtype(y) is None:            # a Python int divisor, in the array's dtype
+        x, y = cast(x, dt), int(_onp.array(int(y)).astype(dt))
+        if y == 0:
+            z = F.np.zeros_like(x) if operand_dtype(x) is not None else 0
+            return z, z
+        if y == -1:
+            return F.np.negative(x), F.np.zeros_like(x)
+        q = _div_scalar(F, x, y)
+        r = x - q * y
+        fix = F.np.less(r, 0) if y > 0 else F.np.greater(r, 0)
+        return F.np.where(fix, q - 1, q), F.np.where(fix, r + y, r)
+    x, y = broadcast_pair(F, x, y, dt)
+    zero = F.np.equal(y, 0)
+    ones = F.np.ones_like(y)
+    if _onp.dtype(dt).kind == "u":      # no negative divisors, quotients or remainders
+        q = legacy(F, "broadcast_div", x, F.np.where(zero, ones, y))
+        r = x - q * y
+    else:
+        minus = F.np.equal(y, -1)
+        safe = F.np.where(zero, ones, F.np.where(minus, ones, y))
+        q = legacy(F, "broadcast_div", x, safe)
+        q = F.np.where(minus, F.np.negative(x), q)
+        r = x - q * y
+        fix = _and(F, F.np.not_equal(r, 0), F.np.not_equal(F.np.less(r, 0), F.np.less(y, 0)))
+        q = F.np.where(fix, q - 1, q)
+        r = F.np.where(fix, r + y, r)
+    zeros = F.np.zeros_like(q)
+    return F.np.where(zero, zeros, q), F.np.where(zero, zeros, r)
+
+
+def int_power(F, x, y, dt, bits: int = None):
+    """``x ** y`` for integers of one dtype, exactly and wrapping around as NumPy does
+    (MXNet's power goes through float64): binary exponentiation, one squaring per
+    bit of the exponent. A negative exponent raises NumPy's ValueError (only
+    checkable here for a Python int exponent; the dispatcher runs integer powers
+    eagerly and the eager lowering checks array exponents)."""
+    neg = ValueError("Integers to negative integer powers are not allowed.")
+    if operand_dtype(y) is None:
+        e = int(y)
+        if e < 0:
+            raise neg
+        x = cast(x, dt)
+        out, base = F.np.ones_like(x), x
+        while e:
+            if e & 1:
+                out = out * base
+            e >>= 1
+            if e:
+                base = base * base
+        return out
+    if F is _mx.nd:
+        host = y.asnumpy()
+        if host.size and host.min() < 0:
+            raise neg
+        bits = int(host.max()).bit_length() if host.size else 0
+    elif bits is None:
+        bits = 8 * _onp.dtype(y.dtype).itemsize
+    x, y = broadcast_pair(F, x, y, dt)
+    out, base, e = F.np.ones_like(x), x, y
+    for k in range(bits):
+        odd = F.np.not_equal(F.np.bitwise_and(e, 1), 0)
+        out = F.np.where(odd, out * base, out)
+        if k + 1 < bits:
+            base = base * base
+            e = _div_scalar(F, e, 2)
+    return out
 
 
 def via_int8(F, x, fn):

@@ -115,9 +115,32 @@ def _arange_np(start, stop, step, dtype):
     return _onp.arange(start, stop, step, dtype=dtype)
 
 
-defop("arange", nin=0, bind=_arange_bind, nondiff=True, np=_arange_np,
-      mx=lambda F, start, stop, step, dtype: F.np.arange(
-          start, stop, step, dtype="float64" if _onp.dtype(dtype).kind != "f" else dtype).astype(dtype))
+def _arange_mx(F, start, stop, step, dtype):
+    """``start + step * k`` for NumPy's count of ``k``: the length always matches the
+    inferred shape (MXNet's own arange counts in the requested dtype), integers are
+    exact beyond 2**53 (the start is added in two parts that doubles hold exactly),
+    floats are computed in float64 and rounded once."""
+    dt = _onp.dtype(dtype)
+    ints = all(type(v) is int for v in (start, stop, step))
+    n = len(range(start, stop, step)) if ints else max(0, int(_onp.ceil((stop - start) / step)))
+    if dt.kind in "iu":
+        if not ints:
+            # NumPy's integer arange of floats: the first value and the step are the
+            # differences of the first two values, each truncated
+            start, step = int(start), int(start + step) - int(start)
+        r = F.np.arange(0, n, 1, dtype="int64")
+        if step != 1:
+            r = r * step
+        high = (start >> 32) << 32
+        for part in (high, start - high):
+            if part:
+                r = r + part
+        return r if dt.name == "int64" else r.astype(dt.name)
+    r = F.np.arange(0, n, 1, dtype="float64") * float(step) + float(start)
+    return r.astype(dt.name)
+
+
+defop("arange", nin=0, bind=_arange_bind, nondiff=True, np=_arange_np, mx=_arange_mx)
 
 
 def _linspace_bind(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
@@ -131,9 +154,16 @@ def _linspace_bind(start, stop, num=50, endpoint=True, retstep=False, dtype=None
                 ("endpoint", bool(endpoint)), ("dtype", _dt(dtype)))
 
 
-defop("linspace", nin=0, bind=_linspace_bind, nondiff=True,
-      mx=lambda F, start, stop, num, endpoint, dtype: F.np.linspace(
-          start, stop, num, endpoint=endpoint, dtype="float64").astype(dtype),
+def _linspace_mx(F, start, stop, num, endpoint, dtype):
+    # computed in float64 as NumPy does; integer dtypes take the floor (NumPy >= 1.20),
+    # not the truncation a cast gives (-3.5 becomes -4)
+    r = F.np.linspace(start, stop, num, endpoint=endpoint, dtype="float64")
+    if _onp.dtype(dtype).kind in "iu":
+        r = F.np.floor(r)
+    return r.astype(dtype)
+
+
+defop("linspace", nin=0, bind=_linspace_bind, nondiff=True, mx=_linspace_mx,
       np=lambda start, stop, num, endpoint, dtype: _onp.linspace(start, stop, num, endpoint=endpoint, dtype=dtype))
 
 

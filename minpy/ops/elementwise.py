@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import math
 
+import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..config import config as _config
-from ._util import (activation, c, cast, operand_dtype, result_dtype, stop, straight_through,
-                    unbroadcast)
+from ._util import (activation, broadcast_pair, c, cast, int_divmod, int_power, operand_dtype,
+                    result_dtype, stop, straight_through, unbroadcast)
 
 
 def _zero(g, ans, *xs, **k):
@@ -98,11 +99,43 @@ def _scale_float(k):
     return lower
 
 
+def _abs_mx(F, x):
+    # MXNet's abs of integers goes through float64 (wrong beyond 2**53); abs of bool is
+    # the bool itself in NumPy
+    k = operand_dtype(x).kind
+    if k == "i":
+        return F.np.where(F.np.less(x, 0), F.np.negative(x), x)
+    if k in "ub":
+        return x
+    return F.np.abs(x)
+
+
+def _square_mx(F, x):
+    # MXNet's square of integers goes through float64 and saturates; NumPy wraps around
+    if operand_dtype(x).kind in "iu":
+        return x * x
+    return F.np.square(x)
+
+
+def _sign_mx(F, x):
+    # MXNet's sign(nan) is 0; NumPy's is nan
+    s = F.np.sign(x)
+    if operand_dtype(x).kind == "f":
+        return F.np.where(F.np.equal(x, x), s, x)
+    return s
+
+
+_abs_mx.float_plain = lambda F, x: F.np.abs(x)
+_square_mx.float_plain = lambda F, x: F.np.square(x)
+
 _SPECIAL_MX = {
     "deg2rad": _scale_float(math.pi / 180.0),   # mx.nd.np.deg2rad has no kernel behind it
     "rad2deg": _scale_float(180.0 / math.pi),
     "positive": lambda F, x: x,             # buffers are immutable: sharing one is safe
     "rint": _rint_mx,
+    "absolute": _abs_mx,
+    "square": _square_mx,
+    "sign": _sign_mx,
 }
 _tanh_np = _float_unary("tanh")
 _SPECIAL_MX["tanh"] = lambda F, x: activation(F, x, "tanh", _tanh_np)
@@ -117,10 +150,22 @@ for _name, _vjp in _UNARY.items():
 
 defop("radians", mx=_scale_float(math.pi / 180.0), grad=_UNARY["deg2rad"], promote=True)
 defop("degrees", mx=_scale_float(180.0 / math.pi), grad=_UNARY["rad2deg"], promote=True)
-defop("round", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
-      grad=_zero)
-defop("around", params=[("decimals", 0)], mx=lambda F, x, decimals: F.np.round(x, decimals),
-      grad=_zero)
+def _round_mx(F, x, decimals):
+    """NumPy's ``round``: integers are unchanged for ``decimals >= 0`` (MXNet's round
+    of an integer to -1 decimals gives 0), otherwise rounded as NumPy does, through
+    float64 (``round(15, -1) == 20``, halves to even)."""
+    dt = operand_dtype(x)
+    if dt.kind == "f":
+        return F.np.round(x, decimals)
+    if decimals >= 0:
+        return x
+    f = 10.0 ** (-decimals)
+    return (F.np.round(x.astype("float64") / f) * f).astype(dt.name)
+
+
+_round_mx.float_plain = lambda F, x, decimals: F.np.round(x, decimals)
+defop("round", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
+defop("around", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
 for _name in ("isnan", "isinf", "isfinite", "logical_not", "isposinf", "isneginf"):
     defop(_name, nondiff=True)
 defop("signbit", nondiff=True, mx=_signbit_mx)
@@ -202,6 +247,31 @@ def _logical(kind):
     return lower
 
 
+def _fits(v, dt) -> bool:
+    info = _onp.iinfo(dt)
+    return info.min <= v <= info.max
+
+
+def _compare(mxname):
+    """A comparison: computed in NumPy's (undemoted) common dtype; a Python int outside
+    an integer array's range (``uint8_array == -1``) compares in int64 or float64, as
+    NumPy widens it (a cast of the scalar to the array's dtype would wrap around)."""
+    base = _binary(mxname, demote=False)
+
+    def lower(F, x, y):
+        for a, b in ((x, y), (y, x)):
+            if type(a) is int:
+                dt = operand_dtype(b)
+                if dt is not None and dt.kind in "iu" and not _fits(a, dt):
+                    wide = "int64" if _fits(a, _onp.int64) else "float64"
+                    b = b.astype(wide)
+                    return getattr(F.np, mxname)(*((a, b) if a is x else (b, a)))
+        return base(F, x, y)
+    lower.__name__ = f"mx_{mxname}"
+    lower.float_plain = _plain(mxname)
+    return lower
+
+
 def _binary(mxname, float_only=False, demote=True, on_bool=None):
     """Lowering that casts both operands to NumPy's result dtype first.
 
@@ -213,6 +283,10 @@ def _binary(mxname, float_only=False, demote=True, on_bool=None):
         dt = result_dtype(x, y, float_only=float_only, demote=demote)
         if dt.kind == "b" and on_bool is not None:
             return on_bool(F, x, y)
+        if dt.kind in "iu" and F is not _mx.nd and type(x) in (int, bool):
+            # MXNet's symbols compute ``2 + int_array`` in float64 (the scalar on the
+            # left loses its integer flag): give the scalar the array's shape instead
+            x = F.np.full_like(y, int(x), dtype=dt.name)
         return getattr(F.np, mxname)(cast(x, dt), cast(y, dt))
     lower.__name__ = f"mx_{mxname}"
     lower.plain = _plain(mxname)
@@ -220,14 +294,64 @@ def _binary(mxname, float_only=False, demote=True, on_bool=None):
 
 
 def _floor_divide_mx(F, x, y):
-    # MXNet 1.9 has no floor_divide. NumPy's floor division is (x - mod(x, y)) / y
-    # rounded (floor(x / y) is wrong for 1.0 // 0.1); integers go through float64,
-    # exact below 2**53. Integer division by zero is undefined here (NumPy gives 0).
+    # MXNet 1.9 has no floor_divide. NumPy's float floor division is (x - mod(x, y)) / y
+    # rounded (floor(x / y) is wrong for 1.0 // 0.1), x / y for y == 0 (MXNet's mod by
+    # zero is 0), and 0 or -1 for a finite x over an infinite y (the formula: NaN);
+    # integers are divided exactly, 0 for a zero divisor as in NumPy.
     dt = result_dtype(x, y)
-    work = dt if dt.kind == "f" else _onp.dtype("float64")
-    xf, yf = cast(x, work), cast(y, work)
-    q = F.np.round((xf - F.np.mod(xf, yf)) / yf)
-    return q if dt.kind == "f" else q.astype(dt.name)
+    if dt.kind != "f":
+        return int_divmod(F, x, y, dt)[0]
+    if operand_dtype(y) is None:
+        x = cast(x, dt)
+        q = F.np.round((x - F.np.mod(x, y)) / y)
+        if not math.isinf(y):
+            return q
+        fix = F.np.isfinite(x)
+    else:
+        x, y = broadcast_pair(F, x, y, dt)
+        q = F.np.round((x - F.np.mod(x, y)) / y)
+        fix = F.np.not_equal(F.np.isinf(y).astype("int8") * F.np.isfinite(x).astype("int8"), 0)
+    other = F.np.where(F.np.less(x * y, 0), F.np.full_like(q, -1.0), F.np.zeros_like(q))
+    return F.np.where(fix, other, q)
+
+
+def _mod_mx(F, x, y):
+    # integers exactly (MXNet's mod goes through float64); a float modulo 0 is NaN in
+    # NumPy (MXNet: 0)
+    dt = result_dtype(x, y)
+    if dt.kind != "f":
+        return int_divmod(F, x, y, dt)[1]
+    xc, yc = cast(x, dt), cast(y, dt)
+    r = F.np.mod(xc, yc)
+    if operand_dtype(yc) is None:
+        return r if yc != 0 else r * float("nan")
+    return F.np.where(F.np.equal(yc, 0), F.np.full_like(r, float("nan")), r)
+
+
+def _power_mx(F, x, y):
+    dt = result_dtype(x, y)
+    if dt.kind != "f":
+        return int_power(F, x, y, dt)
+    return F.np.power(cast(x, dt), cast(y, dt))
+
+
+_power_mx.float_plain = _plain("power")
+# an integer power checks its exponents' signs (NumPy raises for negative ones): eagerly
+_power_mx.eager_when = lambda operands, dtypes: dtypes[0].kind != "f"
+
+
+def _copysign_mx(F, x, y):
+    # MXNet's copysign ignores the sign of -0.0. The sign bit of y: y < 0, or 1 / y < 0
+    # for a zero (a NaN counts as positive)
+    dt = result_dtype(x, y, float_only=True)
+    if operand_dtype(y) is None:
+        mag = F.np.abs(cast(x, dt))
+        return F.np.negative(mag) if math.copysign(1.0, y) < 0 else mag
+    x, y = broadcast_pair(F, x, y, dt)
+    mag = F.np.abs(x)
+    neg = F.np.not_equal(F.np.less(y, 0).astype("int8") +
+                         F.np.less(F.np.reciprocal(y), 0).astype("int8"), 0)
+    return F.np.where(neg, F.np.negative(mag), mag)
 
 
 _BINARY_MX = {
@@ -235,14 +359,14 @@ _BINARY_MX = {
     "subtract": _binary("subtract"),
     "multiply": _binary("multiply", on_bool=_logical("and")),
     "true_divide": _binary("true_divide", float_only=True),
-    "power": _binary("power"),
+    "power": _power_mx,
     "maximum": _binary("maximum", on_bool=_logical("or")),
     "minimum": _binary("minimum", on_bool=_logical("and")),
     "arctan2": _binary("arctan2", float_only=True),
     "hypot": _binary("hypot", float_only=True),
-    "mod": _binary("mod"),
+    "mod": _mod_mx,
     "floor_divide": _floor_divide_mx,
-    "copysign": _binary("copysign", float_only=True),
+    "copysign": _copysign_mx,
 }
 for _name, (_gx, _gy) in _BINARY.items():
     defop(_name, nin=2, scalar_ok=True, grad=(_gx, _gy), mx=_BINARY_MX[_name], promote=True)
@@ -263,7 +387,7 @@ defop("logaddexp2", nin=2, scalar_ok=True, mx=None, grad=(
 
 # comparisons run in NumPy's (undemoted) common dtype: int64 == 1.5 compares in float64
 for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"):
-    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_binary(_name, demote=False), promote=True)
+    defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_compare(_name), promote=True)
 for _name in ("logical_and", "logical_or", "logical_xor"):
     defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_logical(_name.split("_")[1]),
           promote=True)
@@ -302,7 +426,11 @@ def _where_mx(F, cond, x, y):
             c = cond.astype("int8") if c_dt.kind == "b" else cond
             return F.where(c.as_nd_ndarray(), x.as_nd_ndarray(),
                            y.as_nd_ndarray()).as_np_ndarray()
-    if c_dt is not None and c_dt.kind != "b":
+    if c_dt is None:
+        # a Python condition: MXNet's where then ignores the other operand's shape
+        like = x if operand_dtype(x) is not None else y
+        cond = F.np.full_like(like, bool(cond), dtype="bool")
+    elif c_dt.kind != "b":
         cond = F.np.not_equal(cond, 0)
     return F.np.where(cond, cast(x, dt), cast(y, dt))
 
@@ -313,22 +441,71 @@ defop("where", nin=3, scalar_ok=True, bind=_where_bind, mx=_where_mx, grad=(
     lambda g, ans, cond, x, y: unbroadcast(c("where", cond, 0.0, g), y)))
 
 
-def _clip_mx(F, x, a_min, a_max):
-    # an integer array clipped to float bounds is a float result in NumPy
-    x = cast(x, result_dtype(x, *[v for v in (a_min, a_max) if v is not None]))
-    return F.np.clip(x, a_min, a_max)
+def _clip_bind(a, a_min=None, a_max=None):
+    """Bounds may be arrays (NumPy broadcasts them) or scalars; the operands are ``a``
+    and the bounds given, the attributes say which were."""
+    if a_min is None and a_max is None:
+        raise ValueError("One of max or min must be given")
+    bounds = tuple(b for b in (a_min, a_max) if b is not None)
+    return (a,) + bounds, (("lo", a_min is not None), ("hi", a_max is not None))
 
 
-def _clip_vjp(g, ans, x, a_min, a_max):
+def _clip_split(bounds, lo, hi):
+    it = iter(bounds)
+    return (next(it) if lo else None), (next(it) if hi else None)
+
+
+def _clip_np(x, *bounds, lo, hi):
+    a_min, a_max = _clip_split(bounds, lo, hi)
+    return _onp.clip(x, a_min, a_max)
+
+
+def _clip_mx(F, x, *bounds, lo, hi):
+    """NumPy's ``minimum(maximum(x, a_min), a_max)``. MXNet's own clip keeps its bounds
+    as float32 (float64 data clipped at 0.1 moves), so only float32 data with scalar
+    bounds uses it."""
+    a_min, a_max = _clip_split(bounds, lo, hi)
+    dt = result_dtype(x, *bounds)
+    if dt.kind in "iu":
+        # an integer bound outside the dtype's range clips nothing on that side
+        info = _onp.iinfo(dt)
+        a_min, a_max = (min(max(b, info.min), info.max) if type(b) is int else b
+                        for b in (a_min, a_max))
+        bounds = tuple(b for b in (a_min, a_max) if b is not None)
+    x = cast(x, dt)
+    if dt == _onp.float32 and all(operand_dtype(b) is None for b in bounds) and \
+            (a_min is None or a_max is None or a_min <= a_max):
+        return F.np.clip(x, a_min, a_max)
+    if a_min is not None:
+        x = F.np.maximum(x, cast(a_min, dt))
+    if a_max is not None:
+        x = F.np.minimum(x, cast(a_max, dt))
+    return x
+
+
+def _clip_vjp(g, ans, operands, lo, hi):
+    """The gradient flows to ``x`` where it is inside the bounds, to a bound where
+    the result is that bound."""
+    x, bounds = operands[0], operands[1:]
+    a_min, a_max = _clip_split(bounds, lo, hi)
     keep = c("ones_like", g)
+    grads = []
     if a_min is not None:
         keep = keep * (x >= a_min)
     if a_max is not None:
         keep = keep * (x <= a_max)
-    return g * keep
+    grads.append(unbroadcast(g * keep, x))
+    if a_min is not None:
+        grads.append(unbroadcast(g * (x < a_min) * (ans == a_min), a_min)
+                     if hasattr(a_min, "shape") else None)
+    if a_max is not None:
+        grads.append(unbroadcast(g * (x > a_max) * (ans == a_max), a_max)
+                     if hasattr(a_max, "shape") else None)
+    return grads
 
 
-defop("clip", params=[("a_min", None), ("a_max", None)], mx=_clip_mx, grad=_clip_vjp)
+defop("clip", nin=-1, scalar_ok=True, bind=_clip_bind, np=_clip_np, mx=_clip_mx,
+      grad=_clip_vjp, promote=True)
 
 # ---------------------------------------------------------------------------- NumPy-only, with gradients
 

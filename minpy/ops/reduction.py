@@ -90,10 +90,15 @@ def _red_axis(x, axis):
 
 
 def _fdtype(x, dtype):
-    """The float dtype a mean/var/std is computed in (NumPy: float64, here demoted)."""
+    """The float dtype a mean/var/std is computed in: NumPy's float64 for integers
+    float32 cannot hold exactly (the result is then rounded once to the demoted
+    dtype), the default float dtype for other integers and bool."""
     if dtype is not None:
         return dtype
-    return x.dtype if operand_dtype(x).kind == "f" else _config.default_dtype.name
+    dt = operand_dtype(x)
+    if dt.kind == "f":
+        return x.dtype
+    return "float64" if dt.kind in "iu" and dt.itemsize >= 4 else _config.default_dtype.name
 
 
 # Sums of float arrays run as a product with a vector of ones: MXNet's reduce
@@ -155,6 +160,45 @@ def _sum_by_product(F, x, axis, keepdims, mean):
     return _reshaped(F, out, kept)
 
 
+def _acc_dtype(x):
+    """The dtype NumPy sums and multiplies ``x`` in without a ``dtype=``: bool and
+    integers narrower than 64 bits accumulate in int64 (MXNet keeps their own dtype
+    and wraps around early: the sum of two int32 maxima is -2)."""
+    dt = operand_dtype(x)
+    if dt.kind in "biu" and dt.itemsize < 8:
+        return "int64"
+    return None
+
+
+def _empty_reduction(F, x, axis, keepdims, value, dtype):
+    """A reduction over an empty axis as a constant, without MXNet's reduce kernels
+    (they fail asynchronously on zero-size input). The dispatcher already sends such
+    calls to NumPy; this guards graphs built some other way."""
+    shape = tuple(x.shape)
+    out = kept_shape(shape, axis) if keepdims else \
+        tuple(s for i, s in enumerate(shape) if i not in norm_axes(axis, len(shape)))
+    if F is _mx.sym:
+        return F.np.full(out, value, dtype=dtype)
+    return F.np.full(out, value, dtype=dtype, ctx=x.ctx)
+
+
+def _float_sum(F, x, ax, keepdims, mean=False, ndim=None):
+    """``sum``/``mean`` of a float array by MXNet's classic operator: the numpy one adds
+    with a compensation term that turns any infinity into NaN (sum([inf, 1]) is NaN)."""
+    nd = x.ndim if ndim is None else ndim
+    if nd == 0 or ax == ():
+        return F.np.copy(x)
+    kw = {"keepdims": keepdims}
+    if ax is not None:
+        kw["axis"] = ax
+    r = getattr(F, "mean" if mean else "sum")(x.as_nd_ndarray(), **kw)
+    if not keepdims and len(norm_axes(ax, nd)) == nd:
+        # the classic operator leaves shape (1,); eagerly a view gives shape ()
+        return r.reshape(()).as_np_ndarray() if F is _mx.nd else \
+            F.np.reshape(r.as_np_ndarray(), ())
+    return r.as_np_ndarray()
+
+
 def _reduction(name):
     def lower(F, x, axis, dtype, keepdims):
         ax = _red_axis(x, axis)
@@ -166,15 +210,22 @@ def _reduction(name):
             # NumPy converts each element first: sum(x, dtype=int64) truncates, then adds
             x = cast(x, dtype)
         elif name == "mean":
-            x = cast(x, _fdtype(x, None))
-        if x.ndim and _count(x.shape, axis) == 0:
-            # MXNet fails or gives 0 on empty reductions: mean is NaN, prod is 1
-            s = F.np.sum(x, axis=ax, keepdims=keepdims)
-            if name == "mean":
-                return s * float("nan")
-            if name == "prod":
-                return F.np.ones_like(s)
-            return s
+            # float16 means accumulate in float32, as NumPy's do
+            x = cast(x, "float32" if operand_dtype(x) == _onp.float16 else _fdtype(x, None))
+        else:
+            x = cast(x, _acc_dtype(x) or x.dtype)
+        n = _count(x.shape, axis) if x.ndim else 1
+        if n == 0:
+            value = {"sum": 0, "prod": 1}.get(name, float("nan"))
+            return _empty_reduction(F, x, axis, keepdims, value, x.dtype)
+        kind = _onp.dtype(x.dtype).kind
+        if name == "mean" and kind != "f":
+            # an integer mean (dtype=int64): NumPy sums in that dtype, divides in float64
+            # and truncates
+            s = F.np.sum(x, axis=ax, keepdims=keepdims).astype("float64")
+            return (s / float(n)).astype(_onp.dtype(x.dtype).name)
+        if kind == "f" and name != "prod":
+            return _float_sum(F, x, ax, keepdims, name == "mean")
         return getattr(F.np, name)(x, axis=ax, keepdims=keepdims)
     lower.__name__ = f"mx_{name}"
     return lower
@@ -201,9 +252,14 @@ def _moment(name):
         # MXNet computes var/std of integers in integer arithmetic and has no bool kernel
         x = cast(x, _fdtype(x, dtype))
         ax = _red_axis(x, axis)
-        if x.ndim and _count(x.shape, axis) == 0:
-            return F.np.sum(x, axis=ax, keepdims=keepdims) * float("nan")
-        return getattr(F.np, name)(x, axis=ax, ddof=ddof, keepdims=keepdims)
+        n = _count(x.shape, axis) if x.ndim else 1
+        if n == 0:
+            return _empty_reduction(F, x, axis, keepdims, float("nan"), x.dtype)
+        # NumPy's two-pass formula: MXNet's kernel gives NaN where squared deviations
+        # overflow (NumPy: inf), and ddof >= n divides by zero as NumPy does
+        d = x - _float_sum(F, x, ax, True, mean=True)
+        v = _float_sum(F, d * d, ax, keepdims, ndim=x.ndim) / float(max(n - ddof, 0))
+        return F.np.sqrt(v) if name == "std" else v
     lower.__name__ = f"mx_{name}"
     return lower
 
@@ -214,9 +270,10 @@ defop("std", params=_VAR, grad=_std_vjp, mx=_moment("std"))
 
 def _arg_mx(name):
     def lower(F, x, axis, keepdims=False):
+        ax = _red_axis(x, axis)
         if operand_dtype(x).kind == "b":
             x = x.astype("int8")        # MXNet has no bool argmax kernel
-        return getattr(F.np, name)(x, axis=_red_axis(x, axis))
+        return getattr(F.np, name)(x, axis=ax)
     return lower
 
 
@@ -226,16 +283,16 @@ defop("argmin", params=[("axis", None)], mx=_arg_mx("argmin"), nondiff=True)
 
 def _logic_mx(name):
     def lower(F, x, axis, keepdims):
-        if x.dtype != "bool":
-            x = x != 0
-        if x.ndim and _count(x.shape, axis) == 0:
+        ndim = x.ndim
+        if ndim and _count(x.shape, axis) == 0:
             # MXNet's max/min have no identity for empty input
-            s = F.np.sum(x.astype("int8"), axis=_red_axis(x, axis), keepdims=keepdims)
-            return F.np.equal(s, 0) if name == "all" else F.np.not_equal(s, 0)
+            return _empty_reduction(F, x, axis, keepdims, name == "all", "bool")
+        if operand_dtype(x).kind != "b":
+            x = F.np.not_equal(x, 0)
         if axis is None:
             y = getattr(F.np, "max" if name == "any" else "min")(x.astype("int8"))
             y = y != 0
-            return F.np.reshape(y, (1,) * x.ndim) if keepdims else y
+            return F.np.reshape(y, (1,) * ndim) if keepdims else y
         return getattr(F.np, name)(x, axis=axis, keepdims=keepdims)
     return lower
 
@@ -265,9 +322,13 @@ def _ptp_vjp(g, ans, x, axis, keepdims):
     return _extreme_vjp(g, hi, x, axis, keepdims) - _extreme_vjp(g, lo, x, axis, keepdims)
 
 
-defop("cumsum", params=[("axis", None), ("dtype", None)],
-      mx=lambda F, x, axis, dtype: F.np.cumsum(x, axis=pos_axis(axis, x.ndim), dtype=dtype),
-      grad=_cumsum_vjp)
+def _cumsum_mx(F, x, axis, dtype):
+    ax = pos_axis(axis, x.ndim)
+    x = cast(x, dtype if dtype is not None else (_acc_dtype(x) or x.dtype))
+    return F.np.cumsum(x, axis=ax)
+
+
+defop("cumsum", params=[("axis", None), ("dtype", None)], mx=_cumsum_mx, grad=_cumsum_vjp)
 defop("cumprod", params=[("axis", None), ("dtype", None)], mx=None, grad=_cumprod_vjp)
 defop("ptp", params=[("axis", None), ("keepdims", False)], mx=None, grad=_ptp_vjp)
 defop("count_nonzero", params=[("axis", None)], mx=None, nondiff=True)
