@@ -1,0 +1,61 @@
+"""A worker process: runs a batch of programs in one mode and writes one JSON line per
+program. ``python -m tests.fuzz.worker JOB.json``; the parent watches the progress
+file to find the program that was running if this process dies or hangs."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+
+
+def _clean(f: dict) -> dict:
+    return {k: v for k, v in f.items() if not k.startswith("_")}
+
+
+def main(job_path: str) -> None:
+    os.environ.setdefault("MINPY_JIT_PROFILE", "none")
+    warnings.simplefilter("ignore")
+    with open(job_path) as fh:
+        job = json.load(fh)
+    import minpy  # noqa: F401  (import before timing anything)
+    from .execute import RUNNERS, Progress
+    from .gen import generate
+    from .shrink import reproduce
+    from . import grad as gradfuzz
+    known = set(job.get("shrunk", []))
+    mode = job["mode"]
+    with open(job["progress"], "a") as pfh, open(job["out"], "a") as ofh:
+        progress = Progress(pfh)
+        for idx in job["indices"]:
+            progress(f"P {idx}")
+            if job.get("grad"):
+                prog = gradfuzz.generate(job["seed"], idx)
+                fails = gradfuzz.run(prog, mode, progress)
+            else:
+                prog = generate(job["seed"], idx)
+                fails = RUNNERS[mode](prog, progress, job["seed"])
+            progress(f"R {idx}")
+            out = []
+            for f in fails[:8]:
+                sig = f"{f['kind']}|{f['label']}|{f['dtypes']}"
+                if sig not in known and not job.get("no_shrink"):
+                    known.add(sig)
+                    if job.get("grad"):
+                        f.update(gradfuzz.reproduce(f, prog, mode))
+                    else:
+                        pool_np = f.get("_pnp")
+                        try:
+                            f.update(reproduce(f, prog, pool_np))
+                        except Exception as e:    # noqa: BLE001
+                            f["repro_error"] = repr(e)[:200]
+                out.append(_clean(f))
+            ofh.write(json.dumps({"index": idx, "mode": mode, "fails": out,
+                                  "calls": sum(1 for s in prog["steps"] if s["k"] != "input")})
+                      + "\n")
+            ofh.flush()
+            progress(f"D {idx}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
