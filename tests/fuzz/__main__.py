@@ -25,7 +25,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-shrink", action="store_true", help="skip reproducer shrinking")
     ap.add_argument("--out", default=None, help="write the JSON report here")
     ap.add_argument("--md", default=None, help="write the Markdown report here")
-    ap.add_argument("--top", type=int, default=None, help="buckets in the Markdown report")
+    ap.add_argument("--top", type=int, default=60,
+                    help="buckets shown with reproducers in the Markdown report")
     a = ap.parse_args(argv)
     if a.minutes is None and a.programs is None:
         a.minutes = 1.0

@@ -177,9 +177,8 @@ def fuzz(minutes: Optional[float] = None, programs: Optional[int] = None,
                 if total is not None:
                     n = min(batch, total - start)
                 else:
-                    spent = sum(len(v) for v in gresults.values())
-                    allp = spent + sum(len(v) for v in results.values())
-                    n = batch // 2 if spent * 4 <= allp else 0
+                    spent = len(gresults[mode])
+                    n = batch // 2 if spent * 3 <= len(results[mode]) else 0
             else:
                 start = nxt[mode]
                 n = min(batch, programs - start) if programs is not None else batch

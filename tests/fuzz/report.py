@@ -51,8 +51,8 @@ def owner(label: str) -> str:
         return "minpy/numpy/_composite.py"
     name = op_name(label)
     try:
+        import minpy  # noqa: F401
         from minpy.dispatch.registry import REGISTRY
-        import minpy.ops  # noqa: F401
     except Exception:     # noqa: BLE001
         return "?"
     if name in ("astype", "copy", "flatten", "reshape", "transpose") and name not in REGISTRY:
@@ -129,30 +129,54 @@ def _better(f: dict, b: dict) -> bool:
     return rank.get(f.get("minimal"), 3) < rank.get(b.get("minimal"), 3)
 
 
-def markdown(rep: dict, commit: str = "", top: Optional[int] = None) -> str:
-    lines = [f"# MinPy differential fuzzer findings", "",
+def markdown(rep: dict, commit: str = "", top: Optional[int] = 60) -> str:
+    """The findings page: counts, buckets by owner file, the ``top`` buckets with their
+    reproducers, then every other bucket in one table."""
+    lines = ["# MinPy differential fuzzer findings", "",
              f"Run at {rep['time']}{', commit ' + commit if commit else ''}, seed {rep['seed']}, "
-             f"{rep['seconds']:.0f} s. Regenerate: `python -m tests.fuzz --minutes N "
-             f"--seed {rep['seed']} --grad --out report.json --md report.md`.", "",
-             "| mode | programs | calls | clean | mismatch (value/shape/dtype/missing or "
+             f"{rep['seconds']:.0f} s. Rerun: `python -m tests.fuzz --minutes N "
+             f"--seed {rep['seed']} --grad --out report.json --md report.md` (docs/testing.md).",
+             "", "| mode | programs | calls | clean | mismatch (value/shape/dtype/missing or "
              "wrong error) | exception NumPy does not raise | crash/hang |",
              "|---|---|---|---|---|---|---|"]
     for mode, c in rep["counts"].items():
         lines.append(f"| {mode} | {c['programs']} | {c['calls']} | {c['clean']} | "
                      f"{c['mismatch']} | {c['exception']} | {c['crash']} |")
     lines += ["", "A program counts once in each column it has a failure of. Grad rows: "
-              "mismatch = wrong gradient, exception = an error in the backward pass.", "",
-              f"## Buckets ({len(rep['buckets'])}), by count", "",
-              "Signature = kind | operation | operand dtypes (`int_py`/`float_py` are Python "
-              "scalars). Each reproducer was re-run standalone; `minimal: call` means the single "
-              "call with the operand values MinPy produced reproduces it.", ""]
+              "mismatch = wrong gradient or loss, exception = an error in the backward pass.", "",
+              "Signature = kind | operation | operand dtypes (`int_py`/`float_py`/`bool_py` are "
+              "Python scalars; `x[...]` labels list the index components). Every call is judged "
+              "on the operand values the mode itself produced. `minimal: call` = the single "
+              "call on those values (as literals) reproduces it standalone; `closure` = the "
+              "call and the steps it depends on; `program` = only the whole program "
+              "reproduces it (lazy/jit context, or an earlier asynchronous failure).", "",
+              "## Buckets per owner file", "", "| owner | buckets | failures |", "|---|---|---|"]
+    by: dict = {}
+    for b in rep["buckets"]:
+        o = by.setdefault(b["owner"], [0, 0])
+        o[0] += 1
+        o[1] += b["count"]
+    for o, (nb, nf) in sorted(by.items(), key=lambda kv: -kv[1][1]):
+        lines.append(f"| `{o}` | {nb} | {nf} |")
     bl = rep["buckets"] if top is None else rep["buckets"][:top]
+    lines += ["", f"## Top {len(bl)} of {len(rep['buckets'])} buckets, by count", ""]
     for n, b in enumerate(bl, 1):
         modes = ", ".join(f"{m} {k}" for m, k in b["modes"].items())
         lines += [f"### {n}. `{b['signature']}` - {b['count']} ({modes})", "",
-                  f"- owner: `{b['owner']}`", f"- detail: {b['detail']}",
+                  f"- owner: `{b['owner']}`", f"- detail: {b['detail'][:600]}",
                   f"- programs (mode, index, step): {b['programs']}", ""]
         if "repro" in b:
             lines += [f"Reproducer ({b.get('repro_mode')}, minimal: {b.get('minimal')}):", "",
                       "```python", b["repro"], "```", ""]
-    return "\n".join(lines)
+    rest = rep["buckets"][len(bl):]
+    if rest:
+        lines += ["## Other buckets", "", "Reproducers for these are in the JSON report "
+                  "(`buckets[].repro`).", "", "| signature | count | modes | owner | minimal | "
+                  "detail |", "|---|---|---|---|---|---|"]
+        for b in rest:
+            modes = ", ".join(f"{m} {k}" for m, k in b["modes"].items())
+            det = b["detail"][:140].replace("|", "\\|").replace("\n", " ")
+            sig = b["signature"].replace("|", "\\|")
+            lines.append(f"| `{sig}` | {b['count']} | {modes} | `{b['owner']}` | "
+                         f"{b.get('minimal')} | {det} |")
+    return "\n".join(lines) + "\n"

@@ -19,6 +19,9 @@ def main(job_path: str) -> None:
     with open(job_path) as fh:
         job = json.load(fh)
     import minpy  # noqa: F401  (import before timing anything)
+    if os.environ.get("MINPY_FUZZ_PLANT"):
+        from .plant import plant
+        plant(os.environ["MINPY_FUZZ_PLANT"])
     from .execute import RUNNERS, Progress
     from .gen import generate
     from .shrink import reproduce
@@ -39,7 +42,8 @@ def main(job_path: str) -> None:
             out = []
             for f in fails[:8]:
                 sig = f"{f['kind']}|{f['label']}|{f['dtypes']}"
-                if sig not in known and not job.get("no_shrink"):
+                # gradient failures learn their operation only by shrinking
+                if (sig not in known or job.get("grad")) and not job.get("no_shrink"):
                     known.add(sig)
                     if job.get("grad"):
                         f.update(gradfuzz.reproduce(f, prog, mode))
