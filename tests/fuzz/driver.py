@@ -131,8 +131,10 @@ def _crash_record(mode, seed, idx, grad, rc, where, err) -> dict:
     parts = where.split()
     if parts and parts[0] == "S":
         step, label = int(parts[1]), parts[2] if len(parts) > 2 else "?"
-        if mode != "eager":
+        if mode != "eager" and not grad:
             label = f"{label} (recorded)"
+        if grad:
+            label = f"grad: {label}"
     elif parts and parts[0] in ("J", "C"):
         label = "flush" if mode == "lazy" else "@jit call"
     kind = "hang" if rc == "hang" else "crash"

@@ -19,6 +19,7 @@ widening (``int32 + 2**40``), which MinPy documents as not done, never arises.
 from __future__ import annotations
 
 import random
+import re
 import warnings
 from typing import Any, Callable, Optional
 
@@ -237,8 +238,26 @@ def judge(step: dict, pool_np: list, got: Any, exc: Optional[BaseException],
             if bad is None:
                 return None
             return Failure(kind=bad[0], label=label, dtypes=dts, detail=bad[1])
+    leak = _LEAK.search(str(exc))
+    if leak and leak.group(1) not in _own_names(step):
+        # another call's error reached this array (one failure poisoning its graph)
+        return Failure(kind="unexpected_exception", label=f"error of {leak.group(1)} leaked",
+                       dtypes="", detail=f"{type(exc).__name__}: {_msg(exc)}")
     return Failure(kind="unexpected_exception", label=label, dtypes=dts,
                    detail=f"{type(exc).__name__}: {_msg(exc)}")
+
+
+_LEAK = re.compile(r"minpy\.numpy\.(\w+) \(recorded at")
+
+
+def _own_names(step: dict) -> set:
+    from .report import op_name
+    names = {step.get("name"), op_name(step_label(step))}
+    if step["k"] in ("getitem", "setitem"):
+        names |= {"_getitem", "_setitem", "getitem", "setitem"}
+    if step["k"] == "iop":
+        names.add("astype")
+    return names
 
 
 def _msg(e: BaseException) -> str:
@@ -275,12 +294,13 @@ def _runnable(step: dict, pool: list, failed: set) -> bool:
 
 def _push(pool: list, step: dict, out: Any, failed: set) -> None:
     n = step.get("nout", 1)
-    if out is None or (n > 1 and not (isinstance(out, (list, tuple)) and len(out) == n)):
+    multi = step.get("multi") or n > 1
+    if out is None or (multi and not (isinstance(out, (list, tuple)) and len(out) == n)):
         for _ in range(n):
             failed.add(len(pool))
             pool.append(None)
         return
-    if n > 1:
+    if multi:
         pool.extend(out)
     else:
         pool.append(out)
@@ -417,8 +437,9 @@ def run_jit(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
             if call == 2 and i in first_errors:
                 continue    # the body did not run again; its error was judged at call 1
             exc = errors.get(i)
-            out = None if exc else (pool[start:start + n] if n > 1 else pool[start])
-            if exc is None and (out is None or (n > 1 and any(o is None for o in out))):
+            multi = step.get("multi") or n > 1
+            out = None if exc else (pool[start:start + n] if multi else pool[start])
+            if exc is None and (out is None or (multi and any(o is None for o in out))):
                 continue
             try:
                 pnp = _np_operands(step, pool)

@@ -183,6 +183,7 @@ class Gen:
                 res = None
         if isinstance(res, (list, tuple)):
             step["nout"] = len(res)
+            step["multi"] = True
             self.steps.append(step)
             for r in res:
                 self.pool.append(onp.asarray(r))

@@ -172,18 +172,22 @@ def _inputs(prog: dict) -> list[dict]:
     return [s for s in prog["steps"] if s["k"] == "input"]
 
 
-def _forward(prog: dict, xs: list, xp) -> Any:
+def _forward(prog: dict, xs: list, xp, progress=None) -> Any:
     it = iter(xs)
     pool: list = []
-    for s in prog["steps"]:
+    for i, s in enumerate(prog["steps"]):
         if s["k"] == "input":
             pool.append(next(it))
             continue
+        if progress is not None:
+            progress(f"S {i} {step_label(s)}")
         out = run_step(s, pool, xp)
-        if s.get("nout", 1) > 1:
+        if s.get("multi"):
             pool.extend(out)
         else:
             pool.append(out)
+    if progress is not None:
+        progress("S -1 backward")
     return pool[-1]
 
 
@@ -206,7 +210,7 @@ def numeric_grad(prog: dict, xs: list[onp.ndarray]) -> tuple[float, list[onp.nda
     return f0, out
 
 
-def _minpy_grad(prog: dict, mode: str) -> list[tuple[Any, list, Optional[BaseException], str]]:
+def _minpy_grad(prog: dict, mode: str, progress=None) -> list[tuple[Any, list, Optional[BaseException], str]]:
     """[(loss, grads, error, data key)] for each call the mode makes."""
     import minpy
     import minpy.numpy as mnp
@@ -215,7 +219,7 @@ def _minpy_grad(prog: dict, mode: str) -> list[tuple[Any, list, Optional[BaseExc
     argnum = list(range(len(ins)))
 
     def loss(*xs):
-        return _forward(prog, list(xs), mnp)
+        return _forward(prog, list(xs), mnp, progress)
     gl = grad_and_loss(loss, argnum)
     out = []
 
@@ -245,10 +249,10 @@ def _minpy_grad(prog: dict, mode: str) -> list[tuple[Any, list, Optional[BaseExc
     return out
 
 
-def check(prog: dict, mode: str) -> list[dict]:
+def check(prog: dict, mode: str, progress=None) -> list[dict]:
     """Failures of one gradient program in ``mode`` (kind grad_value/grad_exception)."""
     fails = []
-    for l_, g, exc, data in _minpy_grad(prog, mode):
+    for l_, g, exc, data in _minpy_grad(prog, mode, progress):
         call = 1 if data == "data" else 2
         if exc is not None:
             from .execute import _msg
@@ -278,9 +282,8 @@ def check(prog: dict, mode: str) -> list[dict]:
 
 
 def run(prog: dict, mode: str, progress) -> list[dict]:
-    progress("G")
     out = []
-    for f in check(prog, mode):
+    for f in check(prog, mode, progress):
         f.update(label="program", dtypes="float64", step=len(prog["steps"]) - 1, mode=mode)
         out.append(f)
     return out[:1]
@@ -288,7 +291,7 @@ def run(prog: dict, mode: str, progress) -> list[dict]:
 
 def _loss_at(prog: dict, k: int) -> Optional[dict]:
     """The program cut after step ``k`` (its dependencies only), with a weighted-sum loss."""
-    if prog["steps"][k]["k"] == "input" or prog["steps"][k].get("nout", 1) != 1:
+    if prog["steps"][k]["k"] == "input" or prog["steps"][k].get("multi"):
         return None
     p = closure(prog, k)
     pool = []
@@ -353,7 +356,7 @@ def _values(prog: dict) -> Optional[list]:
             warnings.simplefilter("ignore")
             for s in prog["steps"]:
                 out = run_step(s, pool, onp)
-                if s.get("nout", 1) > 1:
+                if s.get("multi"):
                     pool.extend(onp.asarray(o) for o in out)
                 else:
                     pool.append(onp.asarray(out))

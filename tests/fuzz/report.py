@@ -74,6 +74,10 @@ def owner(label: str) -> str:
 
 
 def _category(kind: str) -> str:
+    if kind in ("grad_value", "grad_forward"):
+        return "mismatch"
+    if kind == "grad_exception":
+        return "exception"
     if kind in MISMATCH:
         return "mismatch"
     if kind in EXCEPTION:
@@ -91,6 +95,10 @@ def build(results: dict, gresults: dict, seed: int, seconds: float) -> dict:
             c = {"programs": 0, "calls": 0, "clean": 0, "mismatch": 0, "exception": 0,
                  "crash": 0}
             for r in progs:
+                if r.get("fuzzer_error"):
+                    fe = c.setdefault("fuzzer_errors", [])
+                    fe.append(r["fuzzer_error"][-300:]) if len(fe) < 3 else None
+                    continue
                 c["programs"] += 1
                 c["calls"] += r.get("calls", 0)
                 cats = {_category(f["kind"]) for f in r["fails"]}

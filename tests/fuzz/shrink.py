@@ -101,7 +101,7 @@ def program_src(prog: dict, mode: str, expect: str = "", got: str = "") -> str:
             body.append(f"{outs[0]} {s['name']} {spec_src(args[1], name)}")
         else:
             from .program import step_src
-            lhs = ", ".join(outs) + ("," if n == 1 and False else "")
+            lhs = ", ".join(outs) + ("," if n == 1 and s.get("multi") else "")
             body.append(f"{lhs} = {step_src(s, name)}")
     last = ", ".join(name(pos - s) for s in range(steps[-1].get("nout", 1), 0, -1)) \
         if steps else "None"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 import warnings
 
 
@@ -32,12 +33,18 @@ def main(job_path: str) -> None:
         progress = Progress(pfh)
         for idx in job["indices"]:
             progress(f"P {idx}")
-            if job.get("grad"):
-                prog = gradfuzz.generate(job["seed"], idx)
-                fails = gradfuzz.run(prog, mode, progress)
-            else:
-                prog = generate(job["seed"], idx)
-                fails = RUNNERS[mode](prog, progress, job["seed"])
+            try:
+                if job.get("grad"):
+                    prog = gradfuzz.generate(job["seed"], idx)
+                    fails = gradfuzz.run(prog, mode, progress)
+                else:
+                    prog = generate(job["seed"], idx)
+                    fails = RUNNERS[mode](prog, progress, job["seed"])
+            except Exception:     # noqa: BLE001 - a bug of the fuzzer, not of MinPy
+                ofh.write(json.dumps({"index": idx, "mode": mode, "calls": 0, "fails": [],
+                                      "fuzzer_error": traceback.format_exc()[-2000:]}) + "\n")
+                ofh.flush()
+                continue
             progress(f"R {idx}")
             out = []
             for f in fails[:8]:
@@ -46,7 +53,10 @@ def main(job_path: str) -> None:
                 if (sig not in known or job.get("grad")) and not job.get("no_shrink"):
                     known.add(sig)
                     if job.get("grad"):
-                        f.update(gradfuzz.reproduce(f, prog, mode))
+                        try:
+                            f.update(gradfuzz.reproduce(f, prog, mode))
+                        except Exception as e:    # noqa: BLE001
+                            f["repro_error"] = repr(e)[:200]
                     else:
                         pool_np = f.get("_pnp")
                         try:
