@@ -88,7 +88,7 @@ def _category(kind: str) -> str:
 
 
 def build(results: dict, gresults: dict, seed: int, seconds: float) -> dict:
-    counts, buckets = {}, {}
+    counts, buckets, per_prog = {}, {}, {}
     for group, res in (("", results), ("grad", gresults)):
         for mode, progs in res.items():
             key = f"{mode} grad" if group else mode
@@ -107,6 +107,7 @@ def build(results: dict, gresults: dict, seed: int, seconds: float) -> dict:
                 for cat in cats:
                     if cat in c:
                         c[cat] += 1
+                per_prog[f"{key}:{r['index']}"] = sorted({signature(f) for f in r["fails"]})
                 for f in r["fails"]:
                     s = signature(f)
                     b = buckets.setdefault(s, {"signature": s, "kind": f["kind"],
@@ -129,7 +130,7 @@ def build(results: dict, gresults: dict, seed: int, seconds: float) -> dict:
     blist = sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"]))
     return {"seed": seed, "seconds": round(seconds, 1),
             "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "counts": counts, "buckets": blist}
+            "counts": counts, "buckets": blist, "programs": per_prog}
 
 
 def _better(f: dict, b: dict) -> bool:

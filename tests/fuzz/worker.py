@@ -48,21 +48,32 @@ def main(job_path: str) -> None:
             progress(f"R {idx}")
             out = []
             for f in fails[:8]:
+                if job.get("no_shrink"):
+                    out.append(_clean(f))
+                    continue
+                if job.get("grad"):
+                    # gradient failures learn their operation only by shrinking
+                    try:
+                        f.update(gradfuzz.reproduce(f, prog, mode))
+                    except Exception as e:    # noqa: BLE001
+                        f["repro_error"] = repr(e)[:200]
+                elif f["kind"] not in ("crash", "hang"):
+                    try:
+                        f.update(reproduce(f, prog, f.get("_pnp")))
+                    except Exception as e:    # noqa: BLE001
+                        f["repro_error"] = repr(e)[:200]
+                    if f.get("minimal") == "program" and f.get("step", -1) >= 0 \
+                            and not f["label"].startswith("error of"):
+                        # neither the call alone nor with what it depends on fails: the
+                        # value was spoiled by another call (a failure leaking into its
+                        # graph) -- one bucket, whatever the victim was
+                        f["detail"] = f"at {f['label']} ({f['dtypes']}): {f['detail']}"
+                        f["label"], f["dtypes"] = "in context", ""
                 sig = f"{f['kind']}|{f['label']}|{f['dtypes']}"
-                # gradient failures learn their operation only by shrinking
-                if (sig not in known or job.get("grad")) and not job.get("no_shrink"):
+                if sig in known:
+                    f.pop("repro", None)
+                elif "repro" in f:
                     known.add(sig)
-                    if job.get("grad"):
-                        try:
-                            f.update(gradfuzz.reproduce(f, prog, mode))
-                        except Exception as e:    # noqa: BLE001
-                            f["repro_error"] = repr(e)[:200]
-                    else:
-                        pool_np = f.get("_pnp")
-                        try:
-                            f.update(reproduce(f, prog, pool_np))
-                        except Exception as e:    # noqa: BLE001
-                            f["repro_error"] = repr(e)[:200]
                 out.append(_clean(f))
             ofh.write(json.dumps({"index": idx, "mode": mode, "fails": out,
                                   "calls": sum(1 for s in prog["steps"] if s["k"] != "input")})
