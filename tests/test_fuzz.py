@@ -29,6 +29,13 @@ def test_fixed_budget_has_only_known_failures():
     (and fail the test with MINPY_FUZZ_STRICT=1) so the list shrinks as bugs get fixed."""
     rep = ci.run()
     new, gone = ci.compare(rep, KNOWN, UNSTABLE)
+    # a failure that does not come back when its program runs again reads values that vary
+    # from run to run (an open bug too, but not a new signature): reported, not failed
+    new, flaky = ci.recheck(new)
+    if flaky:
+        warnings.warn("failures that did not recur on a rerun (add their programs to "
+                      "UNSTABLE in tests/fuzz/known_failures.py): " +
+                      "; ".join(f"{b['signature']} {b['programs'][:2]}" for b in flaky))
     for mode in ("eager", "lazy", "jit"):
         assert rep["counts"][mode]["programs"] == ci.PROGRAMS, rep["counts"]
     msg = [f"{b['signature']}: {b['detail'][:160]} (mode, program, step: "

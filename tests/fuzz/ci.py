@@ -38,6 +38,30 @@ def compare(rep: dict, known: dict, unstable: dict = {}) -> tuple[list[dict], li
     return new, gone
 
 
+def recheck(new: list[dict], tries: int = 2) -> tuple[list[dict], list[dict]]:
+    """Run the programs behind ``new`` buckets again: (buckets seen again, buckets that
+    did not come back -- results that vary from run to run)."""
+    import tempfile
+    from pathlib import Path
+    from .driver import _run_batch, signature
+    again, flaky = [], []
+    tmp = Path(tempfile.mkdtemp(prefix="minpy-fuzz-recheck-"))
+    for b in new:
+        seen = False
+        for key, idx, _ in b["programs"][:2]:
+            mode, _, g = key.partition(" ")
+            for _ in range(tries):
+                res, _ = _run_batch(mode, SEED, [idx], g == "grad", tmp, set(), 60.0, False,
+                                    None)
+                if any(signature(f) == b["signature"] for r in res for f in r["fails"]):
+                    seen = True
+                    break
+            if seen:
+                break
+        (again if seen else flaky).append(b)
+    return again, flaky
+
+
 def write_known(reps: list[dict], known: dict, old_unstable: dict) -> None:
     """Rewrite known_failures.py from several runs of the same budget: programs whose
     failures differ between runs are unstable; the rest give the known signatures."""

@@ -120,7 +120,8 @@ def run_step(step: dict, pool: list, xp, data: str = "data") -> Any:
     if k == "getitem":
         return args[0][args[1]]
     if k == "setitem":
-        t = args[0].copy()
+        # NumPy reductions give scalars, which have no item assignment: copy as an array
+        t = onp.array(args[0]) if xp is onp else args[0].copy()
         t[args[1]] = args[2]
         return t
     if k == "iop":

@@ -40,6 +40,13 @@ def op_name(label: str) -> Optional[str]:
 
 def owner(label: str) -> str:
     """The file in minpy/ that most likely owns the operation (for the findings page)."""
+    if label == "in context":
+        return "minpy/jit/compile.py, engine.py (a failure poisoning its graph); " \
+            "minpy/dispatch/call.py (eager: asynchronous MXNet errors)"
+    if label.startswith("error of "):
+        return "minpy/jit/compile.py (a failing node's error reaches other outputs)"
+    if label.startswith("grad: "):
+        return "minpy/autograd.py (crash while taking a gradient)"
     lab = label.split(" ")[0]
     if lab == "@jit call":
         return "minpy/jit/tracing.py"
