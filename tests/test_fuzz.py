@@ -145,7 +145,7 @@ def test_planted_bugs_and_crash_are_found_in_workers(monkeypatch):
 @pytest.mark.slow
 def test_planted_hang_is_counted(monkeypatch):
     monkeypatch.setenv("MINPY_FUZZ_PLANT", "hang:add")
-    rep = fuzz(programs=3, modes=("eager",), seed=4, no_shrink=True, hang_s=5)
+    rep = fuzz(programs=12, modes=("eager",), seed=4, no_shrink=True, hang_s=5)
     assert rep["counts"]["eager"]["crash"] >= 1
     assert any(b["kind"] == "hang" for b in rep["buckets"])
 
