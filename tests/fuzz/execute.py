@@ -364,6 +364,16 @@ def run_lazy(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
                 fails.append(_where(f, i, step, "lazy"))
         pending.clear()
 
+    try:
+        _lazy_body(prog, progress, rng, pool, failed, pending, judge_pending, mnp, minpy)
+    except Exception as e:    # noqa: BLE001 - leaving the lazy block flushed and failed
+        fails.append(Failure(kind="unexpected_exception", label="end of minpy.lazy()",
+                             dtypes="", detail=f"{type(e).__name__}: {_msg(e)}", step=-1,
+                             mode="lazy", call=1))
+    return fails
+
+
+def _lazy_body(prog, progress, rng, pool, failed, pending, judge_pending, mnp, minpy) -> None:
     with minpy.lazy():
         for i, step in enumerate(prog["steps"]):
             if not _runnable(step, pool, failed):
@@ -382,7 +392,6 @@ def run_lazy(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
             if rng.random() < 0.08:
                 judge_pending()
         judge_pending()
-    return fails
 
 
 def run_jit(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:

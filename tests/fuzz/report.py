@@ -48,6 +48,8 @@ def owner(label: str) -> str:
     if label.startswith("grad: "):
         return "minpy/autograd.py (crash while taking a gradient)"
     lab = label.split(" ")[0]
+    if label == "end of minpy.lazy()":
+        return "minpy/jit/engine.py (flush when the lazy block ends)"
     if lab == "@jit call":
         return "minpy/jit/tracing.py"
     if lab in ("flush", "program"):
