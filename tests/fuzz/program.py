@@ -120,15 +120,24 @@ def run_step(step: dict, pool: list, xp, data: str = "data") -> Any:
     if k == "getitem":
         return args[0][args[1]]
     if k == "setitem":
-        # NumPy reductions give scalars, which have no item assignment: copy as an array
-        t = onp.array(args[0]) if xp is onp else args[0].copy()
+        t = _copy(args[0], xp)
         t[args[1]] = args[2]
         return t
     if k == "iop":
-        t = args[0].copy()
+        t = _copy(args[0], xp)
         t = INPLACE[step["name"]](t, args[1])
         return t
     raise ValueError(f"bad step kind {k!r}")
+
+
+def _copy(a: Any, xp) -> Any:
+    """A writable copy of a pool value: ``.copy()`` of a MinPy array; NumPy scalars and
+    Python numbers (``count_nonzero`` returns an int) become arrays, in both libraries."""
+    if xp is onp:
+        return onp.array(a)
+    if hasattr(a, "asnumpy"):
+        return a.copy()
+    return xp.array(a)
 
 
 # ----------------------------------------------------------------------------- source text
