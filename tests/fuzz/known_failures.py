@@ -262,6 +262,7 @@ UNSTABLE: dict[str, str] = {
     'jit grad:3': 'failures vary between runs (uninitialised or poisoned values, issue 12 bug 2/3)',
     'jit:107': 'failures vary between runs (uninitialised or poisoned values, issue 12 bug 2/3)',
     'jit:11': 'failures vary between runs (uninitialised or poisoned values, issue 12 bug 2/3)',
+    'jit:13': 'failures vary between runs (uninitialised or poisoned values, issue 12 bug 2/3)',
     'jit:127': 'failures vary between runs (uninitialised or poisoned values, issue 12 bug 2/3)',
     'jit:147': 'failures vary between runs (uninitialised or poisoned values, issue 12 bug 2/3)',
     'jit:18': 'failures vary between runs (uninitialised or poisoned values, issue 12 bug 2/3)',
