@@ -1,0 +1,466 @@
+"""Running programs in eager, lazy and @jit mode, and the NumPy oracle.
+
+Each call is judged on the values the mode itself produced: MinPy's operands are
+converted to NumPy, the same call runs in NumPy, and the results are compared. So a
+wrong value is reported once, at the call that made it, and does not spoil the
+calls after it.
+
+The oracle knows exactly the differences that docs/differences.md documents:
+
+* the float32 demotion rule: a result NumPy makes float64 is float32 unless an array
+  operand is float64 or the call asked for ``dtype="float64"`` (``astype`` and
+  creation functions included);
+* reductions return 0-d arrays, not NumPy scalars;
+* ``np.empty``/``empty_like`` values are arbitrary (only shape and dtype are judged).
+
+Python int scalars are kept small by the generator, so NumPy 1.x's value-based
+widening (``int32 + 2**40``), which MinPy documents as not done, never arises.
+"""
+from __future__ import annotations
+
+import random
+import re
+import warnings
+from typing import Any, Callable, Optional
+
+import numpy as onp
+
+from .program import host_array, refs, run_step, step_label, step_refs
+
+RTOL = {"float16": 1e-3, "float32": 2e-5, "float64": 1e-7}
+# functions whose float32 result amplifies rounding of the argument (large |x| in exp,
+# powers): judged at 10x the tolerance
+LOOSE = {"power", "x**y", "x**=y", "exp", "exp2", "expm1", "cosh", "sinh", "tan", "prod",
+         "cumprod", "x.prod", "x.cumprod", "logaddexp", "logaddexp2", "var", "std", "x.var",
+         "x.std", "einsum", "arccosh", "arctanh", "sinc", "hypot", "cbrt"}
+NO_VALUES = {"empty", "empty_like"}
+WARN_FILTER = ("ignore",)
+
+
+class Failure(dict):
+    """One judged call that went wrong: kind, label, dtypes, detail, and where."""
+
+
+def _builtin_class(e: BaseException) -> type:
+    """The class a MinPy error must be an instance of: NumPy's AxisError (documented), or
+    the nearest built-in class of NumPy's exception (UFuncTypeError -> TypeError)."""
+    if isinstance(e, onp.AxisError):
+        return onp.AxisError
+    for c in type(e).__mro__:
+        if c.__module__ == "builtins":
+            return c
+    return Exception
+
+
+def _asked64(step: dict) -> bool:
+    def has(spec):
+        if spec in ("float64", "f8", "double"):
+            return True
+        if isinstance(spec, dict):
+            return any(has(s) for k in ("t", "l") for s in spec.get(k, ()))
+        return False
+    return any(has(s) for s in step.get("args", ())) or \
+        any(has(s) for s in step.get("kw", {}).values())
+
+
+def operand_dtypes(step: dict, pool_np: list) -> list[str]:
+    """Dtypes of the array operands (and kinds of scalar ones), for bucketing."""
+    out = []
+    if step["k"] == "input":
+        return [step["in"]["dt"]]
+    for s in step.get("args", []) + list(step.get("kw", {}).values()):
+        if isinstance(s, dict):
+            for r in refs(s):
+                v = pool_np[r]
+                out.append(str(v.dtype) if hasattr(v, "dtype") else type(v).__name__)
+        elif isinstance(s, bool):
+            out.append("bool_py")
+        elif isinstance(s, int):
+            out.append("int_py")
+        elif isinstance(s, float):
+            out.append("float_py")
+    return out
+
+
+def expected_dtype(step: dict, ref: onp.ndarray, pool_np: list) -> onp.dtype:
+    """NumPy's result dtype after MinPy's documented float32 demotion."""
+    if ref.dtype != onp.float64:
+        return ref.dtype
+    if step["k"] == "input":
+        return ref.dtype
+    if _asked64(step):
+        return ref.dtype
+    for r in step_refs(step):
+        v = pool_np[r]
+        if getattr(v, "dtype", None) == onp.float64:
+            return ref.dtype
+    return onp.dtype("float32")
+
+
+def _scale(step: dict, pool_np: list, out_size: int) -> tuple[float, float]:
+    """(largest finite operand magnitude, contraction factor) for the absolute tolerance."""
+    m, n_in = 0.0, 0
+    for r in step_refs(step):
+        v = onp.asarray(pool_np[r])
+        n_in += v.size
+        if v.size and v.dtype.kind in "fiub":
+            f = onp.abs(v.astype("float64"))
+            f = f[onp.isfinite(f)]
+            if f.size:
+                m = max(m, float(f.max()))
+    k = max(1.0, (n_in / max(out_size, 1)) ** 0.5)
+    return m, k
+
+
+def compare(step: dict, ref: Any, got: Any, pool_np: list) -> Optional[tuple[str, str]]:
+    """None when ``got`` (a MinPy result) matches NumPy's ``ref``; else (kind, detail)."""
+    from minpy import Array
+    if isinstance(ref, (list, tuple)):
+        if not isinstance(got, (list, tuple)) or len(got) != len(ref):
+            return "shape", f"NumPy gives {len(ref)} arrays, MinPy {type(got).__name__} " \
+                f"of {len(got) if isinstance(got, (list, tuple)) else '-'}"
+        for i, (r, g) in enumerate(zip(ref, got)):
+            bad = compare(step, r, g, pool_np)
+            if bad:
+                return bad[0], f"output {i}: {bad[1]}"
+        return None
+    if isinstance(ref, (int, float, bool)) and not isinstance(ref, onp.generic):
+        # NumPy returns a Python number (count_nonzero with axis=None): so may MinPy
+        if isinstance(got, Array):
+            got = got.asnumpy()
+        if isinstance(got, (int, float, bool, onp.generic, onp.ndarray)) and \
+                onp.ndim(got) == 0 and (got == ref or (got != got and ref != ref)):
+            return None
+        return "value", f"MinPy {got!r}, NumPy {ref!r}"
+    if not isinstance(got, Array):
+        return "type", f"MinPy returns {type(got).__name__}, expected a MinPy array"
+    ref = onp.asarray(ref)
+    meta_shape, meta_dtype = got.shape, got.dtype
+    g = got.asnumpy()
+    if tuple(meta_shape) != g.shape:
+        return "shape", f".shape says {tuple(meta_shape)}, the data has shape {g.shape}"
+    if onp.dtype(meta_dtype) != g.dtype:
+        return "dtype", f".dtype says {meta_dtype}, the data has {g.dtype}"
+    if ref.shape != g.shape:
+        return "shape", f"shape {g.shape}, NumPy {ref.shape}"
+    want = expected_dtype(step, ref, pool_np)
+    if g.dtype != want:
+        return "dtype", f"dtype {g.dtype}, NumPy {ref.dtype}" + \
+            (f" (demoted: {want})" if want != ref.dtype else "")
+    if step_label(step) in NO_VALUES or g.size == 0:
+        return None
+    with warnings.catch_warnings(), onp.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        r = ref.astype(want)
+    if want.kind not in "fc":
+        if not onp.array_equal(r, g):
+            return "value", _diff(r, g)
+        return None
+    rn, gn = onp.isnan(r), onp.isnan(g)
+    if not onp.array_equal(rn, gn):
+        return "value", "NaN positions differ: " + _diff(r, g)
+    ri, gi = onp.isinf(r), onp.isinf(g)
+    if not onp.array_equal(ri, gi) or not onp.array_equal(r[ri], g[gi]):
+        return "value", "inf positions/signs differ: " + _diff(r, g)
+    fin = ~(rn | ri)
+    if fin.any():
+        rtol = RTOL.get(want.name, 2e-5)
+        if step_label(step) in LOOSE:
+            rtol *= 10
+        m, k = _scale(step, pool_np, g.size)
+        r64, g64 = r[fin].astype("float64"), g[fin].astype("float64")
+        tol = rtol * k * (onp.abs(r64) + m)
+        if not (onp.abs(r64 - g64) <= tol).all():
+            return "value", _diff(r, g)
+    return None
+
+
+def _diff(r: onp.ndarray, g: onp.ndarray) -> str:
+    with onp.printoptions(precision=8, threshold=12, edgeitems=3):
+        return f"MinPy {g.ravel()!r}, NumPy {r.ravel()!r}"
+
+
+def numpy_ref(step: dict, pool_np: list) -> tuple[Any, Optional[BaseException]]:
+    with warnings.catch_warnings(), onp.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            r = run_step(step, pool_np, onp)
+            if step["k"] == "input":
+                r = host_array(step["in"])
+            return r, None
+        except Exception as e:      # noqa: BLE001 - any NumPy error is an expectation
+            return None, e
+
+
+def to_np(x: Any) -> Any:
+    from minpy import Array
+    if isinstance(x, Array):
+        return x.asnumpy()
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_np(v) for v in x)
+    return x
+
+
+def judge(step: dict, pool_np: list, got: Any, exc: Optional[BaseException],
+          data: str = "data") -> Optional[Failure]:
+    """Judge one call; ``pool_np`` holds NumPy copies of MinPy's operand values."""
+    if step["k"] == "input":
+        d = step["in"]
+        ref, nexc = host_array(d, data), None
+    else:
+        ref, nexc = numpy_ref(step, pool_np)
+    label = step_label(step)
+    if label == "input":
+        label = "array"
+    dts = ",".join(operand_dtypes(step, pool_np))
+    if nexc is not None:
+        want = _builtin_class(nexc)
+        if exc is None:
+            # the error may only show when the value is read
+            try:
+                to_np(got)
+            except Exception as e:    # noqa: BLE001
+                exc = e
+        if exc is None:
+            return Failure(kind="missing_error", label=label, dtypes=dts,
+                           detail=f"NumPy raises {type(nexc).__name__}: {str(nexc)[:200]}")
+        if not isinstance(exc, want):
+            return Failure(kind="error_class", label=label, dtypes=dts,
+                           detail=f"MinPy raises {type(exc).__name__}: {_msg(exc)}; NumPy "
+                           f"raises {type(nexc).__name__}: {str(nexc)[:160]}")
+        return None
+    if exc is None:
+        try:
+            bad = compare(step, ref, got, pool_np)
+        except Exception as e:    # noqa: BLE001 - reading the value failed
+            exc = e
+        else:
+            if bad is None:
+                return None
+            return Failure(kind=bad[0], label=label, dtypes=dts, detail=bad[1])
+    leak = _LEAK.search(str(exc))
+    if leak and leak.group(1) not in _own_names(step):
+        # another call's error reached this array (one failure poisoning its graph)
+        return Failure(kind="unexpected_exception", label=f"error of {leak.group(1)} leaked",
+                       dtypes="", detail=f"{type(exc).__name__}: {_msg(exc)}")
+    return Failure(kind="unexpected_exception", label=label, dtypes=dts,
+                   detail=f"{type(exc).__name__}: {_msg(exc)}")
+
+
+_LEAK = re.compile(r"minpy\.numpy\.(\w+) \(recorded at")
+
+
+def _own_names(step: dict) -> set:
+    from .report import op_name
+    names = {step.get("name"), op_name(step_label(step))}
+    if step["k"] in ("getitem", "setitem"):
+        names |= {"_getitem", "_setitem", "getitem", "setitem"}
+    if step["k"] == "iop":
+        names.add("astype")
+    return names
+
+
+def _msg(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    s = [x for x in s if x.strip() and not x.startswith("Stack trace")]
+    return (" ".join(s[:3]))[:300]
+
+
+# ----------------------------------------------------------------------------- modes
+
+class Progress:
+    """Where the worker is, written before each step so a crash can be located."""
+
+    def __init__(self, fh=None) -> None:
+        self.fh = fh
+
+    def __call__(self, what: str) -> None:
+        if self.fh is not None:
+            self.fh.write(what + "\n")
+            self.fh.flush()
+
+
+def _np_operands(step: dict, pool: list) -> list:
+    """A pool of NumPy copies of the operands ``step`` reads (others None)."""
+    out: list = [None] * len(pool)
+    for r in step_refs(step):
+        out[r] = to_np(pool[r])
+    return out
+
+
+def _runnable(step: dict, pool: list, failed: set) -> bool:
+    return not any(r in failed for r in step_refs(step))
+
+
+def _push(pool: list, step: dict, out: Any, failed: set) -> None:
+    n = step.get("nout", 1)
+    multi = step.get("multi") or n > 1
+    if out is None or (multi and not (isinstance(out, (list, tuple)) and len(out) == n)):
+        for _ in range(n):
+            failed.add(len(pool))
+            pool.append(None)
+        return
+    if multi:
+        pool.extend(out)
+    else:
+        pool.append(out)
+
+
+def _where(f: Failure, i: int, step: dict, mode: str, call: int = 1) -> Failure:
+    f.update(step=i, mode=mode, call=call)
+    return f
+
+
+def run_eager(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
+    import minpy.numpy as mnp
+    fails: list[Failure] = []
+    pool: list = []
+    failed: set = set()
+    for i, step in enumerate(prog["steps"]):
+        if not _runnable(step, pool, failed):
+            _push(pool, step, None, failed)
+            continue
+        progress(f"S {i} {step_label(step)}")
+        out, exc = None, None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = run_step(step, pool, mnp)
+        except Exception as e:    # noqa: BLE001
+            exc = e
+        try:
+            pnp = _np_operands(step, pool)
+        except Exception as e:    # noqa: BLE001 - an operand cannot be read: judged already
+            pnp = None
+        if pnp is not None:
+            f = judge(step, pnp, out, exc)
+            if f:
+                f["_pnp"] = pnp
+                fails.append(_where(f, i, step, "eager"))
+                out = None if f["kind"] in ("unexpected_exception",) else out
+        _push(pool, step, None if exc else out, failed)
+    return fails
+
+
+def run_lazy(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
+    import minpy
+    import minpy.numpy as mnp
+    rng = random.Random(f"lazy:{seed}:{prog.get('index')}")
+    fails: list[Failure] = []
+    pool: list = []
+    failed: set = set()
+    pending: list = []
+
+    def judge_pending():
+        progress("J")
+        for i, step, pool_at, out, exc in pending:
+            try:
+                pnp = _np_operands(step, pool_at)
+            except Exception:     # noqa: BLE001
+                continue
+            f = judge(step, pnp, out, exc)
+            if f:
+                f["_pnp"] = pnp
+                fails.append(_where(f, i, step, "lazy"))
+        pending.clear()
+
+    try:
+        _lazy_body(prog, progress, rng, pool, failed, pending, judge_pending, mnp, minpy)
+    except Exception as e:    # noqa: BLE001 - leaving the lazy block flushed and failed
+        fails.append(Failure(kind="unexpected_exception", label="end of minpy.lazy()",
+                             dtypes="", detail=f"{type(e).__name__}: {_msg(e)}", step=-1,
+                             mode="lazy", call=1))
+    return fails
+
+
+def _lazy_body(prog, progress, rng, pool, failed, pending, judge_pending, mnp, minpy) -> None:
+    with minpy.lazy():
+        for i, step in enumerate(prog["steps"]):
+            if not _runnable(step, pool, failed):
+                _push(pool, step, None, failed)
+                continue
+            progress(f"S {i} {step_label(step)}")
+            out, exc = None, None
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out = run_step(step, pool, mnp)
+            except Exception as e:    # noqa: BLE001
+                exc = e
+            pending.append((i, step, list(pool), out, exc))
+            _push(pool, step, None if exc else out, failed)
+            if rng.random() < 0.08:
+                judge_pending()
+        judge_pending()
+
+
+def run_jit(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
+    import minpy
+    import minpy.numpy as mnp
+    steps = prog["steps"]
+    errors: dict = {}
+    inputs = [s for s in steps if s["k"] == "input"]
+
+    def body(*args):
+        it = iter(args)
+        pool: list = []
+        failed: set = set()
+        for i, step in enumerate(steps):
+            if step["k"] == "input":
+                pool.append(next(it))
+                continue
+            if not _runnable(step, pool, failed):
+                _push(pool, step, None, failed)
+                continue
+            try:
+                out = run_step(step, pool, mnp)
+            except Exception as e:    # noqa: BLE001
+                errors[i] = e
+                out = None
+            _push(pool, step, out, failed)
+        return pool
+
+    fn = minpy.jit(body)
+    fails: list[Failure] = []
+    for call, data in ((1, "data"), (2, "data2")):
+        errors.clear()
+        args = [mnp.array(host_array(s["in"], data), dtype=s["in"]["dt"]) for s in inputs]
+        progress(f"C {call}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pool = fn(*args)
+        except Exception as e:    # noqa: BLE001 - the call itself failed
+            fails.append(Failure(kind="unexpected_exception", label="@jit call", dtypes="",
+                                 detail=f"{type(e).__name__}: {_msg(e)}", step=-1,
+                                 mode="jit", call=call))
+            return fails
+        progress(f"J {call}")
+        for i, step in enumerate(steps):
+            if step["k"] == "input":
+                continue
+            if any(pool[r] is None for r in step_refs(step)):
+                continue
+            start = sum(s.get("nout", 1) for s in steps[:i])
+            n = step.get("nout", 1)
+            if call == 2 and i in first_errors:
+                continue    # the body did not run again; its error was judged at call 1
+            exc = errors.get(i)
+            multi = step.get("multi") or n > 1
+            out = None if exc else (pool[start:start + n] if multi else pool[start])
+            if exc is None and (out is None or (multi and any(o is None for o in out))):
+                continue
+            try:
+                pnp = _np_operands(step, pool)
+            except Exception:     # noqa: BLE001
+                continue
+            f = judge(step, pnp, out, exc, data)
+            if f:
+                f["_pnp"] = pnp
+                fails.append(_where(f, i, step, "jit", call))
+        if call == 1:
+            first_errors = set(errors)
+    return fails
+
+
+RUNNERS: dict[str, Callable] = {"eager": run_eager, "lazy": run_lazy, "jit": run_jit}
