@@ -302,12 +302,13 @@ def _inplace(name: str):
 
     def f(self, other):
         res = _call.call(REGISTRY[name], (self, other), None)
+        # NumPy checks the cast into the target before the target's shape
+        if res._dtype != self._dtype and not _onp.can_cast(res._dtype, self._dtype, "same_kind"):
+            raise _UFuncOutputCastingError(ufunc, "same_kind", res._dtype, self._dtype, 0)
         if res._shape != self._shape:
             raise ValueError(f"non-broadcastable output operand with shape "
                              f"{_shape_str(self._shape)} doesn't match the broadcast shape "
                              f"{_shape_str(res._shape)}")
-        if res._dtype != self._dtype and not _onp.can_cast(res._dtype, self._dtype, "same_kind"):
-            raise _UFuncOutputCastingError(ufunc, "same_kind", res._dtype, self._dtype, 0)
         self._assign(res.astype(self._dtype, copy=False))
         return self
     return f

@@ -601,3 +601,19 @@ def test_setitem_checks_value_shape_before_bounds(mode):
         run_in(mode, f, [onp.zeros((1, 0), bool), onp.zeros(2, bool)])
     with pytest.raises(IndexError, match="out of bounds"):
         run_in(mode, f, [onp.zeros((1, 0), bool), onp.zeros(3, bool)])
+
+
+@pytest.mark.parametrize("value,cls", [(float("inf"), OverflowError), (-float("inf"), OverflowError),
+                                       (float("nan"), ValueError), (1e30, OverflowError)])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_nonfinite_float_into_integer_array_raises_like_numpy(value, cls, lazy):
+    ref = onp.zeros(3, "int64")
+    with pytest.raises(cls):
+        ref[1:] = value
+    with minpy.lazy(lazy):
+        x = np.zeros(3, dtype="int64")
+        with pytest.raises(cls):
+            x[1:] = value
+        x[1:] = 2.7                               # finite floats truncate, as NumPy's int()
+        ref[1:] = 2.7
+        onp.testing.assert_array_equal(x.asnumpy(), ref)

@@ -240,8 +240,25 @@ def _setitem_bind(x, value, index=None):
     except IndexError:
         _value_fits(value, index, shape)     # NumPy checks the value's shape first
         raise
+    _scalar_fits(x, value)
     unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
     return (x, value, *arrays), (("index", template), ("unique", unique))
+
+
+def _scalar_fits(x, value) -> None:
+    """NumPy converts a Python float written into an integer array with ``int()``:
+    infinities and NaN raise instead of storing an arbitrary integer."""
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind not in ("i", "u") or not isinstance(value, (float, _onp.floating)):
+        return
+    if value != value:
+        raise ValueError("cannot convert float NaN to integer")
+    if value in (float("inf"), float("-inf")):
+        raise OverflowError("minpy.numpy._setitem: cannot convert float infinity to integer")
+    info = _onp.iinfo(x.dtype)
+    if not info.min <= int(value) <= info.max:
+        raise OverflowError(f"minpy.numpy._setitem: {value!r} is out of range for "
+                            f"{_onp.dtype(x.dtype).name}")
 
 
 def _value_fits(value, index, shape) -> None:
