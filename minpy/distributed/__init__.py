@@ -295,11 +295,13 @@ def allreduce(tree: Any, op: str = "sum", name: str = "allreduce") -> Any:
     n = int(kv.num_workers)
     keys = _check_layout(kv, name, paths, leaves, n)
     eng = _call.lazy_engine()
-    if eng is not None and any(type(a._data) is not _mx.np.ndarray for a in leaves):
+    if eng is not None:
         if eng.tracing is not None:
+            # the values leave the process: a trace must never replay this call as a constant
             from ..jit.graph import user_frame
             eng.tracing.graph_break("minpy.distributed.allreduce", user_frame(2))
-        eng.flush("allreduce")
+        if any(type(a._data) is not _mx.np.ndarray for a in leaves):
+            eng.flush("allreduce")
     bufs = [a._mx("allreduce").as_nd_ndarray() for a in leaves]
     outs = [_mx.nd.zeros(b.shape, ctx=b.context, dtype=b.dtype) for b in bufs]
     kv.push(keys, bufs)
