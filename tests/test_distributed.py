@@ -92,6 +92,25 @@ def train(mode, X, Y, p0, part=0, num_parts=1, reduce=True):
     return _to_host(params)
 
 
+def solver_params(X, Y, kvstore, jit, part, num_parts):
+    """One epoch of 10 SGD steps of the Solver (batch 2B over all workers)."""
+    from minpy.nn import io, model_builder as builder
+    from minpy.nn.solver import Solver
+    np.random.seed(0)
+    net = builder.Sequential(builder.Affine(H), builder.ReLU(), builder.Affine(C))
+    model = builder.Model(net, loss="softmax_loss", input_shape=(D,))
+    it = io.NDArrayIter(X, Y.argmax(axis=1), batch_size=2 * B // num_parts,
+                        num_parts=num_parts, part_index=part)
+    solver = Solver(model, it, num_epochs=1, update_rule="sgd", optim_config={"learning_rate": LR},
+                    verbose=False, train_acc_num_samples=None, jit=jit, kvstore=kvstore)
+    solver.init()
+    solver.train()
+    assert solver.iteration == STEPS
+    params = {k: v.asnumpy() for k, v in model.params.items()}
+    params["train_acc"] = onp.array(solver.train_acc_history[-1])
+    return params
+
+
 def worker_main(out_path):
     """One worker of the loopback job: every mode, plus the 1-process reference."""
     dist.init()
@@ -103,6 +122,14 @@ def worker_main(out_path):
         for k, v in train(mode, X, Y, p0, part=r, num_parts=n).items():
             res[f"{mode}/{k}"] = v
     res["seconds"] = onp.array(time.perf_counter() - t0)
+    for jit in (False, True):
+        for k, v in solver_params(X, Y, "dist_sync", jit, r, n).items():
+            res[f"solver_jit{int(jit)}/{k}"] = v
+    # the same 10 steps in one process: batch t is the workers' batches t, concatenated
+    order = onp.concatenate([onp.arange(p * STEPS * B + t * B, p * STEPS * B + (t + 1) * B)
+                             for t in range(STEPS) for p in range(2)])
+    for k, v in solver_params(X[order], Y[order], None, False, 0, 1).items():
+        res[f"solver_ref/{k}"] = v
     for k, v in train("eager", X, Y, p0, reduce=False).items():   # 1 process, batch 2B
         res[f"ref/{k}"] = v
     res["bytes_pushed"] = onp.array(dist.stats()["bytes_pushed"])
@@ -204,6 +231,39 @@ def test_launcher_port_in_use_is_a_clear_error():
         s.close()
 
 
+def test_ndarrayiter_parts_are_equal_contiguous_shards():
+    from minpy.nn.io import NDArrayIter
+    X = onp.arange(22, dtype="float32").reshape(11, 2)
+    y = onp.arange(11)
+    parts = [NDArrayIter(X, y, batch_size=2, num_parts=3, part_index=i, last_batch_handle="pad")
+             for i in range(3)]
+    assert [p.num_data for p in parts] == [3, 3, 3]          # 11 // 3; the 2 left over are dropped
+    assert [len(p) for p in parts] == [2, 2, 2]              # same number of batches everywhere
+    for i, p in enumerate(parts):
+        labels = onp.concatenate([b.label[0].asnumpy() for b in p])
+        onp.testing.assert_array_equal(labels[:3], onp.arange(3 * i, 3 * i + 3))
+        onp.testing.assert_array_equal(p.data[0], X[3 * i:3 * i + 3])
+    whole = NDArrayIter(X, y, batch_size=2)
+    assert whole.num_data == 11 and whole.num_parts == 1
+    with pytest.raises(ValueError, match=r"part_index must be in 0..num_parts-1.*part_index=3"):
+        NDArrayIter(X, y, num_parts=3, part_index=3)
+    with pytest.raises(ValueError, match="11 samples cannot be split into 12 parts"):
+        NDArrayIter(X, y, num_parts=12, part_index=0)
+    with pytest.raises(ValueError, match="all arrays need 11 samples"):
+        NDArrayIter(X, y[:10], num_parts=2, part_index=0)
+
+
+def test_solver_with_local_kvstore_matches_plain_solver(local_kv):
+    rng = onp.random.RandomState(3)
+    X = rng.randn(2 * B * STEPS, D).astype("float32")
+    Y = onp.eye(C, dtype="float32")[rng.randint(0, C, size=len(X))]
+    for jit in (False, True):
+        got = solver_params(X, Y, "local", jit, 0, 1)
+        ref = solver_params(X, Y, None, jit, 0, 1)
+        for k in ref:
+            onp.testing.assert_allclose(got[k], ref[k], rtol=1e-6, atol=1e-7, err_msg=k)
+
+
 # ----------------------------------------------------------------------------- loopback jobs
 
 def _launch(args, timeout=90):
@@ -232,6 +292,14 @@ def test_two_workers_match_one_process_with_twice_the_batch(tmp_path):
                                             err_msg=f"{mode} {k}")
             # both workers hold the very same parameters
             onp.testing.assert_array_equal(res[0][f"{mode}/{k}"], res[1][f"{mode}/{k}"])
+    solver_keys = [k[11:] for k in res[0] if k.startswith("solver_ref/")]
+    assert len(solver_keys) == 5
+    for jit in (0, 1):
+        for k in solver_keys:
+            ref = res[0][f"solver_ref/{k}"]
+            for w in res:
+                onp.testing.assert_allclose(w[f"solver_jit{jit}/{k}"], ref, rtol=2e-5, atol=2e-6,
+                                            err_msg=f"Solver jit={jit} {k}")
     print(f"loopback job: {secs:.1f} s; 4 x 10 steps took {float(res[0]['seconds']):.2f} s "
           f"in worker 0")
 

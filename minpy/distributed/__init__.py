@@ -23,7 +23,7 @@ import numpy as _onp
 from ..array import Array
 from ..dispatch import call as _call
 
-__all__ = ["init", "is_initialized", "kvstore", "rank", "num_workers", "barrier", "allreduce",
+__all__ = ["init", "is_initialized", "kvstore", "kvstore_type", "rank", "num_workers", "barrier", "allreduce",
            "broadcast", "shutdown", "stats", "reset_stats", "DistributedError"]
 
 _SYNC_TYPES = ("local", "device", "nccl", "dist_sync", "dist_sync_device", "dist_device_sync")
@@ -121,6 +121,12 @@ def _install_excepthook() -> None:
 
 def is_initialized() -> bool:
     return _S.kv is not None
+
+
+def kvstore_type() -> str:
+    """The KVStore's type ('local', 'dist_sync', ...), joining with :func:`init` defaults first."""
+    kvstore()
+    return _S.type
 
 
 def kvstore():
