@@ -264,6 +264,18 @@ def test_solver_with_local_kvstore_matches_plain_solver(local_kv):
             onp.testing.assert_allclose(got[k], ref[k], rtol=1e-6, atol=1e-7, err_msg=k)
 
 
+def test_docs_example_runs_in_one_process():
+    text = (ROOT / "docs" / "distributed.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", text, flags=re.S)[0]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for k in [k for k in env if k.startswith("DMLC_")]:
+        env.pop(k)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r"worker 0: loss 0\.0000", r.stdout), r.stdout
+
+
 # ----------------------------------------------------------------------------- loopback jobs
 
 def _launch(args, timeout=90):
