@@ -276,6 +276,31 @@ def test_docs_example_runs_in_one_process():
     assert re.search(r"worker 0: loss 0\.0000", r.stdout), r.stdout
 
 
+def test_launcher_timeout_stops_every_process():
+    import io
+    from minpy.distributed import launch as L
+    started = []
+    real = L._Proc.__init__
+
+    def spy(self, *a, **k):
+        real(self, *a, **k)
+        started.append(self.p)
+
+    buf = io.BytesIO()
+    t0 = time.monotonic()
+    L._Proc.__init__ = spy
+    try:
+        rc = L.launch([sys.executable, "-c", "print('hello', flush=True); import time; time.sleep(60)"],
+                      2, timeout=6, out=buf)
+    finally:
+        L._Proc.__init__ = real
+    out = buf.getvalue().decode()
+    assert rc == 124 and time.monotonic() - t0 < 20, out
+    assert "[worker 0] hello" in out and "[worker 1] hello" in out, out
+    assert "[launch] timeout: the job ran past 6 s; stopping every process" in out, out
+    assert len(started) == 4 and all(p.poll() is not None for p in started)   # no leftovers
+
+
 # ----------------------------------------------------------------------------- loopback jobs
 
 def _launch(args, timeout=90):

@@ -58,12 +58,22 @@ def _check_port(port: int, host: str = _HOST) -> None:
         s.close()
 
 
+def _die_with_parent() -> None:
+    """In the child (Linux): SIGKILL when the launcher dies, even by SIGKILL."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 class _Proc:
     def __init__(self, label: str, cmd: Sequence[str], env: dict, out, lock) -> None:
         self.label = label
         self.p = subprocess.Popen(list(cmd), env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  start_new_session=True)
+                                  start_new_session=True,
+                                  preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self.reader = threading.Thread(target=self._pump, args=(out, lock), daemon=True)
         self.reader.start()
 
@@ -200,6 +210,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ap.error("--hostfile (workers on other machines over ssh) is not supported yet")
     if not args.command:
         ap.error("no script given")
+    def on_term(signum, frame):
+        raise KeyboardInterrupt          # stop every process, as for Ctrl-C
+
+    signal.signal(signal.SIGTERM, on_term)
     return launch(args.command, args.num_workers, args.num_servers, timeout=args.timeout,
                   port=args.port)
 
