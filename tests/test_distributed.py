@@ -32,30 +32,30 @@ def _data():
     rng = onp.random.RandomState(0)
     X = rng.randn(STEPS * 2 * B, D).astype("float32")
     y = rng.randint(0, C, size=STEPS * 2 * B)
-    p = {"l1": Pair(rng.randn(D, H).astype("float32") * 0.5, onp.zeros(H, "float32")),
-         "l2": Pair(rng.randn(H, C).astype("float32") * 0.5, onp.zeros(C, "float32"))}
+    # dicts, not named tuples: @minpy.jit takes a named tuple for one static value
+    p = {"l1": {"W": rng.randn(D, H).astype("float32") * 0.5, "b": onp.zeros(H, "float32")},
+         "l2": {"W": rng.randn(H, C).astype("float32") * 0.5, "b": onp.zeros(C, "float32")}}
     return X, onp.eye(C, dtype="float32")[y], p
 
 
 def _loss(params, X, Y):
-    h = np.tanh(np.dot(X, params["l1"].W) + params["l1"].b)
-    s = np.dot(h, params["l2"].W) + params["l2"].b
+    h = np.tanh(np.dot(X, params["l1"]["W"]) + params["l1"]["b"])
+    s = np.dot(h, params["l2"]["W"]) + params["l2"]["b"]
     s = s - np.max(s, axis=1, keepdims=True)
     logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
     return -np.sum(logp * Y) / X.shape[0]          # mean over the batch
 
 
 def _sgd(params, grads):
-    return {k: Pair(params[k].W - LR * grads[k].W, params[k].b - LR * grads[k].b)
-            for k in params}
+    return {k: {f: params[k][f] - LR * grads[k][f] for f in params[k]} for k in params}
 
 
 def _to_minpy(p):
-    return {k: Pair(np.array(v.W), np.array(v.b)) for k, v in p.items()}
+    return {k: {f: np.array(a) for f, a in v.items()} for k, v in p.items()}
 
 
 def _to_host(p):
-    return {f"{k}.{f}": getattr(v, f).asnumpy() for k, v in p.items() for f in Pair._fields}
+    return {f"{k}.{f}": a.asnumpy() for k, v in p.items() for f, a in v.items()}
 
 
 def train(mode, X, Y, p0, part=0, num_parts=1, reduce=True):
@@ -89,6 +89,22 @@ def train(mode, X, Y, p0, part=0, num_parts=1, reduce=True):
             if reduce:
                 g = dist.allreduce(g, "mean", name="grads")
             params = update(params, g)
+    return _to_host(params)
+
+
+def train_server_sgd(X, Y, p0, part, num_parts, mode="lazy"):
+    """10 SGD steps with MXNet's SGD where the parameters are stored (mean of gradients)."""
+    import mxnet as mx
+    dist.set_optimizer(mx.optimizer.SGD(learning_rate=LR, rescale_grad=1.0 / num_parts))
+    gl = minpy.grad_and_loss(_loss)
+    gl = minpy.jit(gl) if mode == "jit" else gl
+    params = _to_minpy(p0)
+    per = 2 * B // num_parts
+    with minpy.lazy(mode != "eager"):
+        for t in range(STEPS):
+            lo = t * 2 * B + part * per
+            g, _ = gl(params, np.array(X[lo:lo + per]), np.array(Y[lo:lo + per]))
+            params = dist.server_update(params, g)
     return _to_host(params)
 
 
@@ -132,6 +148,9 @@ def worker_main(out_path):
         res[f"solver_ref/{k}"] = v
     for k, v in train("eager", X, Y, p0, reduce=False).items():   # 1 process, batch 2B
         res[f"ref/{k}"] = v
+    # last: the optimizer on the server (it would apply to allreduce's keys too)
+    for k, v in train_server_sgd(X, Y, p0, r, n).items():
+        res[f"server/{k}"] = v
     res["bytes_pushed"] = onp.array(dist.stats()["bytes_pushed"])
     dist.barrier()
     onp.savez(out_path, **res)
@@ -151,7 +170,7 @@ def kill_main():
             os.kill(os.getpid(), signal.SIGKILL)
         g, _ = gl(params, np.array(X[:B]), np.array(Y[:B]))
         params = _sgd(params, dist.allreduce(g, "mean"))
-        float(params["l1"].W[0, 0])
+        float(params["l1"]["W"][0, 0])
     print("worker 0 should never finish")
 
 
@@ -217,6 +236,31 @@ def test_barrier_and_broadcast_in_one_process(local_kv):
     dist.barrier()
     t = {"w": np.ones(2)}
     assert dist.broadcast(t) is t
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_optimizer_in_the_local_kvstore(local_kv, mode):
+    import mxnet as mx
+    X, Y, p0 = _data()
+    dist.shutdown()                  # a fresh KVStore: its optimizer applies to every key
+    try:
+        with pytest.raises(dist.DistributedError, match="call set_optimizer first"):
+            dist.server_update({"w": np.ones(2)}, {"w": np.ones(2)})
+        with pytest.raises(TypeError, match="expected an mxnet.optimizer.Optimizer"):
+            dist.set_optimizer("sgd")
+        got = train_server_sgd(X[:2 * B * STEPS], Y, p0, 0, 1, mode)
+        ref = train("eager", X, Y, p0, reduce=False)
+        for k in ref:
+            onp.testing.assert_allclose(got[k], ref[k], rtol=2e-5, atol=2e-6, err_msg=k)
+        with pytest.raises(dist.DistributedError, match="runs the optimizer of set_optimizer"):
+            dist.allreduce(np.ones(2))
+        with pytest.raises(dist.DistributedError, match="one parameter tree per job"):
+            dist.server_update({"w": np.ones(2)}, {"w": np.ones(2)}, name="other")
+        with pytest.raises(dist.DistributedError, match=r"grads \{/w: \(3,\) float32\} do not match"):
+            dist.server_update({"w": np.ones(2)}, {"w": np.ones(3)})
+    finally:
+        dist.shutdown()
+        dist.init()
 
 
 def test_launcher_port_in_use_is_a_clear_error():
@@ -329,6 +373,10 @@ def test_two_workers_match_one_process_with_twice_the_batch(tmp_path):
                                             err_msg=f"{mode} {k}")
             # both workers hold the very same parameters
             onp.testing.assert_array_equal(res[0][f"{mode}/{k}"], res[1][f"{mode}/{k}"])
+    for k in names:
+        for w in res:
+            onp.testing.assert_allclose(w[f"server/{k}"], res[0][f"ref/{k}"], rtol=2e-5, atol=2e-6,
+                                        err_msg=f"server-side SGD {k}")
     solver_keys = [k[11:] for k in res[0] if k.startswith("solver_ref/")]
     assert len(solver_keys) == 5
     for jit in (0, 1):

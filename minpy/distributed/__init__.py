@@ -24,7 +24,7 @@ from ..array import Array
 from ..dispatch import call as _call
 
 __all__ = ["init", "is_initialized", "kvstore", "kvstore_type", "rank", "num_workers", "barrier", "allreduce",
-           "broadcast", "shutdown", "stats", "reset_stats", "DistributedError"]
+           "broadcast", "set_optimizer", "server_update", "shutdown", "stats", "reset_stats", "DistributedError"]
 
 _SYNC_TYPES = ("local", "device", "nccl", "dist_sync", "dist_sync_device", "dist_device_sync")
 _ASYNC_TYPES = ("dist_async", "dist_device_async")
@@ -39,6 +39,8 @@ class _State:
         self.kv = None                 # the mxnet KVStore
         self.type: Optional[str] = None
         self.layouts: dict = {}        # name -> (signature digest, keys) checked with the others
+        self.optimizer = None          # set_optimizer's, until the first server_update installs it
+        self.opt_active = False        # the KVStore applies an optimizer to every push
         self.stats = {"calls": 0, "arrays": 0, "bytes_pushed": 0, "bytes_pulled": 0,
                       "seconds": 0.0}
 
@@ -90,6 +92,7 @@ def init(kvstore: Optional[str] = None, *, scheduler: Optional[str] = None,
         raise DistributedError(f"minpy.distributed.init: MXNet could not create the "
                                f"{kvstore!r} KVStore: {_call.mx_message(e)}") from None
     _S.kv, _S.type, _S.layouts = kv, kvstore, {}
+    _S.optimizer, _S.opt_active = None, False
     if kvstore.startswith("dist"):
         _install_excepthook()
     return kv
@@ -154,6 +157,7 @@ def shutdown() -> None:
     """Leave the job: the last reference to the KVStore goes, so ps-lite says goodbye
     (rank 0 also stops the servers). Runs at exit; calling it earlier is allowed."""
     kv, _S.kv, _S.type, _S.layouts = _S.kv, None, None, {}
+    _S.optimizer, _S.opt_active = None, False
     if kv is not None:
         _mx.nd.waitall()
         del kv
@@ -225,7 +229,7 @@ def _nibbles(digest: bytes) -> _onp.ndarray:
     return _onp.stack([b >> 4, b & 15], axis=1).reshape(-1).astype("float32")
 
 
-def _check_layout(kv, name, paths, leaves, n):
+def _check_layout(kv, name, paths, leaves, n, init=None):
     """Compare this worker's tree layout with every other worker's, once per name.
 
     The layout (paths, shapes, dtypes) is hashed to 32 values in 0..15; every worker
@@ -260,7 +264,8 @@ def _check_layout(kv, name, paths, leaves, n):
                 f"minpy.distributed.allreduce(name={name!r}): the workers passed trees of "
                 f"different layouts (paths, shapes or dtypes); worker {kv.rank} has "
                 f"{_describe(paths, leaves)}")
-    kv.init(keys, [_mx.nd.zeros(a.shape, dtype=a.dtype) for a in leaves])
+    kv.init(keys, init() if init is not None else
+            [_mx.nd.zeros(a.shape, dtype=a.dtype) for a in leaves])
     _S.layouts[name] = (digest, keys)
     return keys
 
@@ -289,6 +294,11 @@ def allreduce(tree: Any, op: str = "sum", name: str = "allreduce") -> Any:
     if op not in ("sum", "mean"):
         raise ValueError(f"minpy.distributed.allreduce: op must be 'sum' or 'mean', got {op!r}")
     kv = kvstore()
+    if _S.opt_active or _S.optimizer is not None:
+        raise DistributedError(
+            "minpy.distributed.allreduce: the KVStore runs the optimizer of set_optimizer, which "
+            "it would apply to these arrays too; use server_update, or sum gradients with "
+            "allreduce and update locally, not both")
     if _S.type in _ASYNC_TYPES:
         raise DistributedError(
             f"minpy.distributed.allreduce: a {_S.type!r} KVStore applies each push on its own "
@@ -309,7 +319,7 @@ def allreduce(tree: Any, op: str = "sum", name: str = "allreduce") -> Any:
         if any(type(a._data) is not _mx.np.ndarray for a in leaves):
             eng.flush("allreduce")
     bufs = [a._mx("allreduce").as_nd_ndarray() for a in leaves]
-    outs = [_mx.nd.zeros(b.shape, ctx=b.context, dtype=b.dtype) for b in bufs]
+    outs = [_mx.nd.empty(b.shape, ctx=b.context, dtype=b.dtype) for b in bufs]
     kv.push(keys, bufs)
     kv.pull(keys, out=outs)
     if op == "mean" and n > 1:
@@ -341,3 +351,81 @@ def broadcast(tree: Any, root: int = 0, name: str = "broadcast") -> Any:
         zero = [mnp.zeros(a.shape, dtype=a.dtype) for a in leaves]
         tree = _unflatten(struct, iter(zero))
     return allreduce(tree, "sum", name)
+
+
+# ----------------------------------------------------------------------------- optimizer on the servers
+
+def _buffers(leaves, reason):
+    """The leaves' MXNet buffers, pending lazy values computed by one flush."""
+    eng = _call.lazy_engine()
+    if eng is not None:
+        if eng.tracing is not None:
+            from ..jit.graph import user_frame
+            eng.tracing.graph_break(f"minpy.distributed.{reason}", user_frame(3))
+        if any(type(a._data) is not _mx.np.ndarray for a in leaves):
+            eng.flush(reason)
+    return [a._mx(reason).as_nd_ndarray() for a in leaves]
+
+
+def set_optimizer(optimizer) -> None:
+    """Run ``optimizer`` (an ``mxnet.optimizer.Optimizer``, e.g.
+    ``mx.optimizer.SGD(learning_rate=0.1, rescale_grad=1 / num_workers())``) where the
+    parameters are stored: on the servers with ``'dist_sync'`` (sent pickled), in this
+    process with ``'local'``. Then :func:`server_update` pushes gradients and pulls the
+    updated parameters. The servers sum the workers' gradients before the update,
+    hence ``rescale_grad`` for a mean. Every worker calls this, before training.
+    """
+    kv = kvstore()
+    if not isinstance(optimizer, _mx.optimizer.Optimizer):
+        raise TypeError(f"minpy.distributed.set_optimizer: expected an mxnet.optimizer.Optimizer, "
+                        f"got {type(optimizer).__name__}")
+    if _S.opt_active:
+        raise DistributedError("minpy.distributed.set_optimizer: an optimizer is already running "
+                               "on the KVStore")
+    _S.optimizer = optimizer      # installed by the first server_update, after its layout check
+
+
+def server_update(params: Any, grads: Any, name: str = "params") -> Any:
+    """Push ``grads`` and pull the parameters the optimizer of :func:`set_optimizer`
+    made of them; returns a tree like ``params``.
+
+    The first call with a ``name`` stores ``params`` there (rank 0's values: every
+    worker starts from them); later calls ignore the values of ``params`` and use only
+    its layout. ``grads`` must have the layout of ``params``. The layouts are checked
+    across workers before the optimizer starts (it would apply to the check's key
+    too), so all the trees (names) must appear in the first call's step: one tree.
+    """
+    kv = kvstore()
+    if _S.optimizer is None and not _S.opt_active:
+        raise DistributedError("minpy.distributed.server_update: call set_optimizer first")
+    if _S.opt_active and name not in _S.layouts:
+        raise DistributedError(
+            f"minpy.distributed.server_update(name={name!r}): the optimizer already runs for "
+            f"{[k for k in _S.layouts]}; one parameter tree per job")
+    t0 = time.perf_counter()
+    leaves, paths = [], []
+    struct = _flatten(params, "", leaves, paths)
+    gleaves, gpaths = [], []
+    _flatten(grads, "", gleaves, gpaths)
+    if gpaths != paths or any(tuple(g.shape) != tuple(a.shape) for g, a in zip(gleaves, leaves)):
+        raise DistributedError(
+            f"minpy.distributed.server_update: grads {_describe(gpaths, gleaves)} do not match "
+            f"params {_describe(paths, leaves)}")
+    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers),
+                         init=lambda: _buffers(leaves, "server_update"))
+    if not _S.opt_active:
+        kv.set_optimizer(_S.optimizer)
+        _S.optimizer, _S.opt_active = None, True
+        barrier()      # no worker pushes before every server has the optimizer
+    bufs = _buffers(gleaves, "server_update")
+    outs = [_mx.nd.empty(a.shape, ctx=b.context, dtype=a.dtype) for a, b in zip(leaves, bufs)]
+    kv.push(keys, bufs)
+    kv.pull(keys, out=outs)
+    nbytes = sum(int(b.size) * _onp.dtype(b.dtype).itemsize for b in bufs)
+    st = _S.stats
+    st["calls"] += 1
+    st["arrays"] += len(bufs)
+    st["bytes_pushed"] += nbytes
+    st["bytes_pulled"] += sum(int(o.size) * _onp.dtype(o.dtype).itemsize for o in outs)
+    st["seconds"] += time.perf_counter() - t0
+    return _unflatten(struct, iter([Array.from_mx(o) for o in outs]))
