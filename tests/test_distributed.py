@@ -212,6 +212,23 @@ def test_local_allreduce_keeps_values_and_tree(local_kv, mode):
             assert out["z"].dtype == onp.float32
 
 
+def test_one_flush_per_step_in_lazy_mode_and_two_graphs_per_step_with_jit(local_kv):
+    X, Y, p0 = _data()
+    minpy.jit.reset_stats()
+    lazy = train("lazy", X, Y, p0)
+    st = minpy.jit.stats()
+    # the update of step t and the gradient of step t+1 are one graph, flushed by allreduce
+    assert st["flushes"].get("allreduce") == STEPS and sum(st["flushes"].values()) == STEPS + 1
+    minpy.jit.reset_stats()
+    jit = train("jit", X, Y, p0)
+    st = minpy.jit.stats()
+    assert (st["jit_traces"], st["jit_replays"], st["executed_graphs"]) == (2, 2 * STEPS - 2, 2 * STEPS)
+    ref = train("eager", X, Y, p0)
+    for k in ref:
+        onp.testing.assert_allclose(lazy[k], ref[k], rtol=1e-5, atol=1e-6)
+        onp.testing.assert_allclose(jit[k], ref[k], rtol=1e-5, atol=1e-6)
+
+
 def test_local_allreduce_single_array_numpy_leaves_and_stats(local_kv):
     dist.reset_stats()
     out = dist.allreduce(onp.arange(6, dtype="float64").reshape(2, 3), name="single")
