@@ -15,6 +15,7 @@ EXAMPLES = {
     "mlp_digits.py": (r"test accuracy ([0-9.]+)", 0.95),
     "cnn_digits.py": (r"test accuracy ([0-9.]+)", 0.95),
     "rnn_sequence.py": (r"next-character accuracy ([0-9.]+)", 0.7),
+    "distributed_mlp.py": (r"test accuracy ([0-9.]+)", 0.95),   # one process, KVStore 'local'
 }
 
 

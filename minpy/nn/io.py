@@ -58,19 +58,37 @@ class NDArrayIter:
     ``shuffle=True`` draws a new order (NumPy's generator) at every ``reset()``.
     Data may be NumPy or MinPy arrays (or lists of them); batches are MinPy
     arrays, float64 data becoming MinPy's default float dtype.
+
+    ``num_parts``/``part_index`` keep one contiguous shard of the samples (for one
+    worker of a data-parallel job): every part gets ``num_data // num_parts`` samples,
+    so all workers run the same number of batches; the remainder is left out.
     """
 
     def __init__(self, data, label=None, batch_size=1, shuffle=False, last_batch_handle="pad",
-                 dtype=None) -> None:
+                 dtype=None, num_parts: int = 1, part_index: int = 0) -> None:
         self.data = _host_list(data, "data")
         self.label = _host_list(label, "label")
         if not self.data:
             raise ValueError("minpy.nn.io.NDArrayIter: no data given")
+        num_parts, part_index = int(num_parts), int(part_index)
+        if num_parts < 1 or not 0 <= part_index < num_parts:
+            raise ValueError(f"minpy.nn.io.NDArrayIter: part_index must be in 0..num_parts-1 "
+                             f"(num_parts >= 1), got part_index={part_index}, num_parts={num_parts}")
         self.num_data = self.data[0].shape[0]
         for a in self.data + self.label:
             if a.shape[0] != self.num_data:
                 raise ValueError(f"minpy.nn.io.NDArrayIter: all arrays need {self.num_data} "
                                  f"samples along axis 0, got shape {a.shape}")
+        if num_parts > 1:
+            per = self.num_data // num_parts
+            if per == 0:
+                raise ValueError(f"minpy.nn.io.NDArrayIter: {self.num_data} samples "
+                                 f"cannot be split into {num_parts} parts")
+            lo = part_index * per
+            self.data = [a[lo:lo + per] for a in self.data]
+            self.label = [a[lo:lo + per] for a in self.label]
+            self.num_data = per
+        self.num_parts, self.part_index = num_parts, part_index
         if last_batch_handle not in ("pad", "discard", "roll_over"):
             raise ValueError(f"minpy.nn.io.NDArrayIter: last_batch_handle must be 'pad', "
                              f"'discard' or 'roll_over', got {last_batch_handle!r}")

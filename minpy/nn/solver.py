@@ -23,14 +23,17 @@ from .io import NDArrayIter
 __all__ = ["Solver", "make_train_step"]
 
 
-def make_train_step(model, update_rule, keys):
+def make_train_step(model, update_rule, keys, reduce=None):
     """``step(params, X, y, configs) -> (new_params, new_configs, loss)``.
 
     ``params`` and ``configs`` are lists ordered like ``keys``. The step takes the
     gradient of ``model.loss(model.forward(X, 'train'), y)`` with respect to every
     parameter and applies ``update_rule`` to each. It has no Python control flow
     that depends on array values, so it records as one lazy graph (or one
-    ``@minpy.jit`` trace).
+    ``@minpy.jit`` trace). ``reduce`` (a function of the gradient list, such as a
+    mean over workers) runs between gradient and update; the two halves are also
+    there as ``step.grad_step(params, X, y)`` and ``step.update_step(params, grads,
+    configs)``, to be jitted on either side of it.
     """
     keys = list(keys)
     rule = _optim.get(update_rule)
@@ -46,19 +49,30 @@ def make_train_step(model, update_rule, keys):
     X_, y_ = [None], [None]
     gl = grad_and_loss(loss_of_params, list(range(len(keys))))
 
-    def train_step(params, X, y, configs):
+    def grad_step(params, X, y):
         X_[0], y_[0] = X, y
         try:
             grads, loss = gl(*params)
         finally:
             X_[0] = y_[0] = None
+        return list(grads), loss
+
+    def update_step(params, grads, configs):
         new_params, new_configs = [], []
         for w, dw, cfg in zip(params, grads, configs):
             nw, cfg = rule(w, dw, cfg)
             new_params.append(nw)
             new_configs.append(cfg)
+        return new_params, new_configs
+
+    def train_step(params, X, y, configs):
+        grads, loss = grad_step(params, X, y)
+        if reduce is not None:
+            grads = reduce(grads)
+        new_params, new_configs = update_step(params, grads, configs)
         return new_params, new_configs, loss
 
+    train_step.grad_step, train_step.update_step = grad_step, update_step
     return train_step
 
 
@@ -93,6 +107,13 @@ class Solver:
     jit              wrap the step with ``@minpy.jit`` (trace once, replay the cached
                      graph); where ``minpy.jit`` is not callable this falls back to
                      lazy mode with a warning
+    kvstore          None, or data-parallel training through ``minpy.distributed``
+                     ('local', 'dist_sync'): the parameters start as rank 0's, every
+                     step averages the gradients over the workers (each reading its
+                     shard: ``NDArrayIter(num_parts=, part_index=)``) and every worker
+                     applies the same update; accuracies over sharded iterators are
+                     summed over the workers. With ``jit`` the gradient and the update
+                     are two jitted graphs with the exchange between them
 
     After ``train()``: ``loss_history`` (per iteration), ``train_acc_history`` and
     ``val_acc_history`` (per epoch), ``best_val_acc`` / ``best_params`` (the model
@@ -103,7 +124,8 @@ class Solver:
     def __init__(self, model, train_dataiter, test_dataiter=None, num_epochs=10,
                  update_rule="sgd", optim_config=None, init_rule="xavier", init_config=None,
                  lr_decay=1.0, verbose=True, print_every=100, checkpoint=None,
-                 checkpoint_every=1, train_acc_num_samples=1000, lazy=True, jit=False) -> None:
+                 checkpoint_every=1, train_acc_num_samples=1000, lazy=True, jit=False,
+                 kvstore=None) -> None:
         self.model = model
         self.train_dataiter = train_dataiter
         self.test_dataiter = test_dataiter
@@ -127,6 +149,10 @@ class Solver:
             else:
                 warnings.warn("minpy.nn.Solver: @minpy.jit is not available yet; "
                               "training in lazy mode instead", stacklevel=2)
+        self.kvstore = kvstore
+        if kvstore is not None:
+            from .. import distributed
+            distributed.init(kvstore)
         self._step_fn = None
         self._reset_history()
 
@@ -146,10 +172,31 @@ class Solver:
         self.model.init_params(self.init_rule, self.init_config)
         self.optim_configs = {k: copy.deepcopy(self.optim_config) for k in self.model.params}
         self._keys = list(self.model.params)
+        if self.kvstore is not None:
+            self._init_distributed()
+            return self
         step = make_train_step(self.model, self.update_rule, self._keys)
         self._step_fn = minpy.jit(step) if self.jit else step
         self._reset_history()
         return self
+
+    def _init_distributed(self):
+        from .. import distributed as dist
+        self.model.params = dict(dist.broadcast(dict(self.model.params), name="solver_init"))
+
+        def mean(grads):
+            return dist.allreduce(grads, "mean", name="solver_grads")
+
+        step = make_train_step(self.model, self.update_rule, self._keys, reduce=mean)
+        if self.jit:
+            grad_step, update_step = minpy.jit(step.grad_step), minpy.jit(step.update_step)
+
+            def step(params, X, y, configs):
+                grads, loss = grad_step(params, X, y)
+                new_params, new_configs = update_step(params, mean(grads), configs)
+                return new_params, new_configs, loss
+        self._step_fn = step
+        self._reset_history()
 
     # -- training -------------------------------------------------------------------------
     def _step(self, batch):
@@ -259,6 +306,7 @@ class Solver:
         iterator (the training iterator's position and roll-over state are left
         alone); with ``num_samples`` a random subset of that many is used.
         """
+        sharded = self.kvstore is not None and getattr(dataiter, "num_parts", 1) > 1
         if isinstance(dataiter, NDArrayIter):
             data, label = dataiter.data, dataiter.label
             n = dataiter.num_data
@@ -281,4 +329,8 @@ class Solver:
                 total += n
                 if num_samples is not None and total >= num_samples:
                     break
+        if sharded:
+            from .. import distributed as dist
+            correct, total = (int(round(float(v))) for v in dist.allreduce(
+                _onp.array([correct, total], dtype="float64"), name="solver_accuracy").asnumpy())
         return correct / max(total, 1)
