@@ -444,3 +444,21 @@ def test_a_pending_bound_reached_inside_a_replayed_backward_pass(bound):
         got = [g.asnumpy() for g in grads]
     for g in got:
         assert onp.allclose(g, want, rtol=1e-5, atol=1e-6)
+
+
+def test_graph_with_a_result_computed_wider_than_its_dtype_still_compiles():
+    """max's gradient divides a float32 mask by an int64 tie count: NumPy computes that in
+    float64 and MinPy rounds it to float32; the graph must still compile (not fall back to
+    running node by node) and give NumPy's values."""
+    from minpy.core import grad
+    a = onp.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]], "float32")
+    minpy.jit.reset_stats()
+    with minpy.lazy():
+        g = grad(lambda x: np.sum((x - np.max(x, axis=1, keepdims=True)) * np.arange(3.0)))(
+            np.array(a))
+        got = g.asnumpy()
+    assert minpy.jit.stats()["interpreted_nodes"] == 0, minpy.jit.stats()
+    want = onp.tile(onp.arange(3.0), (2, 1))
+    want[0, 1:] -= 3.0 / 2          # the two tied maxima share the row's gradient
+    want[1, 0] -= 3.0
+    onp.testing.assert_allclose(got, want, rtol=1e-6)

@@ -461,7 +461,18 @@ def _lowered(order, descs, keep, ext, scalars, baked, native=False, block=False)
     the dtypes of promoted scalars."""
     sdtypes = {}
     built = _build(order, descs, keep, ext, scalars, baked, set(), sdtypes, native, block)
-    casts, bad = _check(order, built, keep, ext, sdtypes)
+    try:
+        casts, bad = _check(order, built, keep, ext, sdtypes)
+    except _mx.base.MXNetError:
+        # MXNet's type inference stops where a node gets operands of two dtypes: a result
+        # computed wider than NumPy's dtype (float32 / int64 runs in float64, then rounds)
+        # reaching an operator that needs one dtype. Cast every promoting node's outputs to
+        # their dtypes first, then check again.
+        first = {(i, k) for i in keep for k in range(len(built[i]))
+                 if getattr(getattr(order[i], "op", None), "promote", False)}
+        built = _build(order, descs, keep, ext, scalars, baked, first, sdtypes, native, block)
+        casts, bad = _check(order, built, keep, ext, sdtypes)
+        casts = casts | first if casts is not None else casts
     if bad is not None:
         raise _LoweringFailed(bad[0], ValueError(bad[1]))
     if casts:
