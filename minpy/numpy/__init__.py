@@ -80,6 +80,7 @@ for _name, _fn in _COMPOSITES.items():
     globals()[_name] = _fn
 
 abs = globals()["absolute"]
+from .._compat_values import record_op_stat, set_policy, show_op_stat  # noqa: E402,F401  (MinPy 0.3)
 newaxis = None
 
 
