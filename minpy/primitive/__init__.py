@@ -56,7 +56,9 @@ class CustomOp:
         return _call.call(self.op, args, kwargs)
 
     def _run_numpy(self, *host, **kw):
-        return self.func(*host, **kw)
+        r = self.func(*host, **kw)
+        # a Python number becomes a 0-d array, so that gradients can flow through it
+        return _onp.asarray(r) if isinstance(r, (int, float)) and not isinstance(r, bool) else r
 
     def _run_mxnet_on_host(self, *host, **kw):
         """The MXNet kind run from NumPy data (a NumPy-only policy is in force)."""
@@ -144,6 +146,9 @@ Primitive = CustomOp
 def customop(kind: str) -> Callable[[Callable], CustomOp]:
     """Decorator making ``func`` a MinPy operator that computes with ``kind``
     ('numpy' or 'mxnet') arrays; add its gradient with ``.def_grad``."""
+    if kind not in ("numpy", "mxnet"):
+        raise ValueError(f"minpy.primitive.customop: kind must be 'numpy' or 'mxnet', got {kind!r}")
+
     def deco(func: Callable) -> CustomOp:
         return CustomOp(func, kind)
     return deco
