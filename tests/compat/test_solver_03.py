@@ -67,3 +67,21 @@ def test_cs231n_form_with_a_data_dict():
     solver.train()
     assert len(solver.loss_history) == 12 and len(solver.val_acc_history) == 3
     assert solver.loss_history[-1] < solver.loss_history[0]
+
+
+def test_model_builder_minpy_03_names():
+    from minpy.nn import model_builder as builder
+    net = builder.Sequential(builder.Affine(3)).append(builder.Identity())
+    assert len(net.layers) == 2
+    x, y = _rng.randn(5, 4), onp.array([0, 2, 1, 1, 0])
+    for short, fn in (("softmax", layers.softmax_loss), ("svm", layers.svm_loss)):
+        model = builder.Model(net, short, input_shape=(4,))
+        model.init_params()
+        out = model.forward(np.array(x), "test")
+        assert out.shape == (5, 3)
+        assert float(model.loss(out, np.array(y))) == pytest.approx(float(fn(out, np.array(y))), rel=1e-6)
+    model = builder.Model(builder.Sequential(builder.Affine(2)), "l2", input_shape=(4,))
+    model.init_params()
+    out = model.forward(np.array(x), "test")
+    t = _rng.randn(5, 2)
+    assert float(model.loss(out, np.array(t))) == pytest.approx(((out.asnumpy() - t) ** 2).sum() / 5, rel=1e-4)
