@@ -41,4 +41,7 @@ from .array import Array  # noqa: F401
 from . import core  # noqa: F401
 from .core import grad, grad_and_loss  # noqa: F401
 from . import jit  # noqa: F401
+from ._compat_values import ConfigDict as _ConfigDict
+
+Config = _ConfigDict(modules=[])   # MinPy 0.3's settings dict; Config['default_policy'] is the global policy
 from .jit import flush, is_lazy, lazy, set_lazy  # noqa: F401

@@ -350,3 +350,9 @@ def _rebuild(host):
     return _call.from_host(host, None, host.dtype)
 
 
+
+
+# MinPy 0.3 names (issue 14): Value, Number and wrap
+from ._compat_values import Number, Value, wrap  # noqa: E402,F401
+
+Value.register(Array)

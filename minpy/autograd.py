@@ -322,7 +322,23 @@ def _jit_config():
 
 # ----------------------------------------------------------------------------- user API
 
-def _as_float_input(x, i):
+def _integer_array(x) -> bool:
+    if isinstance(x, Array):
+        return x._dtype.kind in "iu"
+    if isinstance(x, (_onp.ndarray, _onp.generic)):
+        return x.dtype.kind in "iu"
+    if isinstance(x, (list, tuple)):
+        return _onp.asarray(x).dtype.kind in "iu"
+    return False
+
+
+def _as_float_input(x, i, promote=False):
+    """``x`` as a float Array. ``promote``: an integer array given as a whole positional
+    argument (as MinPy 0.3 programs pass them) becomes one of the default float dtype."""
+    if promote and _integer_array(x):
+        from .config import config
+        x = x.astype(config.default_dtype) if isinstance(x, Array) else \
+            _call.from_host(_onp.asarray(x).astype(config.default_dtype))
     if isinstance(x, Array):
         if x._dtype.kind != "f":
             raise TypeError(f"grad: argument {i} has integer/bool dtype {x._dtype.name}; "
@@ -379,7 +395,7 @@ def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
         build = _flatten(args[i], str(i), found)
         snaps = []
         for label, value in found:
-            x = _as_float_input(value, label)
+            x = _as_float_input(value, label, promote=not label.endswith("]"))
             leaf = Node(None, (), None, (), None)
             xt = _snap(x, dict(x._rec) if x._rec else {}, _origin())
             xt._rec[trace] = (leaf, 0)
@@ -401,9 +417,8 @@ def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):
     else:
         if not isinstance(out, Array):
             raise TypeError(f"grad: the function must return a scalar array, got {type(out).__name__}")
-        if out.size != 1:
-            raise TypeError(f"grad requires a scalar-valued function (an output of size 1); "
-                            f"got an array of shape {out.shape}")
+        # an output of any shape is differentiated as MinPy 0.3 did: the backward pass
+        # starts from ones, which is the gradient of sum(out)
         loss = out
         grads = backward(trace, out, leaves, [x for _, x in inputs])
     from .ops._util import c

@@ -23,17 +23,27 @@ _ids = itertools.count()
 class Function:
     """Call an MXNet symbol like a MinPy function: ``f(x=..., conv_weight=...)``."""
 
-    def __init__(self, symbol, input_shapes: dict, name: Optional[str] = None,
+    def __init__(self, symbol, input_shapes: Optional[dict] = None, name: Optional[str] = None,
                  is_train: bool = True) -> None:
         if not isinstance(symbol, _mx.sym.Symbol):
             raise TypeError(f"minpy.core.Function: expected an mxnet Symbol, got {type(symbol).__name__}")
-        if not isinstance(input_shapes, dict):
-            raise TypeError("minpy.core.Function: input_shapes must be a dict {name: shape}")
         self.symbol = symbol
         self.name = name or f"function{next(_ids)}"
         self.is_train = is_train
         self.arg_names = symbol.list_arguments()
         self.aux_names = symbol.list_auxiliary_states()
+        self._aux: dict = {}
+        self._executors: dict = {}
+        self._pending: dict = {}
+        self._eval_symbol = None
+        self._mode_free = None        # no training-mode-dependent operator (see _splice_ok)
+        self.input_shapes = None
+        if input_shapes is not None:  # else inferred from the first call (as MinPy 0.3 did)
+            self._set_input_shapes(input_shapes)
+
+    def _set_input_shapes(self, input_shapes: dict) -> None:
+        if not isinstance(input_shapes, dict):
+            raise TypeError("minpy.core.Function: input_shapes must be a dict {name: shape}")
         unknown = set(input_shapes) - set(self.arg_names)
         if unknown:
             raise ValueError(f"minpy.core.Function({self.name}): {sorted(unknown)} are not "
@@ -43,11 +53,6 @@ class Function:
         self._param_shapes = {n: s for n, s in zip(self.arg_names, arg_shapes) if n not in input_shapes}
         self._aux_shapes = dict(zip(self.aux_names, aux_shapes))
         self.output_shapes = out_shapes
-        self._aux: dict = {}
-        self._executors: dict = {}
-        self._pending: dict = {}
-        self._eval_symbol = None
-        self._mode_free = None        # no training-mode-dependent operator (see _splice_ok)
 
     # -- shapes ------------------------------------------------------------------------------
     def _infer(self, shapes: dict):
@@ -64,6 +69,16 @@ class Function:
     def get_params(self) -> dict:
         """Shapes of the symbol's arguments other than the declared inputs."""
         return {n: {"shape": s} for n, s in self._param_shapes.items()}
+
+    def get_output_shapes(self) -> dict:
+        """``{output name: shape}`` (MinPy 0.3's name)."""
+        return dict(zip(self.symbol.list_outputs(), self.output_shapes))
+
+    def get_one_output_shape(self) -> tuple:
+        """The shape of the symbol's only output."""
+        if len(self.output_shapes) != 1:
+            raise ValueError(f"minpy.core.Function({self.name}) has {len(self.output_shapes)} outputs")
+        return self.output_shapes[0]
 
     def get_aux_states(self) -> dict:
         """Current auxiliary states (BatchNorm running statistics), or None before a
@@ -171,6 +186,7 @@ class Function:
         return [g.copy().as_np_ndarray() for g in exe.grad_arrays]
 
     def __call__(self, **kwargs):
+        kwargs = self._compat_arguments(kwargs)
         missing = [n for n in self.arg_names if n not in kwargs]
         extra = [n for n in kwargs if n not in self.arg_names]
         if missing or extra:
@@ -185,6 +201,30 @@ class Function:
         res = _call.call(_FUNCTION_OP, operands,
                          {"fn": self, "is_train": bool(self.is_train), "record": record})
         return res[0] if len(res) == 1 else res
+
+    def _compat_arguments(self, kwargs: dict) -> dict:
+        """MinPy 0.3's calling rules: keywords that are not arguments of the symbol are
+        dropped; an omitted argument is zeros of its inferred shape; integer inputs are
+        cast to the float dtype of the others (labels into SoftmaxOutput)."""
+        if self.input_shapes is None:
+            self._set_input_shapes({n: _onp.shape(v) for n, v in kwargs.items()
+                                    if n in self.arg_names})
+        kwargs = {n: v for n, v in kwargs.items() if n in self.arg_names}
+        floats = [v.dtype for v in kwargs.values()
+                  if hasattr(v, "dtype") and _onp.dtype(v.dtype).kind == "f"]
+        dt = floats[0] if floats else _onp.dtype("float32")
+        for n, v in list(kwargs.items()):
+            if hasattr(v, "dtype") and _onp.dtype(v.dtype).kind in "iub":
+                kwargs[n] = v.astype(dt)
+        missing = [n for n in self.arg_names if n not in kwargs]
+        if missing:
+            from .numpy import zeros
+            shapes = {n: _onp.shape(v) for n, v in kwargs.items()}
+            arg_shapes, _, _ = self._infer(shapes)
+            for n, shp in zip(self.arg_names, arg_shapes):
+                if n in missing:
+                    kwargs[n] = zeros(shp, dtype=dt)
+        return kwargs
 
     def __repr__(self) -> str:
         return f"<minpy Function {self.name}: {self.arg_names} -> {len(self.output_shapes)} output(s)>"

@@ -250,11 +250,12 @@ def test_grad_of_grad_checked_numerically():
 
 # ------------------------------------------------------------------------------ errors
 
-def test_non_scalar_result_raises_type_error():
-    with pytest.raises(TypeError, match="scalar"):
-        grad(lambda x: x * 2.0)(np.ones(3))
-    with pytest.raises(TypeError, match="scalar"):
-        grad_and_loss(lambda x: np.ones((2, 2)) * x)(1.0)
+def test_non_scalar_result_is_seeded_with_ones():
+    # MinPy 0.3's rule (issue 14): the gradient of a non-scalar output is that of its sum
+    x = onp.array([0.5, -1.0, 2.0])
+    g = grad(lambda x: x * np.exp(x))(x)
+    onp.testing.assert_allclose(g.asnumpy(), onp.exp(x) * (1 + x), rtol=1e-5)
+    assert float(grad_and_loss(lambda x: np.ones((2, 2)) * x)(1.0)[0]) == 4.0
 
 
 def test_non_array_result_raises_type_error():
@@ -262,15 +263,18 @@ def test_non_array_result_raises_type_error():
         grad(lambda x: (x, x))(np.ones(1))
 
 
-def test_integer_input_raises_type_error():
-    with pytest.raises(TypeError, match="int"):
-        grad(lambda x: np.sum(x))(np.array([1, 2, 3]))
-    with pytest.raises(TypeError, match="int"):
-        grad(lambda x: np.sum(x))(onp.array([1, 2, 3]))
+def test_integer_input_is_promoted_bool_raises():
+    # MinPy 0.3 promoted integer arrays to float (issue 14); bools still cannot be differentiated
+    for x in (np.array([1, 2, 3]), onp.array([1, 2, 3]), [1, 2, 3]):
+        g = grad(lambda x: np.sum(x * x))(x)
+        assert g.dtype == onp.float32
+        onp.testing.assert_array_equal(g.asnumpy(), [2.0, 4.0, 6.0])
     with pytest.raises(TypeError):
         grad(lambda x: np.sum(x))(np.array([True, False]))
     with pytest.raises(TypeError):
         grad(lambda x: x)(True)
+    with pytest.raises(TypeError, match="int"):     # inside a parameter tree: still an error
+        grad(lambda p: np.sum(p["w"]))({"w": np.array([1, 2])})
 
 
 def test_argnum_out_of_range_raises_index_error():

@@ -64,11 +64,17 @@ def test_other_losses_check_shapes_and_indices():
         layers.l2_loss(np.ones((3, 1)), np.ones(3))
     with pytest.raises(ValueError, match="out of range"):
         layers.l2_loss(np.ones((2, 3)), np.array([0, 3]))
-    assert float(layers.l2_loss(np.ones((2, 3)), np.array([0, 2]))) == pytest.approx(1.0)
+    assert float(layers.l2_loss(np.ones((2, 3)), np.array([0, 2]))) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="index 4 is out of range for 4 rows of W"):
         layers.embedding(np.array([0, 4]), np.ones((4, 2)))
     with pytest.raises(ValueError, match="targets of shape"):
-        layers.softmax_cross_entropy(np.ones((2, 3)), np.array([0, 2]))
+        layers.softmax_cross_entropy(np.ones((2, 3)), np.ones((3, 2)))
+    # class indices are accepted as MinPy 0.3 did (issue 14), and checked
+    p = onp.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+    assert float(layers.softmax_cross_entropy(np.array(p), np.array([0, 2]))) == \
+        pytest.approx(-(onp.log(0.2) + onp.log(0.1)) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match="out of range"):
+        layers.softmax_cross_entropy(np.array(p), np.array([0, 3]))
     x3 = np.array(onp.random.randn(2, 2, 3))
     with pytest.raises(ValueError, match="out of range"):
         layers.temporal_softmax_loss(x3, np.array([[0, 3], [1, 1]]), np.ones((2, 2)))

@@ -175,10 +175,10 @@ def test_svm_loss():
 
 def test_l2_loss():
     x, t = r(5, 3), r(5, 3)
-    assert abs(float(layers.l2_loss(a64(x), a64(t))) - 0.5 * ((x - t) ** 2).sum() / 5) < 1e-10
+    assert abs(float(layers.l2_loss(a64(x), a64(t))) - ((x - t) ** 2).sum() / 5) < 1e-10
     y = onp.array([0, 2, 1, 1, 0])
     assert abs(float(layers.l2_loss(a64(x), np.array(y))) -
-               0.5 * ((x - onp.eye(3)[y]) ** 2).sum() / 5) < 1e-10
+               ((x - onp.eye(3)[y]) ** 2).sum() / 5) < 1e-10
     assert check_grad(lambda x: layers.l2_loss(x, a64(t)), [x]) < TOL
 
 

@@ -11,6 +11,10 @@ import threading
 from typing import Callable, Union
 
 
+class PrimitivePolicyError(NotImplementedError, ValueError):
+    """The policy allows no implementation of a function (MinPy 0.3's name)."""
+
+
 class Policy:
     """Base class: ``choose`` returns ``"mxnet"`` or ``"numpy"``."""
 
@@ -56,13 +60,13 @@ class OnlyMXNetPolicy(Policy):
 
     def choose(self, op, operands, attrs) -> str:
         if op.mx is None:
-            raise NotImplementedError(
+            raise PrimitivePolicyError(
                 f"minpy.numpy.{op.name} has no MXNet implementation "
                 f"and the policy is only_mxnet")
         return "mxnet"
 
     def fallback(self, name: str) -> None:
-        raise NotImplementedError(
+        raise PrimitivePolicyError(
             f"minpy.numpy.{name} has no MXNet implementation (it is a NumPy fallback) "
             f"and the policy is only_mxnet")
 
@@ -77,7 +81,9 @@ class AutoBlacklistPolicy(Policy):
 
     name = "auto_blacklist"
 
-    def __init__(self) -> None:
+    def __init__(self, gen_rule: bool = True, append_rule: bool = True, loc=None) -> None:
+        # MinPy 0.3's arguments are accepted; rules are learnt in memory, never saved to files
+        self.gen_rule, self.append_rule, self.loc = gen_rule, append_rule, loc
         self.blacklist: set = set()
 
     def choose(self, op, operands, attrs) -> str:
@@ -109,6 +115,11 @@ def _resolve(policy: Union[str, Policy], where: str = "minpy.set_global_policy")
         raise ValueError(f"{where}: unknown policy {policy!r}; "
                          f"choose one of {sorted(_NAMED)} or pass a Policy")
     raise TypeError(f"{where}: expected a policy name or a Policy, got {type(policy).__name__}")
+
+
+def create(policy: Union[str, Policy]) -> Policy:
+    """A policy from its name (or a Policy, returned as it is): MinPy 0.3's ``create``."""
+    return _resolve(policy, "minpy.dispatch.policy.create")
 
 
 def set_global_policy(policy: Union[str, Policy]) -> None:

@@ -13,7 +13,7 @@ import numpy as _onp
 
 from .. import numpy as np
 
-__all__ = ["constant", "uniform", "gaussian", "xavier", "get"]
+__all__ = ["constant", "uniform", "gaussian", "xavier", "custom", "get"]
 
 
 def _dtype(config):
@@ -73,13 +73,25 @@ def xavier(shape, config=None):
     return np.random.uniform(-a * mag, a * mag, tuple(shape), dtype=_dtype(config))
 
 
+def custom(shape, config=None):
+    """``config['function'](shape)``: a user's initialiser (MinPy 0.3); zeros without one."""
+    func = (config or {}).get("function")
+    if func is None:
+        return np.zeros(tuple(shape), dtype=_dtype(config))
+    out = func(tuple(shape))
+    if tuple(getattr(out, "shape", ())) != tuple(shape):
+        raise ValueError(f"minpy.nn.init.custom: the function returned shape "
+                         f"{getattr(out, 'shape', None)}, expected {tuple(shape)}")
+    return out
+
+
 def get(rule):
     """An initialiser by name (or the callable itself)."""
     if callable(rule):
         return rule
     try:
         return {"constant": constant, "uniform": uniform, "gaussian": gaussian,
-                "xavier": xavier}[rule]
+                "xavier": xavier, "custom": custom}[rule]
     except KeyError:
         raise ValueError(f"minpy.nn.init: unknown init rule {rule!r}; use constant, uniform, "
                          f"gaussian, xavier or a callable(shape, config)") from None

@@ -6,7 +6,10 @@ import numpy as _onp
 from .. import numpy as np
 from ..array import Array
 
-__all__ = ["DataBatch", "NDArrayIter"]
+from .._compat_io import (DataIter, NDArrayIterCompat as _Compat,  # noqa: F401  (MinPy 0.3)
+                          load_data_labels, save_data_labels)
+
+__all__ = ["DataBatch", "DataIter", "NDArrayIter", "load_data_labels", "save_data_labels"]
 
 
 class DataBatch:
@@ -43,7 +46,7 @@ def _host_list(x, what):
     return out
 
 
-class NDArrayIter:
+class NDArrayIter(_Compat, DataIter):
     """Iterate over ``data`` (and ``label``) in mini-batches along axis 0.
 
     ``last_batch_handle`` says what happens to the last ``num_data % batch_size``
@@ -147,6 +150,7 @@ class NDArrayIter:
         if pad > 0:
             idx = _onp.concatenate([idx, _onp.resize(self._order, pad)])
         self._cursor = stop
+        self._last_idx = idx
         return DataBatch([self._make(a[idx]) for a in self.data],
                          [self._make(a[idx]) for a in self.label], pad, idx)
 
@@ -169,3 +173,12 @@ class NDArrayIter:
     @property
     def provide_label(self):
         return [("label", (self.batch_size,) + a.shape[1:]) for a in self.label]
+
+
+def __getattr__(name: str):
+    """MXNet's data iterators (``MNISTIter``...) under their names, as MinPy 0.3 had them."""
+    from .._compat_io import mxnet_iterator
+    it = mxnet_iterator(name)
+    if it is None:
+        raise AttributeError(f"module 'minpy.nn.io' has no attribute {name!r}")
+    return it

@@ -70,6 +70,14 @@ def batchnorm(x, gamma, beta, running_mean=None, running_var=None, mode="train",
     gradient. In ``'test'`` mode the running statistics normalise x and are
     returned unchanged.
     """
+    if isinstance(running_mean, str):
+        # MinPy 0.3's positional order (x, gamma, beta, mode, eps, momentum, running_mean,
+        # running_var): the slots hold those values; untouched defaults mean "not given"
+        mode, eps, momentum, running_mean, running_var = (
+            running_mean, 1e-5 if running_var is None else running_var,
+            0.9 if isinstance(mode, str) else mode,
+            None if isinstance(eps, (int, float)) else eps,
+            None if isinstance(momentum, (int, float)) else momentum)
     x = _arr(x)
     if x.ndim == 4:
         axes, bshape = (0, 2, 3), (1, x.shape[1], 1, 1)
@@ -233,7 +241,7 @@ def svm_loss(x, label, delta=1.0):
 
 
 def l2_loss(x, label):
-    """``0.5 * sum((x - label) ** 2) / N``. ``label`` has x's shape; a 1-d integer
+    """``sum((x - label) ** 2) / N`` (MinPy 0.3's value). ``label`` has x's shape; a 1-d integer
     ``label`` for 2-d ``x`` holds class indices, turned into one-hot rows first.
     Other shapes raise ``ValueError`` (broadcasting (N, 1) against (N,) would
     silently compare every prediction with every label)."""
@@ -247,7 +255,7 @@ def l2_loss(x, label):
         raise ValueError(f"minpy.nn.layers.l2_loss: label shape {tuple(label.shape)} does not "
                          f"match the prediction shape {tuple(x.shape)}")
     d = x - label
-    return _guarded(0.5 * np.sum(d * d) / x.shape[0], guard)
+    return _guarded(np.sum(d * d) / x.shape[0], guard)
 
 
 def softmax_cross_entropy(x, one_hot, from_logits=False, eps=1e-12):
@@ -258,6 +266,10 @@ def softmax_cross_entropy(x, one_hot, from_logits=False, eps=1e-12):
     ``one_hot`` is an (N, C) array of targets of x's shape (rows may be soft labels).
     """
     x = _arr(x)
+    if x.ndim == 2 and len(getattr(one_hot, "shape", _onp.shape(one_hot))) == 1:
+        # N class indices (MinPy 0.3 accepted them too): one-hot rows, indices checked
+        one_hot, guard = _class_targets(x, one_hot, "softmax_cross_entropy")
+        return _guarded(softmax_cross_entropy(x, one_hot, from_logits, eps), guard)
     if tuple(_onp.shape(one_hot) if not isinstance(one_hot, Array) else one_hot.shape) != \
             tuple(x.shape):
         raise ValueError(f"minpy.nn.layers.softmax_cross_entropy: targets of shape "

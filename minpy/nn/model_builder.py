@@ -23,7 +23,7 @@ from . import layers
 from .model import ModelBase
 
 __all__ = ["Layer", "Affine", "ReLU", "Sigmoid", "Tanh", "BatchNorm", "Dropout", "Convolution",
-           "Pooling", "Reshape", "Flatten", "Sequential", "Model"]
+           "Pooling", "Reshape", "Flatten", "Identity", "Sequential", "Model"]
 
 
 class Layer:
@@ -199,12 +199,25 @@ class Flatten(Reshape):
         super().__init__((-1,))
 
 
+class Identity(Layer):
+    """Passes its input on unchanged (MinPy 0.3's ``Identity``)."""
+    name = "identity"
+
+    def forward(self, X, params, aux, mode):
+        return X
+
+
 class Sequential(Layer):
     """Layers applied one after another."""
     name = "sequential"
 
     def __init__(self, *layers_) -> None:
         self.layers = list(layers_)
+
+    def append(self, layer) -> "Sequential":
+        """Add ``layer`` at the end (MinPy 0.3); returns the Sequential."""
+        self.layers.append(layer)
+        return self
 
     def __repr__(self) -> str:
         return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"
@@ -225,6 +238,8 @@ class Model(ModelBase):
         if not isinstance(network, Sequential):
             network = Sequential(network)
         self.network = network
+        if isinstance(loss, str):       # MinPy 0.3's short names: 'softmax', 'svm', 'l2'
+            loss = {"softmax": "softmax_loss", "svm": "svm_loss", "l2": "l2_loss"}.get(loss, loss)
         self._loss = getattr(layers, loss) if isinstance(loss, str) else loss
         self._names = []
         shape = tuple(input_shape)

@@ -38,10 +38,20 @@ def make_train_step(model, update_rule, keys, reduce=None):
     keys = list(keys)
     rule = _optim.get(update_rule)
 
+    from .model import ModelBase
+    # a model overriding forward_batch/loss_batch (MinPy 0.3's examples do) is trained with them
+    by_batch = isinstance(model, ModelBase) and (
+        type(model).forward_batch is not ModelBase.forward_batch or
+        type(model).loss_batch is not ModelBase.loss_batch)
+
     def loss_of_params(*ps):
         saved = model.params
         model.params = dict(zip(keys, ps))
         try:
+            if by_batch:
+                from .io import DataBatch
+                b = DataBatch([X_[0]], [y_[0]])
+                return model.loss_batch(b, model.forward_batch(b, "train"))
             return model.loss(model.forward(X_[0], "train"), y_[0])
         finally:
             model.params = saved
@@ -125,7 +135,20 @@ class Solver:
                  update_rule="sgd", optim_config=None, init_rule="xavier", init_config=None,
                  lr_decay=1.0, verbose=True, print_every=100, checkpoint=None,
                  checkpoint_every=1, train_acc_num_samples=1000, lazy=True, jit=False,
-                 kvstore=None) -> None:
+                 kvstore=None, task_type="classification", batch_size=100) -> None:
+        if task_type not in ("classification", "regression"):
+            raise ValueError(f"minpy.nn.Solver: task_type must be 'classification' or "
+                             f"'regression', got {task_type!r}")
+        self.task_type = task_type
+        if isinstance(train_dataiter, dict):
+            # CS231n's form Solver(model, data, batch_size=...): data holds X_train, y_train,
+            # X_val, y_val; the third positional argument (if any) is then num_epochs
+            data = train_dataiter
+            if test_dataiter is not None and not hasattr(test_dataiter, "reset"):
+                num_epochs, test_dataiter = test_dataiter, None
+            train_dataiter = NDArrayIter(data["X_train"], data["y_train"], batch_size, shuffle=True)
+            if "X_val" in data:
+                test_dataiter = NDArrayIter(data["X_val"], data["y_val"], batch_size)
         self.model = model
         self.train_dataiter = train_dataiter
         self.test_dataiter = test_dataiter
@@ -242,7 +265,9 @@ class Solver:
             if self.test_dataiter is not None:
                 val_acc = self.check_accuracy(self.test_dataiter)
                 self.val_acc_history.append(val_acc)
-                if val_acc >= self.best_val_acc or not self.best_params:
+                better = val_acc <= self.best_val_acc if self.task_type == "regression" \
+                    else val_acc >= self.best_val_acc
+                if better or not self.best_params:
                     self.best_val_acc = val_acc
                     self.best_params = dict(self.model.params)
             self.epoch_times.append(time.perf_counter() - t0)
@@ -318,6 +343,8 @@ class Solver:
             num_samples = None
         else:
             dataiter.reset()
+        if self.task_type == "regression":
+            return self._mean_loss(dataiter, num_samples)
         correct = total = 0
         with minpy.lazy(self.lazy):
             for batch in dataiter:
@@ -334,3 +361,17 @@ class Solver:
             correct, total = (int(round(float(v))) for v in dist.allreduce(
                 _onp.array([correct, total], dtype="float64"), name="solver_accuracy").asnumpy())
         return correct / max(total, 1)
+
+    def _mean_loss(self, dataiter, num_samples=None) -> float:
+        """For ``task_type='regression'``: the model's loss in test mode, averaged over
+        batches weighted by their samples (what the history records instead of accuracy)."""
+        total = n_seen = 0.0
+        with minpy.lazy(self.lazy):
+            for batch in dataiter:
+                n = batch.data[0].shape[0] - batch.pad
+                loss = self.model.loss_batch(batch, self.model.forward_batch(batch, "test"))
+                total += float(loss) * n
+                n_seen += n
+                if num_samples is not None and n_seen >= num_samples:
+                    break
+        return total / max(n_seen, 1)

@@ -80,6 +80,7 @@ for _name, _fn in _COMPOSITES.items():
     globals()[_name] = _fn
 
 abs = globals()["absolute"]
+from .._compat_values import record_op_stat, set_policy, show_op_stat  # noqa: E402,F401  (MinPy 0.3)
 newaxis = None
 
 
@@ -89,8 +90,13 @@ def __getattr__(name: str):
     try:
         obj = getattr(_onp, name)
     except AttributeError:
-        raise AttributeError(f"module 'minpy.numpy' has no attribute {name!r} "
-                             f"(and NumPy has none either)") from None
+        from .._mxnet_ops import mxnet_function      # MXNet-only operators, as MinPy 0.3 had
+        obj = mxnet_function(name)
+        if obj is None:
+            raise AttributeError(f"module 'minpy.numpy' has no attribute {name!r} "
+                                 f"(and NumPy has none either)") from None
+        globals()[name] = obj
+        return obj
     value = _fallback.resolve(name, obj)
     globals()[name] = value
     return value
