@@ -45,3 +45,13 @@ def test_import_shows_no_mxnet_deprecation_warnings_and_keeps_user_filters():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "6.0"
     assert "DeprecationWarning" not in out.stderr
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    command = "pip install '.[test]' && python -m pytest -n auto"
+    assert command in readme
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "pip install '.[test]'" in ci and ci.rstrip().endswith("python -m pytest -n auto")
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "pytest-xdist" in meta["project"]["optional-dependencies"]["test"]
