@@ -414,13 +414,7 @@ def _check(c, mode):
 
 # Known failures in code outside autograd/linalg/prod (owned elsewhere while issue 12 is
 # worked on); non-strict, so a fix shows up as XPASS.
-KNOWN = {
-    "std[0d]": "std's vjp divides by std = 0 (nan); the gradient of a constant 0 is 0",
-    "std[empty-axes]": "std's vjp divides by std = 0 (nan); the gradient of a constant 0 is 0",
-    "expand_dims[10(2, 3)]": "expand_dims with a tuple of axes fails in MXNet (forward)",
-    "_getitem[0d]": "x[()] of a 0-d array fails in lazy mode (forward)",
-    "_getitem[0d-none]": "x[None] of a 0-d array fails in MXNet (forward)",
-}
+KNOWN: dict = {}
 
 
 def _params(modes):

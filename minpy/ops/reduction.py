@@ -78,7 +78,10 @@ def _var_vjp(g, ans, x, axis, dtype, ddof, keepdims):
 def _std_vjp(g, ans, x, axis, dtype, ddof, keepdims):
     n = _count(x.shape, axis) - ddof
     centred = x - c("mean", x, axis, keepdims=True)
-    return expand_reduced(g / ans, x.shape, axis, keepdims) * centred / n
+    # where the deviation is 0 (one element, or all equal) the gradient is taken as 0,
+    # the subgradient of |x| at its kink, instead of 0 / 0
+    safe = c("where", ans == 0, 0.0, g / c("where", ans == 0, 1.0, ans))
+    return expand_reduced(safe, x.shape, axis, keepdims) * centred / n
 
 
 _RED = [("axis", None), ("dtype", None), ("keepdims", False)]

@@ -42,7 +42,17 @@ defop("reshape", bind=_reshape_bind, grad=_to_shape, mx=_reshape_mx)
 defop("ravel", params=[("order", "C")], grad=_to_shape,
       mx=lambda F, x, order: F.np.reshape(x, (-1,)))
 defop("squeeze", params=[("axis", None)], grad=_to_shape)
-defop("expand_dims", params=[("axis", 0)], grad=_to_shape)
+def _expand_dims_mx(F, x, axis):
+    if not isinstance(axis, tuple):
+        return F.np.expand_dims(x, axis)
+    # MXNet takes one axis at a time: insert them in increasing order of NumPy's positions
+    ndim = x.ndim + len(axis)
+    for a in sorted(a % ndim for a in axis):
+        x = F.np.expand_dims(x, a)
+    return x
+
+
+defop("expand_dims", params=[("axis", 0)], grad=_to_shape, mx=_expand_dims_mx)
 defop("atleast_1d", grad=_to_shape, mx=lambda F, x: F.np.reshape(x, (1,)) if x.ndim == 0 else x,
       np=lambda x: _onp.atleast_1d(x))
 defop("atleast_2d", grad=_to_shape, mx=lambda F, x: F.np.atleast_2d(x),
