@@ -162,3 +162,16 @@ def test_cli_smoke(tmp_path):
     rep = json.loads(out.read_text())
     assert rep["counts"]["eager"]["programs"] == 3
     assert md.read_text().startswith("# MinPy differential fuzzer findings")
+
+
+def test_oracle_accepts_either_order_of_ties_in_argsort_only():
+    x = onp.array([1.9, 0.5, 1.9, onp.nan], "float64")
+    pool = [x]
+    step = {"k": "call", "name": "argsort", "args": [{"v": 0}], "kw": {"axis": -1}}
+    ref = onp.argsort(x)                                   # [1, 0, 2, 3]
+    swapped = minpy.numpy.array(onp.array([1, 2, 0, 3], "int64"))
+    wrong = minpy.numpy.array(onp.array([0, 1, 2, 3], "int64"))
+    assert compare(step, ref, swapped, pool) is None
+    assert compare(step, ref, wrong, pool)[0] == "value"
+    other = {"k": "call", "name": "argmax", "args": [{"v": 0}], "kw": {}}
+    assert compare(other, onp.array([1, 0, 2, 3]), swapped, pool)[0] == "value"

@@ -430,3 +430,17 @@ def test_float32_paths_do_not_cast():
         args = (x, x) if REGISTRY[name].nin == 2 else (x,)
         info = call.infer(REGISTRY[name], args, REGISTRY[name].defaults)
         assert info.casts is None and info.lower is not REGISTRY[name].mx, name
+
+
+@pytest.mark.parametrize("axis", [None, 0, -1])
+def test_cumsum_of_a_0d_array(axis):
+    """NumPy treats a 0-d array as its 1-element ravel for any valid axis."""
+    from minpy.core import grad
+    want = onp.cumsum(onp.array(-3, dtype="int32"), axis=axis)
+    for lazy in (False, True):
+        with minpy.lazy(lazy):
+            got = np.cumsum(np.array(-3, dtype="int32"), axis=axis)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            onp.testing.assert_array_equal(got.asnumpy(), want)
+            g = grad(lambda x: np.sum(np.cumsum(x, axis=axis) * 2.0))(np.array(1.5))
+            assert g.shape == () and float(g) == 2.0

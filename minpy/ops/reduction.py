@@ -305,7 +305,7 @@ defop("any", params=[("axis", None), ("keepdims", False)], mx=_logic_mx("any"), 
 
 
 def _cumsum_vjp(g, ans, x, axis, dtype):
-    if axis is None:
+    if axis is None or x.ndim == 0:
         r = c("flip", c("cumsum", c("flip", g, 0), 0), 0)
         return c("reshape", r, x.shape)
     axis = axis % x.ndim
@@ -326,6 +326,8 @@ def _ptp_vjp(g, ans, x, axis, keepdims):
 
 
 def _cumsum_mx(F, x, axis, dtype):
+    if x.ndim == 0:             # NumPy: a 0-d array cumulates as its 1-element ravel
+        x, axis = F.np.reshape(x, (1,)), None
     ax = pos_axis(axis, x.ndim)
     x = cast(x, dtype if dtype is not None else (_acc_dtype(x) or x.dtype))
     return F.np.cumsum(x, axis=ax)
