@@ -344,6 +344,16 @@ def _where(f: Failure, i: int, step: dict, mode: str, call: int = 1) -> Failure:
     return f
 
 
+def _attempt(step: dict, pool: list, mnp) -> tuple[Any, Optional[BaseException]]:
+    """(result, None) or (None, the exception) of one step in MinPy, warnings silenced."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return run_step(step, pool, mnp), None
+    except Exception as e:    # noqa: BLE001 - any MinPy error is judged against NumPy
+        return None, e
+
+
 def run_eager(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
     import minpy.numpy as mnp
     fails: list[Failure] = []
@@ -354,13 +364,7 @@ def run_eager(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
             _push(pool, step, None, failed)
             continue
         progress(f"S {i} {step_label(step)}")
-        out, exc = None, None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out = run_step(step, pool, mnp)
-        except Exception as e:    # noqa: BLE001
-            exc = e
+        out, exc = _attempt(step, pool, mnp)
         try:
             pnp = _np_operands(step, pool)
         except Exception as e:    # noqa: BLE001 - an operand cannot be read: judged already
@@ -413,13 +417,7 @@ def _lazy_body(prog, progress, rng, pool, failed, pending, judge_pending, mnp, m
                 _push(pool, step, None, failed)
                 continue
             progress(f"S {i} {step_label(step)}")
-            out, exc = None, None
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    out = run_step(step, pool, mnp)
-            except Exception as e:    # noqa: BLE001
-                exc = e
+            out, exc = _attempt(step, pool, mnp)
             pending.append((i, step, list(pool), out, exc))
             _push(pool, step, None if exc else out, failed)
             if rng.random() < 0.08:

@@ -202,8 +202,16 @@ class Gen:
         for _ in range(rng.randint(1, 3)):
             shape = base if rng.random() < 0.5 else _broadcastable(rng, base)
             self.new_input(shape)
+        # keep values small: drop a step that made a big one
+        self.grow(nsteps, 5, lambda vals: isinstance(vals[-1], onp.ndarray) and
+                  vals[-1].size > 400)
+        return {"steps": self.steps}
+
+    def grow(self, nsteps: int, tries_per_step: int, reject) -> None:
+        """Add calls until there are ``nsteps``; a call whose outputs ``reject`` refuses
+        is taken back."""
         tries = 0
-        while self.ncalls() < nsteps and tries < nsteps * 5:
+        while self.ncalls() < nsteps and tries < nsteps * tries_per_step:
             tries += 1
             before = len(self.steps)
             try:
@@ -212,12 +220,10 @@ class Gen:
                 pass
             if len(self.steps) == before or self.steps[-1]["k"] == "input":
                 continue
-            if len(self.pool) > 0 and isinstance(self.pool[-1], onp.ndarray) \
-                    and self.pool[-1].size > 400:
-                # keep values small: drop the step that made a big one
-                n = self.steps.pop()["nout"]
+            n = self.steps[-1]["nout"]
+            if n and reject(self.pool[-n:]):
+                self.steps.pop()
                 del self.pool[-n:]
-        return {"steps": self.steps}
 
     def ncalls(self) -> int:
         return sum(1 for s in self.steps if s["k"] != "input")

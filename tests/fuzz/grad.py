@@ -39,23 +39,9 @@ class GradGen(Gen):
         for _ in range(rng.randint(1, 2)):
             self.new_input(base if rng.random() < 0.6 else
                            tuple(1 if rng.random() < 0.3 else d for d in base))
-        tries = 0
-        while self.ncalls() < nsteps and tries < nsteps * 6:
-            tries += 1
-            before = len(self.steps)
-            try:
-                self.one()
-            except _Skip:
-                pass
-            if len(self.steps) == before or self.steps[-1]["k"] == "input":
-                continue
-            n = self.steps[-1]["nout"]
-            vals = self.pool[-n:]
-            if any(v is None or v.dtype != onp.float64 or v.size > 60 or
-                   not onp.isfinite(v).all() or (v.size and onp.abs(v).max() > 30)
-                   for v in vals):
-                self.steps.pop()
-                del self.pool[-n:]
+        self.grow(nsteps, 6, lambda vals: any(
+            v is None or v.dtype != onp.float64 or v.size > 60 or not onp.isfinite(v).all()
+            or (v.size and onp.abs(v).max() > 30) for v in vals))
         # the loss: sum(last * w)
         last = _need(self.pick(lambda v: v.size > 0))
         w = onp.round(onp.array([self.rng.uniform(-1, 1) for _ in range(self.pool[last].size)]),
