@@ -28,7 +28,7 @@ from ..dispatch import call as _call
 from ..ops import _util as _ops_util
 from ..ops.fused import MX_BACKWARD_OPS
 from . import counters as _stats
-from . import native_grad
+from . import codegen, native_grad
 from .config import config
 from .graph import Failed, LRef, format_where
 from .passes import optimise
@@ -435,7 +435,8 @@ def _build_symbols(order, descs, keep, ext, scalars, baked, casts, sdtypes, nati
                 if k in baked:
                     args[j] = scalars[k]
                 else:
-                    dt = _scalar_dtype(scalars[k], n, dts)
+                    hint = getattr(n.op, "scalar_dtypes", None)
+                    dt = hint[k] if hint and k in hint else _scalar_dtype(scalars[k], n, dts)
                     args[j] = piece(k, dt, n.shapes[0] == ())
         lower = n.op.mxgrad if native and callable(n.op.mxgrad) else n.op.mx
         try:
@@ -541,6 +542,9 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
                                                      consts)
             except (_LoweringFailed, _mx.base.MXNetError, ValueError):
                 return _INTERPRET
+        fused = _fused(order, descs, keep, outs, ext, scalars, baked)
+        if fused is not None:
+            order, descs, keep, outs = fused
         vehicle = config.vehicle
         promote = None
         if vehicle == "auto":
@@ -573,6 +577,24 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
             return _INTERPRET
     finally:
         _stats.bump("compile_seconds", time.perf_counter() - t0)
+
+
+def _fused(order, descs, keep, outs, ext, scalars, baked):
+    """The graph with generated kernels for its fusible clusters (``codegen``), or None."""
+    if codegen.mode() == "off":
+        return None
+    try:
+        return codegen.fuse_graph(order, descs, keep, outs, ext, scalars, baked, _scalar_dtype)
+    except codegen.CodegenUnavailable:
+        raise
+    except Exception as e:          # a kernel that cannot be built costs speed, never a result
+        _stats.bump("kernel_failures")
+        if codegen.mode() == "always":
+            raise
+        import warnings
+        warnings.warn(f"minpy.jit: generated kernels were skipped for a graph: {e}",
+                      RuntimeWarning, stacklevel=2)
+        return None
 
 
 class _Busy(Exception):

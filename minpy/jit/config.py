@@ -43,6 +43,13 @@ class JitConfig:
         self.fc_min_flops = 500_000      # ... when n*k*m reaches this (dot vs transpose+FC
         #                                  broke even between 64^3 and 96^3 on the dev CPU)
         self.batch_min_group = 4         # smallest group of products worth batching
+        self.codegen = "auto"            # generated C++ kernels for fusible clusters: "auto"
+        #                                  (where a C++ compiler works), "off", or "always"
+        #                                  (every fusible node, an error without a compiler);
+        #                                  the MINPY_JIT_CODEGEN environment variable wins
+        self.codegen_min_nodes = 2       # "auto": smallest cluster worth a kernel
+        self.codegen_dot_max = 32768     # products up to n*k*m multiply-adds inline into a
+        #                                  kernel; larger ones stay on MXNet's BLAS / oneDNN
 
     def __repr__(self) -> str:
         return "JitConfig(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
@@ -54,7 +61,8 @@ config = JitConfig()
 # -- tuned profile (python -m minpy.jit.tune) -----------------------------------------
 PROFILE_ENV = "MINPY_JIT_PROFILE"
 _CHOICES = {"vehicle": ("auto", "executor", "cachedop"), "scalar_promotion": ("speculative", "inputs"),
-            "native_backward": ("auto", "always", "never")}
+            "native_backward": ("auto", "always", "never"),
+            "codegen": ("auto", "off", "always")}
 _MINIMUM = {"max_pending": 1, "cache_capacity": 1, "batch_min_group": 2, "flush_log_size": 1,
             "jit_max_traces": 1}
 

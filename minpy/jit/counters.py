@@ -12,7 +12,9 @@ _lock = threading.Lock()
 def _fresh() -> dict:
     return {"flushes": {}, "cache_hits": 0, "cache_misses": 0, "compile_seconds": 0.0,
             "executed_graphs": 0, "executed_nodes": 0, "interpreted_nodes": 0,
-            "eager_ops": 0, "jit_traces": 0, "jit_replays": 0}
+            "eager_ops": 0, "jit_traces": 0, "jit_replays": 0,
+            "fused_kernels": 0, "fused_nodes": 0, "kernel_builds": 0, "kernel_disk_hits": 0,
+            "kernel_compile_seconds": 0.0, "kernel_failures": 0}
 
 
 _stats = _fresh()

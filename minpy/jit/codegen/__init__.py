@@ -1,0 +1,123 @@
+"""Generated, fused C++ kernels that MXNet runs inside MinPy's compiled graphs.
+
+On a cache miss, after the graph passes, ``fuse_graph`` cuts the graph into
+clusters the emitter can express, writes one C++ operator per cluster (one
+shared library per graph, built by the system compiler and cached on disk),
+registers them with MXNet's extension-library API and returns the graph with
+each cluster replaced by its operator. Without a working compiler (or with
+``minpy.jit.config.codegen = "off"``) the graph is returned untouched and runs
+on MXNet's own operators.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from .. import counters as _stats
+from ..config import config
+from . import emit, loader, toolchain
+from .fuse import clusters, library_source, plan, supported
+
+MODES = ("auto", "off", "always")
+ENV = "MINPY_JIT_CODEGEN"
+DUMP_ENV = "MINPY_JIT_DUMP"
+
+_lock = threading.Lock()
+_last_sources: list = []      # the latest libraries' sources (minpy.jit.explain shows them)
+
+
+class CodegenUnavailable(RuntimeError):
+    """``codegen="always"`` was asked for where no C++ compiler works."""
+
+
+def mode() -> str:
+    m = os.environ.get(ENV) or config.codegen
+    if m not in MODES:
+        raise ValueError(f"minpy.jit.config.codegen must be one of {MODES}, not {m!r}")
+    return m
+
+
+def available() -> bool:
+    """Whether generated kernels can be built here (a compiler works)."""
+    return toolchain.compiler() is not None
+
+
+def last_sources() -> list:
+    with _lock:
+        return list(_last_sources)
+
+
+def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
+    """The graph with fusible clusters replaced by generated operators, in the
+    builder's index form, or ``None`` when nothing is fused."""
+    m = mode()
+    if m == "off":
+        return None
+    if toolchain.compiler() is None:
+        if m == "always":
+            raise CodegenUnavailable(
+                "minpy.jit: codegen='always' needs a C++ compiler (set CXX or install g++); "
+                "use codegen='auto' to run MXNet's operators where none works")
+        return None
+    from ..passes import PNode, _apply, from_ir, to_ir
+    pnodes, pouts = to_ir(order, descs, keep, outs)
+    graph_outs = {(id(n), k) for n, k in pouts}
+    consumers: dict = {}
+    for n in pnodes:
+        for d in n.ins:
+            if d[0] == "n":
+                consumers.setdefault((id(d[1]), d[2]), []).append(n)
+    ext = list(ext)
+
+    def ok(n):
+        return supported(n, ext, scalars, baked, config.codegen_dot_max)
+
+    smallest = 1 if m == "always" else config.codegen_min_nodes
+    plans = []
+    for group in clusters(pnodes, ok):
+        if len(group) < smallest or all(n.op.name in ("reshape", "split") for n in group):
+            continue
+        try:
+            p = plan(group, consumers, graph_outs, ext, scalars, baked, scalar_dtype)
+        except emit.Unsupported:
+            continue
+        if p is not None:
+            plans.append(p)
+    if not plans:
+        return None
+    source = library_source(plans)
+    path, seconds, hit = toolchain.build(source)
+    addr = loader.addresses(path, [p.name for p in plans])
+    loader.kernel_op()
+    _record(source, path, seconds, hit, len(plans), sum(len(p.nodes) for p in plans))
+    repl, removed, fused = {}, set(), []
+    for p in plans:
+        p.op.address = addr[p.name]
+        first = p.nodes[0]
+        node = PNode(p.op, (), [tuple(n.shapes[k]) for n, k in p.outputs],
+                     [n.dtypes[k] for n, k in p.outputs], first.where, list(p.inputs),
+                     first.ctx, max(n.rank for n in p.nodes))
+        for j, (n, k) in enumerate(p.outputs):
+            repl[(n, k)] = ("n", node, j)
+        removed.update(p.nodes)
+        fused.append(node)
+    kept = [n for n in pnodes if n not in removed] + fused
+    pouts = _apply(kept, pouts, repl)
+    return from_ir(kept, pouts)
+
+
+def _record(source, path, seconds, hit, kernels, nodes) -> None:
+    _stats.bump("fused_kernels", kernels)
+    _stats.bump("fused_nodes", nodes)
+    _stats.bump("kernel_compile_seconds", seconds)
+    _stats.bump("kernel_disk_hits" if hit else "kernel_builds", 1)
+    with _lock:
+        _last_sources.append(source)
+        del _last_sources[:-8]
+    dump = os.environ.get(DUMP_ENV)
+    if dump:
+        os.makedirs(dump, exist_ok=True)
+        name = os.path.basename(path)[:-3] + ".cc"
+        with open(os.path.join(dump, name), "w") as f:
+            f.write(source)
