@@ -226,6 +226,8 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
             try:
                 compiled = _compile(engine, nodes, descs, keep, ext, scalars, set(baked), outs,
                                     nodes[0].ctx)
+            except codegen.SettingError:
+                raise                # codegen="always" without a compiler, or a bad setting
             except Exception:        # compiling must never cost correctness: interpret
                 compiled = _INTERPRET
         with _CACHE_LOCK:
@@ -585,7 +587,7 @@ def _fused(order, descs, keep, outs, ext, scalars, baked):
         return None
     try:
         return codegen.fuse_graph(order, descs, keep, outs, ext, scalars, baked, _scalar_dtype)
-    except codegen.CodegenUnavailable:
+    except codegen.SettingError:
         raise
     except Exception as e:          # a kernel that cannot be built costs speed, never a result
         _stats.bump("kernel_failures")

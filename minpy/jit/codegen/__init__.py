@@ -27,14 +27,22 @@ _lock = threading.Lock()
 _last_sources: list = []      # the latest libraries' sources (minpy.jit.explain shows them)
 
 
-class CodegenUnavailable(RuntimeError):
+class SettingError(Exception):
+    """A codegen setting that cannot be honoured: raised to the user, never hidden."""
+
+
+class CodegenUnavailable(SettingError, RuntimeError):
     """``codegen="always"`` was asked for where no C++ compiler works."""
+
+
+class CodegenModeError(SettingError, ValueError):
+    """``codegen`` (or ``MINPY_JIT_CODEGEN``) is not one of the modes."""
 
 
 def mode() -> str:
     m = os.environ.get(ENV) or config.codegen
     if m not in MODES:
-        raise ValueError(f"minpy.jit.config.codegen must be one of {MODES}, not {m!r}")
+        raise CodegenModeError(f"minpy.jit.config.codegen must be one of {MODES}, not {m!r}")
     return m
 
 

@@ -1,0 +1,262 @@
+"""Generated, fused C++ kernels (minpy.jit.codegen) compute what NumPy computes."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as onp
+import pytest
+
+import minpy
+import minpy.numpy as mnp
+from minpy.jit import codegen
+from minpy.jit.codegen import fuse
+
+needs_compiler = pytest.mark.skipif(not codegen.available(), reason="no C++ compiler")
+
+
+@pytest.fixture
+def always(clean_jit_state):
+    minpy.jit.config.codegen = "always"
+    yield
+    minpy.jit.config.codegen = "auto"
+
+
+def _lazy(fn, *args):
+    with minpy.lazy():
+        out = fn(*[mnp.array(a, dtype=a.dtype) for a in args])
+        return [o.asnumpy() for o in out] if isinstance(out, tuple) else out.asnumpy()
+
+
+def _jit(fn, *args):
+    f = minpy.jit(fn)
+    xs = [mnp.array(a, dtype=a.dtype) for a in args]
+    f(*xs)
+    out = f(*xs)           # the replayed graph
+    return [o.asnumpy() for o in out] if isinstance(out, tuple) else out.asnumpy()
+
+
+def _check(fn, *args, rtol=1e-6, atol=0.0):
+    want = fn(*args)
+    for run in (_lazy, _jit):
+        before = minpy.jit.stats()["fused_kernels"]
+        got = run(lambda *a: fn(*a), *args)
+        assert minpy.jit.stats()["fused_kernels"] > before, "nothing was fused"
+        wants = want if isinstance(want, tuple) else (want,)
+        gots = got if isinstance(got, list) else [got]
+        wide = any(onp.asarray(a).dtype == onp.float64 for a in args)
+        for w, g in zip(wants, gots):
+            w = onp.asarray(w)
+            if w.dtype == onp.float64 and not wide:     # MinPy's documented float32 rule
+                w = w.astype(onp.float32)
+            assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
+            onp.testing.assert_allclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+
+
+RNG = onp.random.RandomState(0)
+A = RNG.randn(4, 5).astype("float32")
+B = RNG.randn(4, 5).astype("float32")
+R = RNG.randn(5).astype("float32")
+C = RNG.randn(4, 1).astype("float32")
+D = RNG.randn(4, 5)                      # float64
+
+
+def _np(xp):
+    return xp
+
+
+@needs_compiler
+@pytest.mark.parametrize("expr", [
+    lambda xp, a, b: xp.tanh(a * b + b) - a / (xp.abs(b) + 1.0),
+    lambda xp, a, b: xp.maximum(a, 0.0) * (a > b) + xp.minimum(a, b),
+    lambda xp, a, b: xp.sqrt(xp.abs(a)) * xp.exp(-b * b) + xp.log(xp.abs(a) + 2.0),
+    lambda xp, a, b: xp.where(a > 0, a, b * 2.0) ** 2,
+    lambda xp, a, b: xp.negative(a) * 2 + xp.square(b) - 1,
+])
+def test_elementwise_chains(always, expr):
+    _check(lambda a, b: expr(mnp if isinstance(a, minpy.array.Array) else onp, a, b), A, B)
+
+
+@needs_compiler
+def test_broadcasting_operands(always):
+    def f(a, r, c):
+        xp = mnp if isinstance(a, minpy.array.Array) else onp
+        return xp.tanh(a + r) * c - r * 0.5
+    _check(f, A, R, C)
+
+
+@needs_compiler
+@pytest.mark.parametrize("red", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_closing_reductions(always, red, axis, keepdims):
+    def f(a, b):
+        xp = mnp if isinstance(a, minpy.array.Array) else onp
+        return getattr(xp, red)(a * b + 1.0, axis=axis, keepdims=keepdims) * 2.0
+    _check(f, A, B, rtol=2e-6)
+
+
+@needs_compiler
+def test_nan_and_inf_propagate_as_in_numpy(always):
+    a = onp.array([[onp.nan, 1.0, -onp.inf], [0.0, -0.0, onp.inf]], dtype="float32")
+    b = onp.array([[1.0, onp.nan, 2.0], [-0.0, 0.0, onp.nan]], dtype="float32")
+
+    def f(x, y):
+        xp = mnp if isinstance(x, minpy.array.Array) else onp
+        return xp.maximum(x, y) + xp.minimum(y, x) * 0.5, xp.max(x * y, axis=1)
+    _check(f, a, b)
+
+
+@needs_compiler
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True)])
+def test_small_products_inline(always, ta, tb):
+    x = RNG.randn(4, 3).astype("float32")
+    w = RNG.randn(3, 5).astype("float32")
+    xa = x.T.copy() if ta else x
+    wb = w.T.copy() if tb else w
+
+    def f(p, q):
+        xp = mnp if isinstance(p, minpy.array.Array) else onp
+        return xp.tanh(xp.dot(p.T if ta else p, q.T if tb else q) + 1.0)
+    _check(f, xa, wb, rtol=1e-5)
+
+
+@needs_compiler
+def test_mixed_float32_float64_promote(always):
+    def f(a, d):
+        xp = mnp if isinstance(a, minpy.array.Array) else onp
+        return (a * d + 1.0) / 3.0, xp.sum(a * 2.0)
+    _check(f, A, D, rtol=1e-6)
+
+
+@needs_compiler
+def test_scalar_that_varies_is_an_input_not_a_constant(always):
+    f = minpy.jit(lambda x, s: mnp.tanh(x * s) + s)
+    x = mnp.array(A)
+    for s in (0.5, 1.5, -2.0, 3.25):
+        onp.testing.assert_allclose(f(x, s).asnumpy(), onp.tanh(A * onp.float32(s)) + onp.float32(s),
+                                    rtol=1e-6)
+
+
+@needs_compiler
+def test_rnn_gradient_is_one_kernel_and_matches_numpy(always):
+    from minpy.core import grad_and_loss
+    from minpy.jit.tune import _rnn_args, rnn_loss
+    from benchmarks.workloads import rnn_numpy_grad
+    args = _rnn_args(12)
+    g = minpy.jit(grad_and_loss(lambda *a: rnn_loss(mnp, *a), [0, 1, 2]))
+    g(*args)
+    grads, loss = g(*args)
+    want, wloss = rnn_numpy_grad(*[a.asnumpy() for a in args])
+    onp.testing.assert_allclose(float(loss), wloss, rtol=1e-5)
+    for got, w in zip(grads, want):
+        onp.testing.assert_allclose(got.asnumpy(), w, rtol=1e-4, atol=1e-5)
+    assert minpy.jit.stats()["fused_nodes"] > 50
+
+
+@needs_compiler
+def test_split_and_concatenate_views(always):
+    x = RNG.randn(6, 4).astype("float32")
+
+    def f(a):
+        xp = mnp if isinstance(a, minpy.array.Array) else onp
+        p, q, r = xp.split(a * 2.0, 3, axis=0)
+        s, t = xp.split(a + 1.0, 2, axis=1)
+        return xp.concatenate([p + q, r * 3.0], axis=0), xp.concatenate([t, s * s], axis=1)
+    _check(f, x)
+
+
+@needs_compiler
+def test_codegen_off_fuses_nothing(clean_jit_state):
+    minpy.jit.config.codegen = "off"
+    f = minpy.jit(lambda a, b: mnp.tanh(a * b) + b)
+    x = mnp.array(A)
+    onp.testing.assert_allclose(f(x, x).asnumpy(), onp.tanh(A * A) + A, rtol=1e-6)
+    assert minpy.jit.stats()["fused_kernels"] == 0
+
+
+def test_invalid_codegen_mode_is_a_clear_error(clean_jit_state):
+    minpy.jit.config.codegen = "sometimes"
+    with pytest.raises(ValueError, match="codegen must be one of"):
+        with minpy.lazy():
+            (mnp.ones(3) * 2.0 + 1.0).asnumpy()
+
+
+def _run(code: str, env: dict) -> subprocess.CompletedProcess:
+    full = dict(os.environ)
+    full.update(env)
+    full["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_without_a_compiler_auto_falls_back_and_always_says_why(tmp_path):
+    code = """
+        import numpy as onp, minpy, minpy.numpy as mnp
+        from minpy.jit import codegen
+        assert not codegen.available()
+        f = minpy.jit(lambda a, b: mnp.tanh(a * b) + b)
+        x = mnp.array(onp.ones((3, 3), dtype="float32"))
+        r = f(x, x).asnumpy()
+        assert onp.allclose(r, onp.tanh(1.0) + 1.0), r
+        assert minpy.jit.stats()["fused_kernels"] == 0
+        minpy.jit.config.codegen = "always"
+        try:
+            with minpy.lazy():
+                (mnp.tanh(x * 3.0) + x).asnumpy()
+        except codegen.CodegenUnavailable as e:
+            print("raised:", e)
+        else:
+            raise SystemExit("no error")
+    """
+    r = _run(code, {"CXX": str(tmp_path / "no-such-compiler"), "MINPY_CACHE_DIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "needs a C++ compiler" in r.stdout
+
+
+@needs_compiler
+def test_disk_cache_serves_a_new_process(tmp_path):
+    code = """
+        import numpy as onp, minpy, minpy.numpy as mnp
+        minpy.jit.config.codegen = "always"
+        f = minpy.jit(lambda a, b: mnp.tanh(a * b) + b * 0.25)
+        x = mnp.array(onp.arange(12, dtype="float32").reshape(3, 4) / 10)
+        r = f(x, x).asnumpy()
+        w = onp.arange(12, dtype="float32").reshape(3, 4) / 10
+        assert onp.allclose(r, onp.tanh(w * w) + w * onp.float32(0.25), rtol=1e-6)
+        s = minpy.jit.stats()
+        print("builds", s["kernel_builds"], "hits", s["kernel_disk_hits"])
+    """
+    env = {"MINPY_CACHE_DIR": str(tmp_path), "MINPY_JIT_DUMP": str(tmp_path / "dump")}
+    first = _run(code, env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "builds 1 hits 0" in first.stdout
+    second = _run(code, env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "builds 0 hits 1" in second.stdout
+    dumped = list((tmp_path / "dump").iterdir())
+    assert dumped and "tanh" in dumped[0].read_text()
+
+
+def test_clusters_stay_convex():
+    """A node outside a cluster that reads one member and feeds another splits it."""
+    class Op:
+        def __init__(self, name):
+            self.name = name
+
+    class N:
+        def __init__(self, name, ins):
+            self.op, self.ins = Op(name), [("n", p, 0) for p in ins]
+    a = N("add", [])
+    b = N("blocked", [a])
+    c = N("add", [a, b])
+    d = N("add", [c])
+    groups = fuse.clusters([a, b, c, d], lambda n: n.op.name != "blocked")
+    assert [len(g) for g in groups] == [1, 2]
+    assert groups[0] == [a] and groups[1] == [c, d]
+    e = N("add", [])
+    f = N("add", [])
+    g = N("add", [e, f])        # two independent clusters merge through their consumer
+    assert fuse.clusters([e, f, g], lambda n: True) == [[e, f, g]]
