@@ -1,4 +1,5 @@
 """Shared pytest fixtures (keep these small and generic)."""
+import contextlib
 import os
 
 # a tuning profile on this machine (python -m minpy.jit.tune) must not change what
@@ -22,16 +23,41 @@ def set_policy():
     minpy.set_global_policy(old)
 
 
-@pytest.fixture(params=["eager", "lazy"])
+@pytest.fixture(params=["eager", "lazy", "lazy-codegen"])
 def minpy_mode(request):
-    """Run a test eagerly and again in lazy mode (modules opt in with
+    """Run a test eagerly, in lazy mode, and in lazy mode with every fusible node
+    run by a generated kernel (modules opt in with
     ``pytestmark = pytest.mark.usefixtures("minpy_mode")``)."""
     if request.param == "eager":
         yield "eager"
         return
-    with minpy.lazy():
-        yield "lazy"
-        minpy.flush()
+    with codegen_mode("always" if request.param == "lazy-codegen" else "off"):
+        with minpy.lazy():
+            yield request.param
+            minpy.flush()
+
+
+@contextlib.contextmanager
+def codegen_mode(mode):
+    """``minpy.jit.config.codegen`` set to ``mode`` (a test needing a compiler for
+    "always" is skipped where none works)."""
+    from minpy.jit import codegen
+    if mode == "always" and not codegen.available():
+        pytest.skip("no C++ compiler: generated kernels are not available")
+    old = minpy.jit.config.codegen
+    minpy.jit.config.codegen = mode
+    try:
+        yield
+    finally:
+        minpy.jit.config.codegen = old
+
+
+@pytest.fixture(params=["off", "always"])
+def codegen(request):
+    """Run a test without and with generated kernels (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("codegen")``)."""
+    with codegen_mode(request.param):
+        yield request.param
 
 
 @pytest.fixture

@@ -260,3 +260,14 @@ def test_clusters_stay_convex():
     f = N("add", [])
     g = N("add", [e, f])        # two independent clusters merge through their consumer
     assert fuse.clusters([e, f, g], lambda n: True) == [[e, f, g]]
+
+
+@needs_compiler
+def test_explain_shows_the_generated_source(always):
+    def step(a, b):
+        return mnp.tanh(a * b) + mnp.maximum(b, 0.5)
+    x = mnp.array(onp.linspace(-1, 1, 10, dtype="float32").reshape(2, 5) * 1.37)
+    report = minpy.jit.explain(step, x, x)
+    text = str(report)
+    assert "generated kernels: 1" in text
+    assert "std::tanh" in text or "tanh" in report["kernels"][0]

@@ -1,5 +1,5 @@
 """Random programs (with value-dependent branches and NumPy fallbacks) give the same
-results in NumPy, eager MinPy and lazy MinPy."""
+results in NumPy, eager MinPy and lazy MinPy (without and with generated kernels)."""
 import numpy as onp
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import minpy
 import minpy.numpy as mnp
+from minpy.jit import codegen as _codegen
 
 SHAPES = [(3, 4), (4,), (1, 4), (3, 1), (1, 1)]
 UNARY = ["tanh", "abs", "negative", "square", "exp_clip", "sqrt_abs", "flip"]
@@ -93,18 +94,24 @@ def test_numpy_eager_and_lazy_agree(program, shapes, seed):
     ref = as_numpy(ref)
     minpy.set_lazy(False)
     eager = as_numpy(run(program, inputs, mnp, False))
-    try:
-        minpy.set_lazy(True)
-        lazy_state = run(program, inputs, mnp, False)
-        lazy = as_numpy(lazy_state)
-    finally:
-        minpy.set_lazy(False)
-    assert len(ref) == len(eager) == len(lazy)
-    for r, e, z in zip(ref, eager, lazy):
-        assert r.shape == e.shape == z.shape
-        assert e.dtype == z.dtype
-        assert onp.allclose(e, r, rtol=1e-4, atol=1e-4)
-        assert onp.allclose(z, e, rtol=1e-5, atol=1e-5)
+    runs = []
+    for codegen in ("off", "always") if _codegen.available() else ("off",):
+        old = minpy.jit.config.codegen
+        try:
+            minpy.jit.config.codegen = codegen
+            minpy.set_lazy(True)
+            lazy_state = run(program, inputs, mnp, False)
+            runs.append(as_numpy(lazy_state))
+        finally:
+            minpy.set_lazy(False)
+            minpy.jit.config.codegen = old
+    for lazy in runs:          # lazy mode without and with generated kernels
+        assert len(ref) == len(eager) == len(lazy)
+        for r, e, z in zip(ref, eager, lazy):
+            assert r.shape == e.shape == z.shape
+            assert e.dtype == z.dtype
+            assert onp.allclose(e, r, rtol=1e-4, atol=1e-4)
+            assert onp.allclose(z, e, rtol=1e-5, atol=1e-5)
 
 
 def test_programs_exercise_value_dependent_branches():

@@ -19,7 +19,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RNG = onp.random.RandomState(0)
 
 
-pytestmark = pytest.mark.usefixtures("clean_jit_state")
+# every test runs without and with generated kernels
+pytestmark = pytest.mark.usefixtures("clean_jit_state", "codegen")
 
 
 def traces():
@@ -170,6 +171,7 @@ def _uses_scale(x):
 def test_captured_arrays_are_read_by_reference():
     global W_GLOBAL
     saved = W_GLOBAL
+    W_GLOBAL = np.ones(3)        # a fresh one: the steps below change it in place
     try:
         x = np.array(onp.array([1, 2, 3], "float32"))
         f = minpy.jit(_uses_global)

@@ -547,6 +547,9 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
         fused = _fused(order, descs, keep, outs, ext, scalars, baked)
         if fused is not None:
             order, descs, keep, outs = fused
+            direct = codegen.direct_graph(order, descs, outs, ext, ctx, len(keep), consts)
+            if direct is not None:
+                return direct
         vehicle = config.vehicle
         promote = None
         if vehicle == "auto":

@@ -48,6 +48,8 @@ class JitConfig:
         #                                  (every fusible node, an error without a compiler);
         #                                  the MINPY_JIT_CODEGEN environment variable wins
         self.codegen_min_nodes = 2       # "auto": smallest cluster worth a kernel
+        self.codegen_direct = True       # a graph fused into one kernel is called directly
+        #                                  (ctypes, no MXNet executor: tens of us less a call)
         self.codegen_dot_max = 32768     # products up to n*k*m multiply-adds inline into a
         #                                  kernel; larger ones stay on MXNet's BLAS / oneDNN
 

@@ -806,6 +806,10 @@ class Explanation(dict):
             lines += [f"    {r} at {w}" for r, w in self["breaks"]]
         else:
             lines.append("  graph breaks: none (calls replay the cached executor)")
+        kernels = self.get("kernels") or []
+        lines.append(f"  generated kernels: {len(kernels)} libraries built by this trace"
+                     " (MINPY_JIT_DUMP=dir keeps every one)")
+        lines += ["    " + line for src in kernels for line in src.splitlines()]
         return "\n".join(lines)
 
 
@@ -814,6 +818,8 @@ def explain(fn: Callable, *args, **kwargs) -> Explanation:
     jf = fn if isinstance(fn, JitFunction) else JitFunction(fn)
     probe = JitFunction(jf.fn, jf.static_argnums, jf.static_argnames, False, False)
     sig, leaves, statics = probe._signature(args, kwargs)
+    from . import codegen
+    built = len(codegen.all_sources())
     try:
         probe._trace(sig, leaves, statics, (args, kwargs))
     finally:
@@ -840,4 +846,5 @@ def explain(fn: Callable, *args, **kwargs) -> Explanation:
         captured=[f"array{h.shape} {h.dtype.name}" for h in entry.captured],
         breaks=[(r, format_where(w)) for r, w in entry.breaks],
         replayable=not entry.broken,
+        kernels=codegen.all_sources()[built:],
     )

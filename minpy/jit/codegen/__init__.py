@@ -17,14 +17,14 @@ import time
 from .. import counters as _stats
 from ..config import config
 from . import emit, loader, toolchain
-from .fuse import clusters, library_source, plan, supported
+from .fuse import FusedOp, clusters, library_source, plan, supported
 
 MODES = ("auto", "off", "always")
 ENV = "MINPY_JIT_CODEGEN"
 DUMP_ENV = "MINPY_JIT_DUMP"
 
 _lock = threading.Lock()
-_last_sources: list = []      # the latest libraries' sources (minpy.jit.explain shows them)
+_sources: list = []      # every kernel library's source this process built or loaded
 
 
 class SettingError(Exception):
@@ -51,9 +51,10 @@ def available() -> bool:
     return toolchain.compiler() is not None
 
 
-def last_sources() -> list:
+def all_sources() -> list:
+    """Sources of the kernel libraries this process built or loaded, oldest first."""
     with _lock:
-        return list(_last_sources)
+        return list(_sources)
 
 
 def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
@@ -115,14 +116,43 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
     return from_ir(kept, pouts)
 
 
+def direct_graph(order, descs, outs, ext, ctx, nodes, consts):
+    """A ``DirectGraph`` when the fused graph is one kernel reading only graph inputs
+    (``config.codegen_direct``), else None."""
+    if not config.codegen_direct or len(order) != 1 or not isinstance(order[0].op, FusedOp):
+        return None
+    if any(d[0] not in ("x", "s") for d in descs[0]):
+        return None
+    from .direct import DirectGraph
+    node = order[0]
+    g = DirectGraph(node.op.address, descs[0], ext,
+                    list(zip(node.shapes, node.dtypes)), ctx, nodes, consts)
+    pick = [k for _, k in outs]
+    if pick == list(range(len(node.shapes))):
+        return g
+    return _Reordered(g, pick)
+
+
+class _Reordered:
+    """A direct graph whose outputs the caller wants in another order."""
+
+    __slots__ = ("graph", "pick", "nodes")
+
+    def __init__(self, graph, pick) -> None:
+        self.graph, self.pick, self.nodes = graph, pick, graph.nodes
+
+    def run(self, ext, scalars):
+        vals = self.graph.run(ext, scalars)
+        return [vals[k] for k in self.pick]
+
+
 def _record(source, path, seconds, hit, kernels, nodes) -> None:
     _stats.bump("fused_kernels", kernels)
     _stats.bump("fused_nodes", nodes)
     _stats.bump("kernel_compile_seconds", seconds)
     _stats.bump("kernel_disk_hits" if hit else "kernel_builds", 1)
     with _lock:
-        _last_sources.append(source)
-        del _last_sources[:-8]
+        _sources.append(source)
     dump = os.environ.get(DUMP_ENV)
     if dump:
         os.makedirs(dump, exist_ok=True)

@@ -226,9 +226,7 @@ def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype):
 PRELUDE = r"""
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <limits>
-#include <vector>
+#include <cstdlib>
 
 // a fed scalar (a (1,)-shaped input of MXNet dtype code ``t``) as a double
 static inline double minpy_scalar(const void* p, int t) {
@@ -243,10 +241,16 @@ static inline double minpy_scalar(const void* p, int t) {
   }
 }
 
+// scratch memory of a kernel call, per thread, grown when a kernel needs more
 static inline char* minpy_arena(size_t bytes) {
-  static thread_local std::vector<double> buf;
-  if (buf.size() * sizeof(double) < bytes + 64) buf.resize(bytes / sizeof(double) + 16);
-  return reinterpret_cast<char*>(buf.data());
+  static thread_local char* buf = nullptr;
+  static thread_local size_t cap = 0;
+  if (cap < bytes) {
+    std::free(buf);
+    cap = (bytes + 4095) / 4096 * 4096;
+    buf = static_cast<char*>(std::aligned_alloc(64, cap));
+  }
+  return buf;
 }
 """
 
