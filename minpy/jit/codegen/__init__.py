@@ -83,19 +83,19 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
         return supported(n, ext, scalars, baked, config.codegen_dot_max)
 
     smallest = 1 if m == "always" else config.codegen_min_nodes
-    plans = []
+    plans, stages = [], {}
     for group in clusters(pnodes, ok):
         if len(group) < smallest or all(n.op.name in ("reshape", "split") for n in group):
             continue
         try:
-            p = plan(group, consumers, graph_outs, ext, scalars, baked, scalar_dtype)
+            p = plan(group, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages)
         except emit.Unsupported:
             continue
         if p is not None:
             plans.append(p)
     if not plans:
         return None
-    source = library_source(plans)
+    source = library_source(plans, stages)
     path, seconds, hit = toolchain.build(source)
     addr = loader.addresses(path, [p.name for p in plans])
     loader.kernel_op()

@@ -10,6 +10,7 @@ extent and stride is a constant the compiler can vectorise with.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as _onp
 
@@ -71,8 +72,10 @@ class Kernel:
     """Emits the body of one operator. ``inputs``: (shape, dtype, kind) per operator
     input, kind "array" or "scalar"; ``baked``: {scalar position: value}."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, stages=None) -> None:
         self.name = name
+        self.stages = {} if stages is None else stages   # canonical text -> function name
+        self.decl: dict = {}     # variable of the kernel function -> its C type
         self.lines: list = []
         self.arena = 0          # bytes of scratch memory
         self.tmp = 0
@@ -92,7 +95,40 @@ class Kernel:
         name = f"t{self.tmp}"
         self.lines.append(f"  {CTYPE[dtype]}* __restrict {name} = "
                           f"reinterpret_cast<{CTYPE[dtype]}*>(arena + {off});")
+        self.decl[name] = f"{CTYPE[dtype]}*"
         return name
+
+    def view(self, base: str, offset: int, dtype) -> str:
+        """A pointer variable ``offset`` elements into ``base`` (a split's part)."""
+        self.tmp += 1
+        name = f"v{self.tmp}"
+        ct = CTYPE[dtype]
+        self.lines.append(f"  const {ct}* {name} = {base} + {offset}LL;")
+        self.decl[name] = f"const {ct}*"
+        return name
+
+    def stage(self, lines) -> None:
+        """Emit ``lines`` as a call of a stage function shared by every identical stage
+        (the RNN's fifty steps are one function each, not fifty copies to compile)."""
+        text = "\n".join(lines)
+        params, local = [], {}
+
+        def name_of(m):
+            tok = m.group(0)
+            if tok in self.decl:
+                if tok not in params:
+                    params.append(tok)
+                return f"p{params.index(tok)}"
+            if tok[0] in "rl":
+                return local.setdefault(tok, f"{tok[0]}{len(local)}")
+            return tok
+        canon = _TOKEN.sub(name_of, text)
+        sig = ", ".join(f"{_restrict(self.decl[t])} p{i}" for i, t in enumerate(params))
+        key = sig + "\n" + canon
+        fn = self.stages.get(key)
+        if fn is None:
+            fn = self.stages[key] = f"minpy_stage{len(self.stages)}"
+        self.lines.append(f"  {fn}({', '.join(params)});")
 
     # ---------------------------------------------------------------- loops
     def nest(self, shape, operand_strides, body, simd=True) -> list:
@@ -146,7 +182,7 @@ class Kernel:
                 out.append(f"{v.ptr}[{ix}] = ({CTYPE[v.dtype]}){reg};")
             return out
         del vals
-        self.lines += self.nest(shape, strides, body)
+        self.stage(self.nest(shape, strides, body))
         self.group = None
         self.pending, self.loads, self.stores = [], [], []
 
@@ -188,6 +224,22 @@ class Kernel:
         v.ptr = ptr
 
 
+_TOKEN = re.compile(r"\b(?:in|out|t|v|s|r|l)\d+(?:_\d+)?\b")
+
+
+def _restrict(ctype: str) -> str:
+    return ctype + " __restrict" if ctype.endswith("*") else "const " + ctype
+
+
+def stage_functions(stages: dict) -> str:
+    """The C++ definitions of the stage functions of ``stages`` (see ``Kernel.stage``)."""
+    out = []
+    for key, fn in stages.items():
+        sig, body = key.split("\n", 1)
+        out.append(f"static __attribute__((noinline)) void {fn}({sig}) {{\n{body}\n}}")
+    return "\n".join(out)
+
+
 def compute_type(dtypes) -> str:
     return "double" if any(str(d) == "float64" for d in dtypes) else "float"
 
@@ -214,13 +266,13 @@ def plan_groups(nodes) -> dict:
     return groups
 
 
-def generate(name, nodes, inputs, outputs, ext, scalars, baked) -> tuple:
+def generate(name, nodes, inputs, outputs, ext, scalars, baked, stages=None) -> tuple:
     """C++ body of operator ``name`` and its scratch size.
 
     ``inputs``: the cluster's operator inputs in order, each a graph reference
     (``("n", node, k)``, ``("x", k)``) or a fed scalar ``("s", type, k)``;
     ``outputs``: the (node, k) the operator returns."""
-    K = Kernel(name)
+    K = Kernel(name, stages)
     inset = set(id(n) for n in nodes)
     groups = plan_groups(nodes)
     # which values must be in memory: read by another stage, or returned
@@ -236,6 +288,7 @@ def generate(name, nodes, inputs, outputs, ext, scalars, baked) -> tuple:
     for j, d in enumerate(inputs):
         if d[0] == "s":
             head.append(f"  const double s{d[2]} = minpy_scalar(in[{j}], itypes[{j}]);")
+            K.decl[f"s{d[2]}"] = "double"
             vals[("s", d[2])] = _Val((), "float64", expr=f"s{d[2]}")
             continue
         shape, dtype = _ref_meta(d, ext)
@@ -244,14 +297,15 @@ def generate(name, nodes, inputs, outputs, ext, scalars, baked) -> tuple:
         ct = CTYPE[dtype]
         head.append(f"  const {ct}* __restrict in{j} = "
                     f"reinterpret_cast<const {ct}*>(in[{j}]);")
+        K.decl[f"in{j}"] = f"const {ct}*"
         vals[_refkey(d)] = _Val(shape, dtype, ptr=f"in{j}")
     outptr = {}
     for j, (n, k) in enumerate(outputs):
         ct = CTYPE[str(n.dtypes[k])]
         head.append(f"  {ct}* __restrict out{j} = "
                     f"reinterpret_cast<{ct}*>(out[{j}]);")
+        K.decl[f"out{j}"] = f"{ct}*"
         outptr[(id(n), k)] = f"out{j}"
-    K.lines = []
 
     def value(d):
         if d[0] == "s":
@@ -306,7 +360,7 @@ def generate(name, nodes, inputs, outputs, ext, scalars, baked) -> tuple:
         if v.ptr != f"out{j}":
             if v.ptr is None:
                 raise Unsupported("an output never stored")
-            K.lines += _copy(K, v, tuple(n.shapes[k]), str(n.dtypes[k]), f"out{j}", emit=False)
+            K.stage(_copy(K, v, tuple(n.shapes[k]), str(n.dtypes[k]), f"out{j}", emit=False))
     return head, K.lines, K.arena
 
 
@@ -377,7 +431,7 @@ def _copy(K, v, shape, dtype, dst, emit=True):
                    lambda ix: [f"{dst}[{ix[1]}] = ({ct}){v.ptr}[{ix[0]}];"])
     if not emit:
         return lines
-    K.lines += lines
+    K.stage(lines)
     return _Val(shape, dtype, ptr=dst)
 
 
@@ -408,7 +462,7 @@ def _reduce(K, n, x, dst):
     acc = K.scratch((m,), "float64" if is_sum else dtype)
     init = "0" if is_sum else literal(float("-inf") if name in ("max", "amax") else float("inf"),
                                       acc_t)
-    K.lines.append(f"  for (long long j = 0; j < {m}LL; ++j) {acc}[j] = {init};")
+    lines = [f"  for (long long j = 0; j < {m}LL; ++j) {acc}[j] = {init};"]
     ast = [0 if d in axes else s for d, s in enumerate(_strides(keep))]
     if is_sum:
         step = "{a}[{o}] += (double){x}[{i}];"
@@ -419,14 +473,15 @@ def _reduce(K, n, x, dst):
         step = ("{{ const {t} v = {x}[{i}]; const {t} c = {a}[{o}]; "
                 "{a}[{o}] = (v < c || v != v) ? v : c; }}")
     inner_reduced = len(shape) > 0 and (len(shape) - 1) in axes
-    K.lines += K.nest(shape, [_strides(shape), ast],
-                      lambda ix: [step.format(a=acc, o=ix[1], x=x.ptr, i=ix[0], t=acc_t)],
-                      simd=not inner_reduced and is_sum)
+    lines += K.nest(shape, [_strides(shape), ast],
+                    lambda ix: [step.format(a=acc, o=ix[1], x=x.ptr, i=ix[0], t=acc_t)],
+                    simd=not inner_reduced and is_sum)
     if name == "mean":
-        K.lines.append(f"  for (long long j = 0; j < {m}LL; ++j) "
-                       f"{dst}[j] = ({ct})({acc}[j] / {count}.0);")
+        lines.append(f"  for (long long j = 0; j < {m}LL; ++j) "
+                     f"{dst}[j] = ({ct})({acc}[j] / {count}.0);")
     else:
-        K.lines.append(f"  for (long long j = 0; j < {m}LL; ++j) {dst}[j] = ({ct}){acc}[j];")
+        lines.append(f"  for (long long j = 0; j < {m}LL; ++j) {dst}[j] = ({ct}){acc}[j];")
+    K.stage(lines)
     return _Val(n.shapes[0], dtype, ptr=dst)
 
 
@@ -445,7 +500,7 @@ def _product(K, n, args, dst):
     sa = (1, rows) if ta else (inner, 1)          # strides of (i, k) in a
     sb = (1, inner) if tb else (cols, 1)          # strides of (k, j) in b
     ca, cb = CTYPE[a.dtype], CTYPE[b.dtype]
-    K.lines += [
+    K.stage([
         f"  for (long long i = 0; i < {rows}LL; ++i) {{",
         f"    {ct}* __restrict c = {dst} + i * {cols}LL;",
         "    #pragma omp simd",
@@ -456,7 +511,7 @@ def _product(K, n, args, dst):
         f"      for (long long j = 0; j < {cols}LL; ++j) "
         f"c[j] += av * ({ct})(({cb}){b.ptr}[k * {sb[0]}LL + j * {sb[1]}LL]);",
         "    }",
-        "  }"]
+        "  }"])
     return _Val(n.shapes[0], dtype, ptr=dst)
 
 
@@ -468,8 +523,8 @@ def _transpose(K, n, x, dst):
     out_shape = tuple(x.shape[a] for a in axes)
     src_st = _strides(x.shape)
     ct = CTYPE[str(n.dtypes[0])]
-    K.lines += K.nest(out_shape, [[src_st[a] for a in axes], _strides(out_shape)],
-                      lambda ix: [f"{dst}[{ix[1]}] = ({ct}){x.ptr}[{ix[0]}];"])
+    K.stage(K.nest(out_shape, [[src_st[a] for a in axes], _strides(out_shape)],
+                   lambda ix: [f"{dst}[{ix[1]}] = ({ct}){x.ptr}[{ix[0]}];"]))
     return _Val(out_shape, str(n.dtypes[0]), ptr=dst)
 
 
@@ -485,9 +540,9 @@ def _concat(K, n, args, dst):
     for v in args:
         _need_mem(v)
         base = off * ost[axis]
-        K.lines += K.nest(v.shape, [_strides(v.shape), ost],
-                          lambda ix, v=v, base=base: [
-                              f"{dst}[{base}LL + {ix[1]}] = ({ct}){v.ptr}[{ix[0]}];"])
+        K.stage(K.nest(v.shape, [_strides(v.shape), ost],
+                       lambda ix, v=v, base=base: [
+                           f"{dst}[{base}LL + {ix[1]}] = ({ct}){v.ptr}[{ix[0]}];"]))
         off += v.shape[axis]
     return _Val(out_shape, str(n.dtypes[0]), ptr=dst)
 
@@ -504,14 +559,14 @@ def _split(K, n, x, outptr):
         base = off * xst[axis]
         p = outptr.get((id(n), k))
         if axis == 0 or all(d == 1 for d in x.shape[:axis]):
-            view = _Val(shp, dtype, ptr=f"({x.ptr} + {base}LL)")
+            view = _Val(shp, dtype, ptr=K.view(x.ptr, base, dtype))
             out.append(_copy(K, view, shp, dtype, p) if p is not None else view)
         else:
             dst = p if p is not None else K.scratch(shp, dtype)
             ct = CTYPE[dtype]
-            K.lines += K.nest(shp, [xst, _strides(shp)],
-                              lambda ix, base=base, dst=dst: [
-                                  f"{dst}[{ix[1]}] = ({ct}){x.ptr}[{base}LL + {ix[0]}];"])
+            K.stage(K.nest(shp, [xst, _strides(shp)],
+                           lambda ix, base=base, dst=dst: [
+                               f"{dst}[{ix[1]}] = ({ct}){x.ptr}[{base}LL + {ix[0]}];"]))
             out.append(_Val(shp, dtype, ptr=dst))
         off += shp[axis]
     return out

@@ -179,7 +179,7 @@ class Plan:
     __slots__ = ("nodes", "inputs", "outputs", "source", "name", "op")
 
 
-def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype):
+def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages=None):
     inset = set(id(n) for n in nodes)
     inputs, seen = [], set()
     for n in nodes:
@@ -204,7 +204,7 @@ def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype):
     for n, k in outputs:
         if str(n.dtypes[k]) not in _FLOATS:
             raise emit.Unsupported("a bool value leaves the cluster")
-    head, body, arena = emit.generate("K", nodes, inputs, outputs, ext, scalars, baked)
+    head, body, arena = emit.generate("K", nodes, inputs, outputs, ext, scalars, baked, stages)
     p = Plan()
     p.nodes, p.inputs, p.outputs = nodes, inputs, outputs
     sdt = {}
@@ -255,8 +255,8 @@ static inline char* minpy_arena(size_t bytes) {
 """
 
 
-def library_source(plans) -> str:
-    seen, parts = set(), [PRELUDE, mathfn.header()]
+def library_source(plans, stages=None) -> str:
+    seen, parts = set(), [PRELUDE, mathfn.header(), emit.stage_functions(stages or {})]
     for p in plans:
         if p.name not in seen:
             seen.add(p.name)
