@@ -271,3 +271,40 @@ def test_explain_shows_the_generated_source(always):
     text = str(report)
     assert "generated kernels: 1" in text
     assert "std::tanh" in text or "tanh" in report["kernels"][0]
+
+
+def test_clusters_never_form_a_cycle_on_random_graphs():
+    """The graph of clusters (each contracted to one node) stays acyclic."""
+    import networkx as nx
+
+    class Op:
+        def __init__(self, name):
+            self.name = name
+
+    class N:
+        def __init__(self, i, ins):
+            self.i, self.op, self.ins = i, Op("n"), [("n", p, 0) for p in ins]
+    rng = onp.random.RandomState(1)
+    total = kept = 0
+    for trial in range(300):
+        nodes = []
+        for i in range(int(rng.randint(2, 30))):
+            k = int(rng.randint(0, min(i, 3) + 1))
+            ins = list(rng.choice(nodes, size=k, replace=False)) if k else []
+            nodes.append(N(i, ins))
+        fusible = set(int(i) for i in onp.nonzero(rng.rand(len(nodes)) < 0.7)[0])
+        groups = fuse.clusters(nodes, lambda n: n.i in fusible)
+        where = {n: ("c", j) for j, g in enumerate(groups) for n in g}
+        g = nx.DiGraph()
+        for n in nodes:
+            g.add_node(where.get(n, n))
+            for d in n.ins:
+                a, b = where.get(d[1], d[1]), where.get(n, n)
+                if a != b:
+                    g.add_edge(a, b)
+        assert nx.is_directed_acyclic_graph(g), trial
+        members = [n.i for grp in groups for n in grp]
+        assert len(members) == len(set(members)) and set(members) <= fusible
+        total += len(members)
+        kept += len(fusible)
+    assert total > 0.9 * kept      # cycles are broken by leaving few nodes out

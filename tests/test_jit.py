@@ -185,6 +185,7 @@ def test_captured_arrays_are_read_by_reference():
         assert traces() == 1
         # check=True re-runs the function and notices a baked Python scalar that changed
         global SCALE_GLOBAL
+        SCALE_GLOBAL = 2.0
         fc = minpy.jit(_uses_scale, check=True)
         assert close(fc(x), [2, 4, 6]) and close(fc(x), [2, 4, 6])
         SCALE_GLOBAL = 3.0
@@ -192,6 +193,7 @@ def test_captured_arrays_are_read_by_reference():
             fc(x)
     finally:
         W_GLOBAL = saved
+        SCALE_GLOBAL = 2.0
 
 
 def test_closure_capture_and_explain_reports_it():

@@ -79,20 +79,28 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
                 consumers.setdefault((id(d[1]), d[2]), []).append(n)
     ext = list(ext)
 
+    banned: set = set()
+
     def ok(n):
-        return supported(n, ext, scalars, baked, config.codegen_dot_max)
+        return n not in banned and supported(n, ext, scalars, baked, config.codegen_dot_max)
 
     smallest = 1 if m == "always" else config.codegen_min_nodes
-    plans, stages = [], {}
-    for group in clusters(pnodes, ok):
-        if len(group) < smallest or all(n.op.name in ("reshape", "split") for n in group):
-            continue
-        try:
-            p = plan(group, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages)
-        except emit.Unsupported:
-            continue
-        if p is not None:
-            plans.append(p)
+    for _ in range(4):        # cut again without the nodes a cluster could not keep
+        plans, stages, again = [], {}, False
+        for group in clusters(pnodes, ok):
+            if len(group) < smallest or all(n.op.name in ("reshape", "split") for n in group):
+                continue
+            try:
+                p = plan(group, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages)
+            except emit.Unsupported as e:
+                if e.node is not None:
+                    banned.add(e.node)
+                    again = True
+                continue
+            if p is not None:
+                plans.append(p)
+        if not again:
+            break
     if not plans:
         return None
     source = library_source(plans, stages)

@@ -21,7 +21,12 @@ MXTYPE = {"float32": 0, "float64": 1, "bool": 7}
 
 
 class Unsupported(Exception):
-    """The emitter cannot express this node (the cluster builder leaves it out)."""
+    """The emitter cannot express this cluster; ``node``, when known, is the one to
+    leave out (the clusters are then cut again without it)."""
+
+    def __init__(self, message: str, node=None) -> None:
+        super().__init__(message)
+        self.node = node
 
 
 def _strides(shape) -> list:

@@ -83,8 +83,44 @@ def supported(n, ext, scalars, baked, dot_max: int) -> bool:
     return True
 
 
-def clusters(pnodes, ok) -> list:
+def clusters(pnodes, ok, rounds: int = 64) -> list:
     """Convex groups of fusible nodes, in topological order (lists of nodes).
+
+    The greedy pass below keeps clusters convex for the paths it sees node by
+    node; merging can still close a cycle between two clusters, so the contracted
+    graph is checked and, while it has a cycle, the member a cycle enters a
+    cluster through is left out and the clusters are cut again.
+    """
+    import networkx as nx
+    banned: set = set()
+    for _ in range(rounds):
+        groups = _greedy(pnodes, lambda n: n not in banned and ok(n))
+        where = {n: j for j, g in enumerate(groups) for n in g}
+        g = nx.DiGraph()
+        enter = {}
+        for n in pnodes:
+            b = ("c", where[n]) if n in where else n
+            g.add_node(b)
+            for d in n.ins:
+                if d[0] != "n":
+                    continue
+                a = ("c", where[d[1]]) if d[1] in where else d[1]
+                if a != b:
+                    g.add_edge(a, b)
+                    enter.setdefault((a, b), n)
+        try:
+            cycle = nx.find_cycle(g)
+        except nx.NetworkXNoCycle:
+            return groups
+        for a, b in cycle:
+            if isinstance(b, tuple):
+                banned.add(enter[(a, b)])
+                break
+    return []
+
+
+def _greedy(pnodes, ok) -> list:
+    """Clusters grown node by node (see ``clusters``).
 
     A node joins (and merges) the clusters of its fusible producers unless that
     would close a cycle through a node outside: ``reach`` holds, per node, the
@@ -105,18 +141,17 @@ def clusters(pnodes, ok) -> list:
         for p in prods:
             r |= reach[p]
         if ok(n):
-            cands = {find(member[p]) for p in prods if p in member}
-            into = set()              # clusters reaching n through producers outside cands
-            for p in prods:
-                if p not in member or find(member[p]) not in cands:
-                    into |= {find(c) for c in reach[p]}
-            good = set()
-            for c in cands:
-                if c in into:
-                    continue
-                if any(find(o) in cands for o in outer[c][0]):
-                    continue
-                good.add(c)
+            good = {find(member[p]) for p in prods if p in member}
+            while True:          # drop candidates that would close a cycle, until none does
+                around = set()   # clusters reaching n through producers outside ``good``
+                for p in prods:
+                    if p not in member or find(member[p]) not in good:
+                        around |= {find(c) for c in reach[p]}
+                bad = {c for c in good
+                       if c in around or any(find(o) in good and find(o) != c for o in outer[c][0])}
+                if not bad:
+                    break
+                good -= bad
             if good:
                 keep = min(good)
                 for c in good:
@@ -130,9 +165,7 @@ def clusters(pnodes, ok) -> list:
                 parent.append(keep)
                 outer[keep] = (set(), [])
             member[n] = keep
-            for p in prods:
-                if p not in member or find(member[p]) != keep:
-                    outer[keep][0].update(find(c) for c in reach[p])
+            outer[keep][0].update(around)
             outer[keep][0].discard(keep)
             outer[keep][1].append(n)
             r.add(keep)
@@ -203,7 +236,7 @@ def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages
         return None
     for n, k in outputs:
         if str(n.dtypes[k]) not in _FLOATS:
-            raise emit.Unsupported("a bool value leaves the cluster")
+            raise emit.Unsupported("a bool value leaves the cluster", n)
     head, body, arena = emit.generate("K", nodes, inputs, outputs, ext, scalars, baked, stages)
     p = Plan()
     p.nodes, p.inputs, p.outputs = nodes, inputs, outputs
