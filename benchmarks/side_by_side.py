@@ -7,6 +7,7 @@ the best round of each is reported, and the ratios the issues ask about.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import mxnet as mx
@@ -22,13 +23,33 @@ from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn
                         softmax_reductions, symbolic_sgd)
 
 
+@contextlib.contextmanager
+def codegen(mode):
+    old = minpy.jit.config.codegen
+    minpy.jit.config.codegen = mode
+    try:
+        yield
+    finally:
+        minpy.jit.config.codegen = old
+
+
+def pinned(fn, mode):
+    """``fn`` run with ``minpy.jit.config.codegen = mode`` (graphs are cached per mode)."""
+    def run():
+        with codegen(mode):
+            return fn()
+    return run
+
+
 def variants():
     xs, target, Wx, Wh, b = rnn_data()
     args = [mnp.array(a) for a in (Wx, Wh, b, xs, target)]
     step = grad_and_loss(lambda Wx, Wh, b, xs, t: rnn_loss(mnp, Wx, Wh, b, xs, t), [0, 1, 2])
     jstep = minpy.jit(step)
-    jstep(*args)
-    exe = next(iter(jstep.cache.values())).compiled.exe
+    with codegen("off"):             # the executor jit replays without generated kernels
+        xstep = minpy.jit(step)
+        xstep(*args)
+    exe = next(iter(xstep.cache.values())).compiled.exe
 
     def wait(grads):
         for g in grads:
@@ -46,14 +67,20 @@ def variants():
         with minpy.lazy():
             elementwise_chain(mnp, x, y).wait_to_read()
 
+    cjit = minpy.jit(lambda x, y: elementwise_chain(mnp, x, y))
+    cjit_off = minpy.jit(lambda x, y: elementwise_chain(mnp, x, y))
     return {
         "rnn numpy": (lambda: rnn_numpy_grad(Wx, Wh, b, xs, target), 50),
         "rnn jit": (lambda: wait(jstep(*args)[0]), 50),
+        "rnn jit-nocg": (pinned(lambda: wait(xstep(*args)[0]), "off"), 50),
         "rnn executor": (lambda: (exe.forward(is_train=False), mx.nd.waitall()), 50),
         "rnn lazy": (rnn_lazy, 5),
         "rnn eager": (lambda: wait(step(*args)[0]), 2),
         "chain numpy": (lambda: elementwise_chain(onp, xn, yn), 200),
         "chain lazy": (chain_lazy, 50),
+        "chain lazy-nocg": (pinned(chain_lazy, "off"), 50),
+        "chain jit": (lambda: cjit(x, y).wait_to_read(), 200),
+        "chain jit-nocg": (pinned(lambda: cjit_off(x, y).wait_to_read(), "off"), 200),
         "chain eager": (lambda: elementwise_chain(mnp, x, y).wait_to_read(), 20),
     }
 
@@ -70,6 +97,8 @@ def mlp_variants():
     return {
         "mlp numpy": (lambda: mlp_numpy_step(nparams, x, onehot), 3),
         "mlp jit": (minpy_runner(minpy.jit(step), mparams, data, "jit"), 3),
+        "mlp jit-nocg": (pinned(minpy_runner(minpy.jit(step), [mnp.array(p) for p in params],
+                                             data, "jit"), "off"), 3),
         "mlp symbolic": (run_sym, 3),
         "mlp lazy": (minpy_runner(step, mparams, data, "lazy"), 3),
     }
@@ -92,6 +121,7 @@ def cnn_variants():
     return {
         "cnn numpy": (lambda: cnn_numpy_step(nparams, x, onehot), 10),
         "cnn jit": (runner("jit"), 10),
+        "cnn jit-nocg": (pinned(runner("jit"), "off"), 10),
         "cnn symbolic": (run_sym, 10),
         "cnn lazy": (runner("lazy"), 10),
         "cnn eager": (runner("eager"), 3),
@@ -156,16 +186,18 @@ def main() -> None:
         sys.exit(f"unknown group(s) {unknown}; choose from {list(known)}")
     best = measure(groups=groups)
     for k, v in best.items():
-        print(f"{k:14s} {v * 1e6:10.1f} us")
+        print(f"{k:16s} {v * 1e6:10.1f} us")
     if "mlp" in groups:
         print(f"mlp:   jit / symbolic {best['mlp jit'] / best['mlp symbolic']:.2f}x, "
               f"jit vs numpy {best['mlp numpy'] / best['mlp jit']:.2f}x faster, "
               f"lazy / symbolic {best['mlp lazy'] / best['mlp symbolic']:.2f}x, "
-              f"symbolic vs numpy {best['mlp numpy'] / best['mlp symbolic']:.2f}x faster")
+              f"symbolic vs numpy {best['mlp numpy'] / best['mlp symbolic']:.2f}x faster, "
+              f"jit without codegen / symbolic {best['mlp jit-nocg'] / best['mlp symbolic']:.2f}x")
     if "cnn" in groups:
         print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x, "
               f"jit vs numpy {best['cnn numpy'] / best['cnn jit']:.2f}x faster, "
-              f"lazy vs eager {best['cnn eager'] / best['cnn lazy']:.2f}x faster")
+              f"lazy vs eager {best['cnn eager'] / best['cnn lazy']:.2f}x faster, "
+              f"jit without codegen / symbolic {best['cnn jit-nocg'] / best['cnn symbolic']:.2f}x")
     if "parity" in groups:
         print("parity: lazy / eager " + ", ".join(
             f"{w} {best[f'parity {w} lazy'] / best[f'parity {w} eager']:.3f}"
@@ -175,9 +207,12 @@ def main() -> None:
     print(f"rnn:   jit vs eager {best['rnn eager'] / best['rnn jit']:.1f}x faster, "
           f"jit vs numpy {best['rnn numpy'] / best['rnn jit']:.2f}x faster, "
           f"jit over the bound executor {best['rnn jit'] / best['rnn executor']:.2f}x, "
-          f"lazy vs eager {best['rnn eager'] / best['rnn lazy']:.2f}x faster")
-    print(f"chain: lazy vs eager {best['chain eager'] / best['chain lazy']:.2f}x faster, "
-          f"numpy vs lazy {best['chain lazy'] / best['chain numpy']:.1f}x faster")
+          f"lazy vs eager {best['rnn eager'] / best['rnn lazy']:.2f}x faster, "
+          f"jit without codegen vs numpy {best['rnn numpy'] / best['rnn jit-nocg']:.2f}x faster")
+    print(f"chain: lazy vs eager {best['chain eager'] / best['chain lazy']:.2f}x faster "
+          f"(without codegen {best['chain eager'] / best['chain lazy-nocg']:.2f}x), "
+          f"jit / numpy {best['chain jit'] / best['chain numpy']:.2f}x "
+          f"(without codegen {best['chain jit-nocg'] / best['chain numpy']:.2f}x)")
 
 
 if __name__ == "__main__":

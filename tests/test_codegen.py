@@ -308,3 +308,22 @@ def test_clusters_never_form_a_cycle_on_random_graphs():
         total += len(members)
         kept += len(fusible)
     assert total > 0.9 * kept      # cycles are broken by leaving few nodes out
+
+
+@needs_compiler
+def test_sgd_update_into_the_parameter_fuses(always):
+    w0 = RNG.randn(6, 5).astype("float32")
+    g0 = RNG.randn(6, 5).astype("float32")
+
+    def step(w, g, lr):
+        w[:] = w - lr * g
+        return w
+    f = minpy.jit(step)
+    w, g = mnp.array(w0), mnp.array(g0)
+    before = minpy.jit.stats()["fused_kernels"]
+    f(w, g, 0.1)
+    f(w, g, 0.2)
+    want = w0 - onp.float32(0.1) * g0
+    want = want - onp.float32(0.2) * g0
+    onp.testing.assert_allclose(w.asnumpy(), want, rtol=1e-6)
+    assert minpy.jit.stats()["fused_kernels"] > before

@@ -54,7 +54,7 @@ def run_epoch(engine, nodes, ext, scalars, refs, reason, where) -> None:
             mixed = True
             break
     outs = tuple([(r.node.pos, r.index) for r in refs])
-    key = _Key((tuple([n.desc for n in nodes]), outs, ctx))
+    key = _Key((tuple([n.desc for n in nodes]), outs, ctx, config.codegen))
     _execute(engine, key, nodes, None, ext, scalars, outs, refs, mixed, reason, where, True)
 
 
@@ -116,7 +116,7 @@ def run_graph(engine, refs, reason, where, detach: bool = True) -> None:
     mixed = any(n.ctx != ctx for n in order) or any(type(v) is Failed for v in ext)
     key = _Key(("multi-epoch", tuple((n.op, n.attrs, d) for n, d in zip(order, descs)),
                 tuple((getattr(v, "shape", None), getattr(v, "dtype", None)) for v in ext),
-                outs, ctx))
+                outs, ctx, config.codegen))
     _execute(engine, key, order, descs, ext, scalars, outs, refs, mixed, reason, where,
              detach)
 

@@ -254,7 +254,7 @@ def compute_type(dtypes) -> str:
 def _is_elementwise(n) -> bool:
     name = n.op.name
     return name in ELEMENTWISE or name in SCALAR_GRAD or name in (
-        "broadcast_to", "astype", "where", "ones_like", "zeros_like", "copy")
+        "broadcast_to", "astype", "where", "ones_like", "zeros_like", "copy", "_setitem")
 
 
 def plan_groups(nodes) -> dict:
@@ -385,8 +385,8 @@ def _elementwise(K: Kernel, n, args, dtype: str) -> str:
     name = n.op.name
     attrs = dict(n.attrs)
     arrays = [a for a in args if not _is_scalar(a)]
-    if name in ("astype", "broadcast_to", "copy"):
-        a = args[0]
+    if name in ("astype", "broadcast_to", "copy", "_setitem"):
+        a = args[1] if name == "_setitem" else args[0]
         src = CTYPE.get(a.dtype, "double") if not _is_scalar(a) else "double"
         return K.operand(a, src) if not _is_scalar(a) else _sc(a, CTYPE[dtype])
     if name in ("ones_like", "zeros_like"):

@@ -28,7 +28,7 @@ def supported(n, ext, scalars, baked, dot_max: int) -> bool:
     """Whether the emitter computes node ``n`` exactly as its NumPy implementation."""
     name = n.op.name
     if not (name in ELEMENTWISE or name in SCALAR_GRAD or name in REDUCTIONS or
-            name in PRODUCTS or name in MOVES):
+            name in PRODUCTS or name in MOVES or name == "_setitem"):
         return False
     ctx = getattr(n, "ctx", None)
     if ctx is not None and getattr(getattr(ctx, "mx", None), "device_type", "cpu") != "cpu":
@@ -80,6 +80,11 @@ def supported(n, ext, scalars, baked, dot_max: int) -> bool:
         return arrays == 1
     if name == "where":
         return len(n.ins) == 3
+    if name == "_setitem":          # x[:] = v, x[:, :] = v: v broadcast into x's shape
+        index = attrs.get("index")
+        return len(n.ins) == 2 and isinstance(index, tuple) and \
+            len(index) <= len(n.shapes[0]) and \
+            all(i == ("s", None, None, None) for i in index) and outs[0] in _FLOATS
     return True
 
 

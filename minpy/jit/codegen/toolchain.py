@@ -73,8 +73,10 @@ def _mxnet_dir() -> str:
 
 
 def compiler():
-    """``(path, version line)`` of a C++ compiler that builds an MXNet extension
-    library here, or ``None``; probed once per process (per ``CXX``)."""
+    """``(path, version line)`` of a C++ compiler that builds kernels here, or ``None``;
+    probed once per process (per ``CXX`` and ``PATH``). A compiler that worked once
+    is remembered in the cache directory (keyed by its path, size and time stamp), so
+    a new process does not compile the probe again."""
     key = os.environ.get("CXX", "") + "|" + os.environ.get("PATH", "")
     with _lock:
         if key in _probed:
@@ -83,28 +85,45 @@ def compiler():
         inc = os.path.join(_mxnet_dir(), "include")
         if os.path.exists(os.path.join(inc, "mxnet", "lib_api.h")):
             for cxx in _candidates():
-                exe = shutil.which(cxx) or cxx
-                try:
-                    out = subprocess.run([exe, "--version"], capture_output=True, text=True,
-                                         timeout=30)
-                    if out.returncode != 0:
-                        continue
-                    version = out.stdout.splitlines()[0] if out.stdout else exe
-                    with tempfile.TemporaryDirectory() as tmp:
-                        src = os.path.join(tmp, "probe.cc")
-                        with open(src, "w") as f:
-                            f.write("#include <cmath>\nextern \"C\" float probe(float x)"
-                                    "{ return std::sqrt(x); }\n")
-                        r = subprocess.run([exe, *FLAGS, "-shared", src, "-o",
-                                            os.path.join(tmp, "probe.so")],
-                                           capture_output=True, text=True, timeout=120)
-                    if r.returncode == 0:
-                        found = (exe, version)
-                        break
-                except (OSError, subprocess.SubprocessError):
-                    continue
+                found = _probe(shutil.which(cxx) or cxx)
+                if found is not None:
+                    break
         _probed[key] = found
         return found
+
+
+def _probe(exe: str):
+    try:
+        st = os.stat(exe)
+    except OSError:
+        return None
+    marker = os.path.join(cache_dir(), "probe-" + _key(exe, st.st_size, st.st_mtime_ns, FLAGS))
+    try:
+        with open(marker) as f:
+            return (exe, f.read().strip())
+    except OSError:
+        pass
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            return None
+        version = out.stdout.splitlines()[0] if out.stdout else exe
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "probe.cc")
+            with open(src, "w") as f:
+                f.write("#include <cmath>\nextern \"C\" float probe(float x)"
+                        "{ return std::sqrt(x); }\n")
+            r = subprocess.run([exe, *FLAGS, "-shared", src, "-o", os.path.join(tmp, "probe.so")],
+                               capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            return None
+    except (OSError, subprocess.SubprocessError):
+        return None
+    fd, tmp = tempfile.mkstemp(dir=cache_dir())
+    with os.fdopen(fd, "w") as f:
+        f.write(version)
+    _publish(tmp, marker)
+    return (exe, version)
 
 
 def _key(*parts) -> str:
