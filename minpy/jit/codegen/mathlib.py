@@ -74,6 +74,8 @@ _LOG_D = [Fraction(2, 2 * j + 1) for j in range(1, 11)]
 _LOG_F = [Fraction(2, 2 * j + 1) for j in range(1, 6)]
 _ATAN_D = [Fraction((-1) ** k, 2 * k + 1) for k in range(1, 21)]
 _ATAN_F = [Fraction((-1) ** k, 2 * k + 1) for k in range(1, 12)]
+_ATANH_FD = [Fraction(1, 2 * j + 1) for j in range(1, 9)]
+_EXP_FD = [Fraction(1, math.factorial(k)) for k in range(1, 11)]
 _SIN_F = [Fraction((-1) ** k, math.factorial(2 * k + 1)) for k in range(1, 7)]
 _COS_F = [Fraction((-1) ** k, math.factorial(2 * k)) for k in range(2, 8)]
 
@@ -570,13 +572,39 @@ MP_INLINE float mp_cbrt_f(float x) {
   return mp_sign_f((float)y, x);
 }
 
+// log2(a) for a positive finite float32 (a normal double), relative error below 2^-45:
+// a = 2^k (1+f), log2(1+f) = 2 atanh(s) / ln2 with s = f/(2+f), series to s^17
+MP_INLINE double mp_log2_fd(double a) {
+  uint64_t ix = mp_bits_d(a) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+  double k = (double)((int64_t)(ix >> 52) - 1023);
+  double f = mp_double((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull) - 1.0;
+  double s = f / (2.0 + f);
+  double z = s * s;
+  return k + (s * 0x1.71547652b82fep+1) * (1.0 + z * @ATANH_POLY_FD@);
+}
+
+// 2^t for |t| <= 200 with a relative error below 2^-40: t = n + g, |g| <= 1/2, and the
+// series of exp(g ln2) to the 10th power (2^n is a normal double)
+MP_INLINE double mp_exp2_fd(double t) {
+  double n = mp_rint_d(t);
+  int64_t ni = (int64_t)(mp_bits_d(n + 0x1.8p52) - mp_bits_d(0x1.8p52));
+  double r = (t - n) * 0x1.62e42fefa39efp-1;
+  return (1.0 + r * @EXP_POLY_FD@) * mp_pow2_d(ni);
+}
+
 // power as C's powf (what NumPy's float32 power uses), through float64:
-// |x|^y = 2^(y log2|x|) has a relative error near 2^-44, then one rounding to float32
+// |x|^y = 2^(y log2|x|) has a relative error near 2^-40, then one rounding to float32
 MP_INLINE float mp_power_f(float xf, float yf) {
   double x = (double)xf, y = (double)yf;
   double ax = mp_abs_d(x), ay = mp_abs_d(y);
-  double l = mp_log2_d(ax);                  // log2(0) = -inf, log2(inf) = inf
-  double mag = mp_exp2_d(y * l);
+  // only positive finite |x| reach the series; 0 and inf give -inf and inf, nan nan
+  uint64_t ab = mp_bits_d(ax);
+  double l = mp_log2_fd(ax);                 // (garbage for 0, inf and nan, replaced)
+  l = mp_blend_d(ab - 1 >= 0x7fefffffffffffffull, ab == 0 ? -MP_INF_D : ax, l);
+  double t = y * l;                          // 2^t overflows past 128 and is 0 below -150
+  double tc = t > 200.0 ? 200.0 : (t < -200.0 ? -200.0 : t);
+  double mag = mp_exp2_fd(t != t ? 0.0 : tc);
+  mag = mp_blend_d(t != t, t, mag);
   // every float32 of 2^24 or more is an even integer (yb = 0 stands for them); below,
   // y is odd when y is an integer and y/2 is not. Selects on doubles only: g++ does
   // not vectorise this loop with integer or bool masks made from these comparisons.
@@ -600,6 +628,8 @@ MP_INLINE float mp_power_f(float xf, float yf) {
 """
 
 HEADER = (HEADER.replace("@EXPM1_POLY_D@", _horner("r", _INVFACT))
+          .replace("@ATANH_POLY_FD@", _horner("z", _ATANH_FD))
+          .replace("@EXP_POLY_FD@", _horner("r", _EXP_FD))
           .replace("@LOG_POLY_D@", _horner("z", _LOG_D))
           .replace("@LOG_POLY_F@", _horner("z", _LOG_F, "f"))
           .replace("@ATAN_POLY_D@", _horner("z", _ATAN_D))
