@@ -7,10 +7,13 @@ arithmetic, bit operations and selects, which g++ inlines and vectorises inside
 the largest error measured by ``tests/test_codegen_math.py`` (the test asserts these
 bounds). Special values (NaN, +-inf, +-0, subnormals) behave as NumPy's functions do.
 
-Compile with ``-fno-math-errno`` (``FLAGS``): without it g++ keeps ``sqrt`` a scalar
-call (it may have to set ``errno``), which stops ``sqrt``, ``arcsin``, ``arccos``,
-``arcsinh`` and ``arccosh`` loops from vectorising; the values are the same either way.
-Do not use ``-ffast-math``: it lets g++ drop the NaN and infinity handling.
+Compile with ``FLAGS`` (``-fno-math-errno -fno-trapping-math``); neither changes a
+value. Without ``-fno-math-errno`` g++ keeps ``sqrt`` a scalar call (it may have to set
+``errno``), so ``sqrt``, ``arcsin``, ``arccos``, ``arcsinh`` and ``arccosh`` loops stay
+scalar. Without ``-fno-trapping-math`` g++ will not execute both sides of a ``?:`` whose
+condition is a float comparison unless the target has AVX-512 masks, so on AVX2 and
+older CPUs almost no loop vectorises. Do not use ``-ffast-math``: it lets g++ drop the
+NaN and infinity handling.
 
 How the float32 functions are built:
 - ``exp``, ``log``, ``tanh``, ``sigmoid`` (the hot ones in training) compute in float32;
@@ -30,7 +33,7 @@ from fractions import Fraction
 from typing import Dict, Optional, Sequence
 
 #: compiler flags the kernels that include ``HEADER`` should use (besides -O3 etc.)
-FLAGS = ("-fno-math-errno",)
+FLAGS = ("-fno-math-errno", "-fno-trapping-math")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ MP_INLINE double mp_sign_d(double m, double s) {
 MP_INLINE double mp_rint_d(double x) { return (x + 0x1.8p52) - 0x1.8p52; }
 // 2^n for -1022 <= n <= 1023
 MP_INLINE double mp_pow2_d(int64_t n) { return mp_double((uint64_t)(n + 1023) << 52); }
+// (double)k for |k| < 2^51 through the bits of 1.5*2^52 + k: AVX2 has no vector
+// int64 -> double conversion, and a loop with one does not vectorise there
+MP_INLINE double mp_i64_to_d(int64_t k) {
+  return mp_double(0x4338000000000000ull + (uint64_t)k) - 0x1.8p52; }
 MP_INLINE float mp_pow2_f(int32_t n) { return mp_float((uint32_t)(n + 127) << 23); }
 
 #define MP_NAN_F std::numeric_limits<float>::quiet_NaN()
@@ -148,7 +155,8 @@ MP_INLINE void mp_exp_reduce_d(double x, double &n, int64_t &ni, double &r, doub
 // p * 2^n for -1077 <= n <= 1025 in two exact steps, so that the one rounding happens
 // at the end (subnormal results round once, overflow gives inf)
 MP_INLINE double mp_scale_d(double p, int64_t n) {
-  int64_t n1 = n / 2;
+  // floor(n / 2) with a logical shift (AVX2 has no 64-bit arithmetic shift)
+  int64_t n1 = (int64_t)((uint64_t)(n + 4096) >> 1) - 2048;
   return p * mp_pow2_d(n1) * mp_pow2_d(n - n1);
 }
 
@@ -229,7 +237,7 @@ MP_INLINE void mp_log_parts_d(double x, double &dk, double &f, double &hfsq, dou
   double R = z * @LOG_POLY_D@;
   hfsq = 0.5 * f * f;
   sR = s * (hfsq + R);
-  dk = (double)k;
+  dk = mp_i64_to_d(k);
 }
 
 // log of x <= 0, inf, NaN as NumPy: log(0) = -inf, log(<0) = nan, log(inf) = inf
@@ -291,7 +299,7 @@ MP_INLINE double mp_log1p_d(double x) {
   double z = s * s;
   double R = z * @LOG_POLY_D@;
   double hfsq = 0.5 * f * f;
-  double dk = (double)k;
+  double dk = mp_i64_to_d(k);
   double y = s * (hfsq + R) + (dk * 0x1.a39ef35793c76p-33 + c) - hfsq + f + dk * 0x1.62e42feep-1;
   // classified on the bits: +-0 (keeps -0), inf and nan give x, -1 -inf, below nan
   uint64_t b = mp_bits_d(x), ab = b & 0x7fffffffffffffffull;
@@ -576,7 +584,7 @@ MP_INLINE float mp_cbrt_f(float x) {
 // a = 2^k (1+f), log2(1+f) = 2 atanh(s) / ln2 with s = f/(2+f), series to s^17
 MP_INLINE double mp_log2_fd(double a) {
   uint64_t ix = mp_bits_d(a) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
-  double k = (double)((int64_t)(ix >> 52) - 1023);
+  double k = mp_i64_to_d((int64_t)(ix >> 52) - 1023);
   double f = mp_double((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull) - 1.0;
   double s = f / (2.0 + f);
   double z = s * s;
