@@ -210,10 +210,6 @@ def _sigmoid_ref(x):
     return onp.where(over, 0, r)
 
 
-def _logaddexp2_ref(x, y):
-    return onp.logaddexp2(x, y)
-
-
 _UNARY_REF = {
     "exp": onp.exp, "exp2": onp.exp2, "expm1": onp.expm1, "log": onp.log, "log2": onp.log2,
     "log10": onp.log10, "log1p": onp.log1p, "sqrt": onp.sqrt, "tanh": onp.tanh,
@@ -326,6 +322,18 @@ def test_float64(lib, name):
     _MEASURED[(name, "float64")] = worst
     if fn.vector_f64:
         assert _kname(name, "float64") in lib.vectorised, f"{name} float64 loop not vectorised"
+
+
+def test_call_names_the_functions():
+    assert mathlib.call("tanh", "float32", "a[i] * b[i]") == "mp_tanh_f(a[i] * b[i])"
+    assert mathlib.call("power", "float64", "x", "y") == "mp_power_d(x, y)"
+    assert mathlib.call("nn.sigmoid", "float32", "v") == "mp_sigmoid_f(v)"
+    assert mathlib.call("add", "float32", "x", "y") is None
+    assert mathlib.call("exp", "float16", "x") is None
+    with pytest.raises(ValueError, match="exp takes 1 operand"):
+        mathlib.call("exp", "float32", "x", "y")
+    for fn in FUNCS.values():          # every function named is in the header
+        assert f" {fn.f32}(" in HEADER and f" {fn.f64}(" in HEADER, fn.name
 
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 only")

@@ -40,10 +40,10 @@ FLAGS = ("-fno-math-errno", "-fno-trapping-math")
 class MathFunc:
     """One MinPy op: C function names per dtype, arity and the measured error bound.
 
-    ``max_ulp_f32``/``max_ulp_f64`` are the largest errors measured against a more
-    precise reference, in units in the last place of the result's dtype (the test
-    asserts they are not exceeded), of ``relative_to``'s magnitude. ``vector_f64`` is False
-    where the float64 function calls the C library (accurate, but the loop stays scalar)."""
+    ``max_ulp_f32``/``max_ulp_f64`` bound the error against a more precise reference,
+    in units in the last place of the result's dtype at the magnitude ``relative_to``
+    names (the test asserts them). ``vector_f64`` is False where the float64 function
+    calls the C library (accurate, but the loop stays scalar)."""
     name: str
     f32: str
     f64: str
@@ -690,3 +690,14 @@ FUNCS: Dict[str, MathFunc] = {f.name: f for f in [
     _f("arctanh", 0.51, 2.0, vector_f64=False),
     _f("cbrt", 0.51, 4.0, vector_f64=False),
 ]}
+
+
+def call(op: str, dtype: str, *args: str) -> Optional[str]:
+    """The C++ expression for MinPy op ``op`` on the C expressions ``args`` in ``dtype``
+    ("float32" or "float64"), or None where this module has no function for them."""
+    fn = FUNCS.get(op)
+    if fn is None or dtype not in ("float32", "float64"):
+        return None
+    if len(args) != fn.nin:
+        raise ValueError(f"mathlib.call: {op} takes {fn.nin} operand(s), got {len(args)}")
+    return f"{fn.cname(dtype)}({', '.join(args)})"
