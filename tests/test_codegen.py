@@ -13,6 +13,7 @@ import minpy
 import minpy.numpy as mnp
 from minpy.jit import codegen
 from minpy.jit.codegen import fuse
+from minpy.nn import layers as nn_layers
 
 needs_compiler = pytest.mark.skipif(not codegen.available(), reason="no C++ compiler")
 
@@ -327,3 +328,31 @@ def test_sgd_update_into_the_parameter_fuses(always):
     want = want - onp.float32(0.2) * g0
     onp.testing.assert_allclose(w.asnumpy(), want, rtol=1e-6)
     assert minpy.jit.stats()["fused_kernels"] > before
+
+
+@needs_compiler
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_vectorised_math_in_kernels(always, dtype):
+    x = onp.concatenate([onp.linspace(-30, 30, 97), [0.0, -0.0, onp.inf, -onp.inf, onp.nan]])
+    x = x.astype(dtype).reshape(-1, 17) if x.size % 17 == 0 else x.astype(dtype)
+
+    def f(a):
+        xp = mnp if isinstance(a, minpy.array.Array) else onp
+        sig = nn_layers.sigmoid(a) if xp is mnp else 1.0 / (1.0 + onp.exp(-a))
+        return xp.tanh(a) * 2.0 + xp.exp(a * 0.1), sig * 1.0, xp.log(xp.abs(a) + 1.0) - a
+    _check(f, x, rtol=1e-6 if dtype == "float32" else 1e-14, atol=1e-30)
+
+
+@needs_compiler
+def test_bool_arrays_stay_outside_kernels_and_the_graph_still_compiles(always):
+    """MXNet's extension operators take float arrays only: a cluster reading a bool
+    array is cut before that reader (it used to fail at run time and fall back)."""
+    a = onp.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]], "float32")
+    m = onp.array([[True, False, True], [False, False, True]])
+
+    def f(x, mask):
+        xp = mnp if isinstance(x, minpy.array.Array) else onp
+        return xp.where(mask, x * 2.0, x - 1.0) + 1.0
+    minpy.jit.reset_stats()
+    _check(f, a, m)
+    assert minpy.jit.stats()["interpreted_nodes"] == 0

@@ -13,6 +13,16 @@ from minpy.core import grad
 from minpy.dispatch.registry import REGISTRY
 from minpy.jit import compile as jcompile
 from minpy.jit import tracing as jtracing
+
+
+@pytest.fixture(autouse=True)
+def _mxnet_operators_only():
+    """These tests plant failures in MXNet's operators and graph vehicles; generated
+    kernels (which never raise) would run around them."""
+    old = minpy.jit.config.codegen
+    minpy.jit.config.codegen = "off"
+    yield
+    minpy.jit.config.codegen = old
 from minpy.jit.tracing import JitSideEffectError
 
 

@@ -230,6 +230,10 @@ def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages
             if key not in seen:
                 seen.add(key)
                 inputs.append(d)
+    for d in inputs:                 # MXNet hands extension operators float arrays only
+        if d[0] != "s" and _ref_dtype(d, ext)[0] not in _FLOATS:
+            reader = next(n for n in nodes if any(e is d or e == d for e in n.ins))
+            raise emit.Unsupported("a non-float array enters the cluster", reader)
     outputs = []
     for n in nodes:
         for k in range(len(n.shapes)):

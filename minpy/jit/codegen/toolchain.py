@@ -21,9 +21,10 @@ import time
 import mxnet as _mx
 
 FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-fopenmp-simd", "-fno-math-errno",
-         "-ffp-contract=off", "-fno-plt")
+         "-fno-trapping-math", "-ffp-contract=off", "-fno-plt")
 # -ffp-contract=off: a*b+c is rounded twice, as NumPy rounds it (no fused multiply-add);
-# -fno-math-errno: sqrt vectorises (errno is never read); no -ffast-math: NaN and inf
+# -fno-math-errno, -fno-trapping-math: loops calling sqrt and the math header vectorise
+# (errno and FP traps are never read; no value changes); no -ffast-math: NaN and inf
 # behave as in NumPy
 
 _lock = threading.Lock()
