@@ -12,6 +12,7 @@ import hashlib
 import numpy as _onp
 
 from . import emit, mathfn
+from .stages import generate
 from .ops_cpp import ELEMENTWISE, MOVES, PRODUCTS, REDUCTIONS, SCALAR_GRAD
 
 _FLOATS = ("float32", "float64")
@@ -246,7 +247,7 @@ def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages
     for n, k in outputs:
         if str(n.dtypes[k]) not in _FLOATS:
             raise emit.Unsupported("a bool value leaves the cluster", n)
-    head, body, arena = emit.generate("K", nodes, inputs, outputs, ext, scalars, baked, stages)
+    head, body, arena = generate("K", nodes, inputs, outputs, ext, scalars, baked, stages)
     p = Plan()
     p.nodes, p.inputs, p.outputs = nodes, inputs, outputs
     sdt = {}
