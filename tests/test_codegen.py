@@ -356,3 +356,32 @@ def test_bool_arrays_stay_outside_kernels_and_the_graph_still_compiles(always):
     minpy.jit.reset_stats()
     _check(f, a, m)
     assert minpy.jit.stats()["interpreted_nodes"] == 0
+
+
+@needs_compiler
+def test_processes_sharing_a_cold_cache_build_safely(tmp_path):
+    """Two processes compiling the same kernels into one cache at the same time both
+    get working libraries (files are written under a temporary name, then renamed)."""
+    code = """
+        import numpy as onp, minpy, minpy.numpy as mnp
+        minpy.jit.config.codegen = "always"
+        f = minpy.jit(lambda a, b: mnp.exp(a * 0.5) - mnp.sqrt(mnp.abs(b)) * 3.0)
+        w = onp.linspace(-2, 2, 24, dtype="float32").reshape(4, 6)
+        x = mnp.array(w)
+        r = f(x, x).asnumpy()
+        want = onp.exp(w * onp.float32(0.5)) - onp.sqrt(onp.abs(w)) * onp.float32(3.0)
+        assert onp.allclose(r, want, rtol=1e-6), (r, want)
+        print("ok", minpy.jit.stats()["fused_kernels"])
+    """
+    full = dict(os.environ)
+    full.update({"MINPY_CACHE_DIR": str(tmp_path),
+                 "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=full,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+        assert out.startswith("ok 1"), out
+    left = [f.name for f in (tmp_path / "kernels").iterdir()]
+    assert not [f for f in left if f.startswith("tmp")], left     # no half-written files
