@@ -385,3 +385,16 @@ def test_processes_sharing_a_cold_cache_build_safely(tmp_path):
         assert out.startswith("ok 1"), out
     left = [f.name for f in (tmp_path / "kernels").iterdir()]
     assert not [f for f in left if f.startswith("tmp")], left     # no half-written files
+
+
+@needs_compiler
+def test_large_loops_share_threads_and_stay_exact(always):
+    big = RNG.randn(512, 300).astype("float32")
+    row = RNG.randn(300).astype("float32")
+    built = len(codegen.all_sources())
+
+    def f(a, r):
+        xp = mnp if isinstance(a, minpy.array.Array) else onp
+        return xp.maximum(a * r + 1.0, 0.0) - xp.square(r), xp.sum(a * a, axis=0)
+    _check(f, big, row, rtol=1e-5)
+    assert any("omp parallel for" in s for s in codegen.all_sources()[built:])

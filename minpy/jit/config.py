@@ -50,6 +50,8 @@ class JitConfig:
         self.codegen_min_nodes = 2       # "auto": smallest cluster worth a kernel
         self.codegen_direct = True       # a graph fused into one kernel is called directly
         #                                  (ctypes, no MXNet executor: tens of us less a call)
+        self.codegen_parallel_min = 131072  # elementwise loops this large run on OpenMP
+        #                                  threads (OMP_NUM_THREADS), smaller ones on one
         self.codegen_dot_max = 32768     # products up to n*k*m multiply-adds inline into a
         #                                  kernel; larger ones stay on MXNet's BLAS / oneDNN
 

@@ -136,9 +136,16 @@ class Kernel:
         self.lines.append(f"  {fn}({', '.join(params)});")
 
     # ---------------------------------------------------------------- loops
-    def nest(self, shape, operand_strides, body, simd=True) -> list:
+    def nest(self, shape, operand_strides, body, simd=True, parallel=True) -> list:
         """Lines of a loop nest over ``shape``; ``body(index expressions)`` gives the
-        innermost lines. Adjacent dimensions every operand walks contiguously merge."""
+        innermost lines. Adjacent dimensions every operand walks contiguously merge.
+        ``parallel``: iterations are independent, so nests of ``codegen_parallel_min``
+        elements or more share their outer loop among OpenMP threads."""
+        from ..config import config
+        size = 1
+        for d in shape:
+            size *= int(d)
+        threads = parallel and size >= config.codegen_parallel_min
         dims = [(shape[d], [s[d] for s in operand_strides]) for d in range(len(shape))
                 if shape[d] != 1]
         merged = []
@@ -158,7 +165,10 @@ class Kernel:
         depth = len(merged)
         for d, (ext, _) in enumerate(merged):
             if d == depth - 1 and simd:
-                lines.append("  " * (d + 1) + "#pragma omp simd")
+                lines.append("  " * (d + 1) + ("#pragma omp parallel for simd"
+                                               if threads and depth == 1 else "#pragma omp simd"))
+            elif d == 0 and threads:
+                lines.append("  #pragma omp parallel for")
             lines.append("  " * (d + 1) + f"for (long long i{d} = 0; i{d} < {ext}LL; ++i{d}) {{")
         pad = "  " * (depth + 1)
         lines += [pad + b for b in body(idx)]

@@ -243,7 +243,7 @@ def _reduce(K, n, x, dst):
     inner_reduced = len(shape) > 0 and (len(shape) - 1) in axes
     lines += K.nest(shape, [_strides(shape), ast],
                     lambda ix: [step.format(a=acc, o=ix[1], x=x.ptr, i=ix[0], t=acc_t)],
-                    simd=not inner_reduced and is_sum)
+                    simd=not inner_reduced and is_sum, parallel=False)
     if name == "mean":
         lines.append(f"  for (long long j = 0; j < {m}LL; ++j) "
                      f"{dst}[j] = ({ct})({acc}[j] / {count}.0);")

@@ -20,7 +20,7 @@ import time
 
 import mxnet as _mx
 
-FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-fopenmp-simd", "-fno-math-errno",
+FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-fopenmp", "-fno-math-errno",
          "-fno-trapping-math", "-ffp-contract=off", "-fno-plt")
 # -ffp-contract=off: a*b+c is rounded twice, as NumPy rounds it (no fused multiply-add);
 # -fno-math-errno, -fno-trapping-math: loops calling sqrt and the math header vectorise
