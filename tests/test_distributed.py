@@ -174,6 +174,21 @@ def kill_main():
     print("worker 0 should never finish")
 
 
+def hostfile_main(args):
+    """A worker of the --hostfile job: reports its rank, host and argv, then sums."""
+    dist.init()
+    r = dist.rank()
+    print(f"rank {r} task {os.environ['DMLC_TASK_ID']} host {os.environ['DMLC_NODE_HOST']} "
+          f"argv {args!r}")
+    if args and args[0] == "fail":
+        Path(args[1].format(rank=r)).write_text(str(os.getpid()))
+        if r == 1:
+            time.sleep(0.5)
+            raise RuntimeError("worker one fails")
+    s = dist.allreduce(np.ones(3) * (r + 1))
+    print(f"sum {s.asnumpy().tolist()}")
+
+
 def mismatch_main():
     dist.init()
     dist.allreduce({"w": np.ones((2, 3 + dist.rank()))}, name="bad")
@@ -364,11 +379,12 @@ def test_launcher_timeout_stops_every_process():
 
 # ----------------------------------------------------------------------------- loopback jobs
 
-def _launch(args, timeout=90):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MINPY_JIT_PROFILE="none", OMP_NUM_THREADS="1")
+def _launch(args, timeout=90, launcher_args=("-n", "2", "-s", "1"), env=None):
+    env = dict(env or os.environ, PYTHONPATH=str(ROOT), MINPY_JIT_PROFILE="none",
+               OMP_NUM_THREADS="1")
     env.pop("DMLC_ROLE", None)
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "minpy.distributed.launch", "-n", "2", "-s", "1",
+    r = subprocess.run([sys.executable, "-m", "minpy.distributed.launch", *launcher_args,
                         "--timeout", "75", sys.executable, str(Path(__file__))] + args,
                        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     return r, time.monotonic() - t0
@@ -432,5 +448,105 @@ if __name__ == "__main__":
         worker_main(sys.argv[2].format(rank=os.environ["DMLC_TASK_ID"]))
     elif what == "kill":
         kill_main()
+    elif what == "hostfile":
+        hostfile_main(sys.argv[2:])
     elif what == "mismatch":
         mismatch_main()
+
+
+# ----------------------------------------------------------------------------- --hostfile over (fake) ssh
+
+FAKE_SSH = """#!PYTHON
+# ssh stand-in: drops the options and the host and runs the command here through sh, in
+# a new session, so that stopping this client leaves it running, as on a real remote host
+import os, signal, subprocess, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_SSH_LOG"], "a") as f:
+    f.write(repr(args) + "\\n")
+while args[0].startswith("-"):
+    if args.pop(0) in ("-o", "-p", "-i", "-l"):
+        args.pop(0)
+p = subprocess.Popen(["sh", "-c", " ".join(args[1:])], start_new_session=True)
+signal.signal(signal.SIGTERM, lambda *a: os._exit(255))
+sys.exit(p.wait())
+"""
+
+
+def _fake_ssh_env(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ssh = bin_dir / "ssh"
+    ssh.write_text(FAKE_SSH.replace("PYTHON", sys.executable, 1))
+    ssh.chmod(0o755)
+    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                FAKE_SSH_LOG=str(tmp_path / "ssh.log"))
+
+
+def test_read_hostfile_formats_and_errors(tmp_path):
+    from minpy.distributed.launch import Host, read_hostfile
+    f = tmp_path / "hosts"
+    f.write_text("# cluster\n\nnode1\nme@node2:2222 slots=4  # big one\n10.0.0.3 2\n")
+    assert read_hostfile(str(f)) == [Host("node1", "node1", None, 1),
+                                     Host("me@node2", "node2", 2222, 4),
+                                     Host("10.0.0.3", "10.0.0.3", None, 2)]
+    f.write_text("node1\nnode2 slots=x\n")
+    with pytest.raises(SystemExit, match=r"line 2: 'node2 slots=x' is not"):
+        read_hostfile(str(f))
+    f.write_text("# nothing\n")
+    with pytest.raises(SystemExit, match="names no host"):
+        read_hostfile(str(f))
+    with pytest.raises(SystemExit, match="cannot read the hostfile"):
+        read_hostfile(str(tmp_path / "missing"))
+
+
+def test_worker_labels_follow_pslite_rank_order():
+    from minpy.distributed.launch import _rank_order
+    # ps-lite: host names descending (bytes), then ports ascending
+    places = [("10.0.0.1", 900), ("10.0.0.2", 100), ("10.0.0.1", 50), ("10.0.0.10", 1)]
+    assert [places[i] for i in _rank_order(places)] == [
+        ("10.0.0.2", 100), ("10.0.0.10", 1), ("10.0.0.1", 50), ("10.0.0.1", 900)]
+
+
+def test_hostfile_job_over_ssh_quotes_and_ranks(tmp_path):
+    """3 workers on two 'machines' (127.0.0.1 and 127.0.0.2: both this one) through a
+    fake ssh: the ssh arguments, the quoting of awkward arguments, ranks = labels."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 slots=2\nme@127.0.0.2:2222\n")
+    awkward = ["a b", "it's", "$HOME", "; echo injected", 'q"q']
+    r, secs = _launch(["hostfile"] + awkward, env=_fake_ssh_env(tmp_path),
+                      launcher_args=("-n", "3", "-s", "1", "--hostfile", str(hosts)))
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    # ps-lite ranks 127.0.0.2 first: worker 0 runs there
+    assert "worker 0 on me@127.0.0.2, worker 1 on 127.0.0.1, worker 2 on 127.0.0.1" in r.stdout
+    for i, host in enumerate(["127.0.0.2", "127.0.0.1", "127.0.0.1"]):
+        assert f"[worker {i}] rank {i} task {i} host {host} argv {awkward!r}" in r.stdout, r.stdout
+        assert f"[worker {i}] sum [6.0, 6.0, 6.0]" in r.stdout
+    assert "injected" not in r.stdout.replace("'; echo injected'", "")
+    calls = [eval(line) for line in (tmp_path / "ssh.log").read_text().splitlines()]
+    assert len(calls) == 4                                    # 1 server + 3 workers
+    targets = sorted(c[c.index("-p") + 2] if "-p" in c else c[2] for c in calls)
+    assert targets == ["127.0.0.1", "127.0.0.1", "127.0.0.1", "me@127.0.0.2"]
+    assert all(c[:2] == ["-o", "BatchMode=yes"] for c in calls)
+    assert any(c[2:5] == ["-p", "2222", "me@127.0.0.2"] for c in calls)
+    print(f"hostfile job: {secs:.1f} s")
+
+
+def test_hostfile_job_stops_remote_processes_when_a_worker_fails(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1\n127.0.0.2\n")
+    pid_file = tmp_path / "pid{rank}"
+    r, secs = _launch(["hostfile", "fail", str(pid_file)], env=_fake_ssh_env(tmp_path),
+                      launcher_args=("-n", "2", "-s", "1", "--hostfile", str(hosts)))
+    assert r.returncode == 1, r.stdout[-4000:]
+    assert "[worker 1] RuntimeError: worker one fails" in r.stdout
+    assert re.search(r"\[launch\] worker 1 on 127\.0\.0\.1 \(pid \d+\) exited with code 1; "
+                     r"stopping the other processes", r.stdout), r.stdout[-3000:]
+    assert "sum" not in r.stdout
+    # the workers ran outside the launcher's process groups (as on other machines); the
+    # remote command's watcher stopped worker 0 when the launcher closed its ssh session
+    deadline = time.monotonic() + 5
+    pids = [int((tmp_path / f"pid{i}").read_text()) for i in range(2)]
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{p}").exists() for p in pids)
+    assert secs < 60
