@@ -24,7 +24,7 @@ from ..array import Array
 from ..dispatch import call as _call
 
 __all__ = ["init", "is_initialized", "kvstore", "kvstore_type", "rank", "num_workers", "barrier", "allreduce",
-           "broadcast", "set_optimizer", "server_update", "shutdown", "stats", "reset_stats", "DistributedError"]
+           "broadcast", "set_optimizer", "server_init", "server_update", "shutdown", "stats", "reset_stats", "DistributedError"]
 
 _SYNC_TYPES = ("local", "device", "nccl", "dist_sync", "dist_sync_device", "dist_device_sync")
 _ASYNC_TYPES = ("dist_async", "dist_device_async")
@@ -254,8 +254,17 @@ def _check_layout(kv, name, paths, leaves, n, init=None):
         vec = _onp.concatenate([x, x * x])
         skey = f"__minpy_layout__/{name}"
         kv.init(skey, _mx.nd.zeros(vec.shape))
+        asynchronous = _S.type in _ASYNC_TYPES
+        if asynchronous:
+            # an asynchronous server applies each push on its own, through an optimizer
+            # (without one it fails): MXNet's 'test' optimizer adds the pushes up
+            kv.set_optimizer(_mx.optimizer.Test(rescale_grad=1.0))
+            barrier()
         kv.push(skey, _mx.nd.array(vec))
         out = _mx.nd.zeros(vec.shape)
+        if asynchronous:
+            _mx.nd.waitall()       # this push is applied (the server answers after it) ...
+            barrier()              # ... and so is every other worker's
         kv.pull(skey, out=out)
         tot = out.asnumpy().astype("float64")
         s, ss = tot[:32], tot[32:]
@@ -302,7 +311,8 @@ def allreduce(tree: Any, op: str = "sum", name: str = "allreduce") -> Any:
     if _S.type in _ASYNC_TYPES:
         raise DistributedError(
             f"minpy.distributed.allreduce: a {_S.type!r} KVStore applies each push on its own "
-            f"and has no synchronous sum; use 'dist_sync'")
+            f"and has no synchronous sum; use 'dist_sync', or the optimizer on the servers "
+            f"(set_optimizer, server_update)")
     t0 = time.perf_counter()
     leaves, paths = [], []
     struct = _flatten(tree, "", leaves, paths)
@@ -371,9 +381,11 @@ def set_optimizer(optimizer) -> None:
     """Run ``optimizer`` (an ``mxnet.optimizer.Optimizer``, e.g.
     ``mx.optimizer.SGD(learning_rate=0.1, rescale_grad=1 / num_workers())``) where the
     parameters are stored: on the servers with ``'dist_sync'`` (sent pickled), in this
-    process with ``'local'``. Then :func:`server_update` pushes gradients and pulls the
-    updated parameters. The servers sum the workers' gradients before the update,
-    hence ``rescale_grad`` for a mean. Every worker calls this, before training.
+    process with ``'local'``. Then :func:`server_init` stores the parameters there and
+    :func:`server_update` pushes gradients and pulls the updated parameters. With
+    ``'dist_sync'`` the servers sum the workers' gradients before the update, hence
+    ``rescale_grad`` for a mean; with ``'dist_async'`` each worker's push is an update
+    of its own (``rescale_grad=1``). Every worker calls this, before training.
     """
     kv = kvstore()
     if not isinstance(optimizer, _mx.optimizer.Optimizer):
@@ -385,15 +397,51 @@ def set_optimizer(optimizer) -> None:
     _S.optimizer = optimizer      # installed by the first server_update, after its layout check
 
 
+def server_init(params: Any, name: str = "params") -> Any:
+    """Store ``params`` on the servers and start the optimizer of :func:`set_optimizer`;
+    returns the stored values (rank 0's ``params``) to every worker.
+
+    Every worker calls it once, before the first :func:`server_update`, with a tree of
+    the same layout (checked across workers first: the optimizer would apply to the
+    check's key too, so one tree per job). :func:`server_update` calls it itself
+    when it was not called.
+    """
+    kv = kvstore()
+    if _S.opt_active:
+        if name in _S.layouts:
+            raise DistributedError(f"minpy.distributed.server_init(name={name!r}): already "
+                                   f"stored; the optimizer is running")
+        raise DistributedError(
+            f"minpy.distributed.server_init(name={name!r}): the optimizer already runs for "
+            f"{[k for k in _S.layouts]}; one parameter tree per job")
+    if _S.optimizer is None:
+        raise DistributedError("minpy.distributed.server_init: call set_optimizer first")
+    leaves, paths = [], []
+    struct = _flatten(params, "", leaves, paths)
+    if not leaves:
+        raise DistributedError("minpy.distributed.server_init: the tree has no arrays")
+    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers),
+                         init=lambda: _buffers(leaves, "server_init"))
+    kv.set_optimizer(_S.optimizer)
+    _S.optimizer, _S.opt_active = None, True
+    barrier()      # no worker pushes before every server has the optimizer
+    outs = [_mx.nd.empty(a.shape, ctx=b.context, dtype=a.dtype)
+            for a, b in zip(leaves, _buffers(leaves, "server_init"))]
+    kv.pull(keys, out=outs)
+    return _unflatten(struct, iter([Array.from_mx(o) for o in outs]))
+
+
 def server_update(params: Any, grads: Any, name: str = "params") -> Any:
     """Push ``grads`` and pull the parameters the optimizer of :func:`set_optimizer`
     made of them; returns a tree like ``params``.
 
-    The first call with a ``name`` stores ``params`` there (rank 0's values: every
-    worker starts from them); later calls ignore the values of ``params`` and use only
-    its layout. ``grads`` must have the layout of ``params``. The layouts are checked
-    across workers before the optimizer starts (it would apply to the check's key
-    too), so all the trees (names) must appear in the first call's step: one tree.
+    The values of ``params`` are not used, only its layout (``grads`` must have the
+    same), except by the first call when :func:`server_init` was not called: it calls
+    it, storing ``params`` (rank 0's values; every worker then starts from them).
+
+    With ``'dist_sync'`` the servers sum the workers' gradients of a step and update
+    once; with ``'dist_async'`` every push is an update of its own, and the pull returns
+    the parameters as they are then (other workers' updates included).
     """
     kv = kvstore()
     if _S.optimizer is None and not _S.opt_active:
@@ -411,12 +459,9 @@ def server_update(params: Any, grads: Any, name: str = "params") -> Any:
         raise DistributedError(
             f"minpy.distributed.server_update: grads {_describe(gpaths, gleaves)} do not match "
             f"params {_describe(paths, leaves)}")
-    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers),
-                         init=lambda: _buffers(leaves, "server_update"))
     if not _S.opt_active:
-        kv.set_optimizer(_S.optimizer)
-        _S.optimizer, _S.opt_active = None, True
-        barrier()      # no worker pushes before every server has the optimizer
+        server_init(params, name)
+    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers))   # cached; a change raises
     bufs = _buffers(gleaves, "server_update")
     outs = [_mx.nd.empty(a.shape, ctx=b.context, dtype=a.dtype) for a, b in zip(leaves, bufs)]
     kv.push(keys, bufs)
