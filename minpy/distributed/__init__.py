@@ -95,6 +95,13 @@ def init(kvstore: Optional[str] = None, *, scheduler: Optional[str] = None,
     _S.optimizer, _S.opt_active = None, False
     if kvstore.startswith("dist"):
         _install_excepthook()
+        task = os.environ.get("DMLC_TASK_ID")
+        if task is not None and task.isdigit() and int(task) != kv.rank:
+            import warnings
+            warnings.warn(f"minpy.distributed.init: the launcher started this process as worker "
+                          f"{task}, but the KVStore ranks it {kv.rank} (its port was taken and "
+                          f"ps-lite picked another?); output prefixes name the launcher's number",
+                          RuntimeWarning, stacklevel=2)
     return kv
 
 
@@ -167,8 +174,9 @@ atexit.register(shutdown)
 
 
 def stats() -> dict:
-    """Counters of :func:`allreduce` in this process: calls, arrays, bytes pushed and
-    pulled, seconds spent (waiting for the pulled values included)."""
+    """Counters of :func:`allreduce` and :func:`server_update` in this process: calls,
+    arrays, bytes pushed and pulled, seconds spent in the calls (the pulls complete
+    asynchronously after them: waiting for the values is not counted)."""
     return dict(_S.stats)
 
 
