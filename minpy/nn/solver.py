@@ -270,6 +270,9 @@ class Solver:
                              f"MXNet's {cls.__name__} (update_on_kvstore)")
         cfg = dict(defaults, **self.optim_config)
         kwargs = {names[k]: v for k, v in cfg.items()}
+        if name == "rmsprop":
+            # MXNet divides by sqrt(n + epsilon), MinPy by sqrt(n) + epsilon: nearest is epsilon**2
+            kwargs["epsilon"] = cfg["epsilon"] ** 2
         if self.lr_decay != 1.0:
             batches = getattr(self.train_dataiter, "num_batches", None)
             if batches is None:
