@@ -213,7 +213,7 @@ def hostfile_main(args):
     dist.init()
     r = dist.rank()
     print(f"rank {r} task {os.environ['DMLC_TASK_ID']} host {os.environ['DMLC_NODE_HOST']} "
-          f"argv {args!r}")
+          f"argv {args!r} env {os.environ.get('MINPY_TEST_ENV')!r}")
     if args and args[0] == "fail":
         Path(args[1].format(rank=r)).write_text(str(os.getpid()))
         if r == 1:
@@ -627,12 +627,14 @@ def test_hostfile_job_over_ssh_quotes_and_ranks(tmp_path):
     hosts.write_text("127.0.0.1 slots=2\nme@127.0.0.2:2222\n")
     awkward = ["a b", "it's", "$HOME", "; echo injected", 'q"q']
     r, secs = _launch(["hostfile"] + awkward, env=_fake_ssh_env(tmp_path),
-                      launcher_args=("-n", "3", "-s", "1", "--hostfile", str(hosts)))
+                      launcher_args=("-n", "3", "-s", "1", "--hostfile", str(hosts),
+                                     "--env", "MINPY_TEST_ENV=x y'z $PATH"))
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     # ps-lite ranks 127.0.0.2 first: worker 0 runs there
     assert "worker 0 on me@127.0.0.2, worker 1 on 127.0.0.1, worker 2 on 127.0.0.1" in r.stdout
     for i, host in enumerate(["127.0.0.2", "127.0.0.1", "127.0.0.1"]):
-        assert f"[worker {i}] rank {i} task {i} host {host} argv {awkward!r}" in r.stdout, r.stdout
+        assert (f"[worker {i}] rank {i} task {i} host {host} argv {awkward!r} "
+                f"env \"x y'z $PATH\"") in r.stdout, r.stdout
         assert f"[worker {i}] sum [6.0, 6.0, 6.0]" in r.stdout
     assert "injected" not in r.stdout.replace("'; echo injected'", "")
     calls = [eval(line) for line in (tmp_path / "ssh.log").read_text().splitlines()]

@@ -399,7 +399,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--ssh", default="ssh", help="with --hostfile: the ssh command (default ssh)")
     ap.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
                     help="with --hostfile: pass this variable to the remote processes "
-                         "(repeatable; DMLC_*, MXNET_*, MINPY_*, PS_*, OMP_NUM_THREADS and "
+                         "(repeatable; MXNET_*, MINPY_*, PS_*, DMLC_INTERFACE, OMP_NUM_THREADS and "
                          "PYTHONPATH are passed anyway)")
     ap.add_argument("command", nargs=argparse.REMAINDER,
                     help="script.py and its arguments (or any command)")
