@@ -324,6 +324,11 @@ def test_optimizer_in_the_local_kvstore(local_kv, mode):
             dist.server_update({"w": np.ones(2)}, {"w": np.ones(2)}, name="other")
         with pytest.raises(dist.DistributedError, match=r"grads \{/w: \(3,\) float32\} do not match"):
             dist.server_update({"w": np.ones(2)}, {"w": np.ones(3)})
+        with pytest.raises(dist.DistributedError,
+                           match=r"server_update\(name='params'\): the tree's layout changed .*/w: \(2,\)"):
+            dist.server_update({"w": np.ones(2)}, {"w": np.ones(2)})
+        with pytest.raises(dist.DistributedError, match=r"server_init\(name='params'\): already stored"):
+            dist.server_init({"w": np.ones(2)})
     finally:
         dist.shutdown()
         dist.init()

@@ -237,7 +237,7 @@ def _nibbles(digest: bytes) -> _onp.ndarray:
     return _onp.stack([b >> 4, b & 15], axis=1).reshape(-1).astype("float32")
 
 
-def _check_layout(kv, name, paths, leaves, n, init=None):
+def _check_layout(kv, name, paths, leaves, n, init=None, caller="allreduce"):
     """Compare this worker's tree layout with every other worker's, once per name.
 
     The layout (paths, shapes, dtypes) is hashed to 32 values in 0..15; every worker
@@ -254,7 +254,7 @@ def _check_layout(kv, name, paths, leaves, n, init=None):
         if prev[0] == digest:
             return prev[1]
         raise DistributedError(
-            f"minpy.distributed.allreduce(name={name!r}): the tree's layout changed since the "
+            f"minpy.distributed.{caller}(name={name!r}): the tree's layout changed since the "
             f"first call (now {_describe(paths, leaves)}); pass a new name= for another tree")
     keys = [f"{name}{p}" for p in paths]
     if n > 1:
@@ -278,7 +278,7 @@ def _check_layout(kv, name, paths, leaves, n, init=None):
         s, ss = tot[:32], tot[32:]
         if not _onp.array_equal(s * s, n * ss):
             raise DistributedError(
-                f"minpy.distributed.allreduce(name={name!r}): the workers passed trees of "
+                f"minpy.distributed.{caller}(name={name!r}): the workers passed trees of "
                 f"different layouts (paths, shapes or dtypes); worker {kv.rank} has "
                 f"{_describe(paths, leaves)}")
     kv.init(keys, init() if init is not None else
@@ -429,7 +429,7 @@ def server_init(params: Any, name: str = "params") -> Any:
     if not leaves:
         raise DistributedError("minpy.distributed.server_init: the tree has no arrays")
     keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers),
-                         init=lambda: _buffers(leaves, "server_init"))
+                         init=lambda: _buffers(leaves, "server_init"), caller="server_init")
     kv.set_optimizer(_S.optimizer)
     _S.optimizer, _S.opt_active = None, True
     barrier()      # no worker pushes before every server has the optimizer
@@ -469,7 +469,8 @@ def server_update(params: Any, grads: Any, name: str = "params") -> Any:
             f"params {_describe(paths, leaves)}")
     if not _S.opt_active:
         server_init(params, name)
-    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers))   # cached; a change raises
+    # cached; a changed layout raises
+    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers), caller="server_update")
     bufs = _buffers(gleaves, "server_update")
     outs = [_mx.nd.empty(a.shape, ctx=b.context, dtype=a.dtype) for a, b in zip(leaves, bufs)]
     kv.push(keys, bufs)
