@@ -334,14 +334,19 @@ def test_optimizer_in_the_local_kvstore(local_kv, mode):
         dist.init()
 
 
-def test_launcher_port_in_use_is_a_clear_error():
+def test_launcher_port_in_use_is_a_clear_error(tmp_path):
     from minpy.distributed.launch import launch
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(1)
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1\n")
     try:
         with pytest.raises(SystemExit, match=rf"port {s.getsockname()[1]} on 127.0.0.1 is not free"):
             launch(["x.py"], 2, port=s.getsockname()[1])
+        with pytest.raises(SystemExit, match=rf"port {s.getsockname()[1]} on this machine is not "
+                                             rf"free \(Address already in use\)"):
+            launch(["x.py"], 2, port=s.getsockname()[1], hostfile=str(hosts), host_ip="10.9.9.9")
     finally:
         s.close()
 

@@ -3,7 +3,10 @@
 Every worker runs the same script on its shard of the data; after computing its
 gradients it calls :func:`allreduce`, which pushes one KVStore key per array of the
 tree and pulls back the sum (or mean) over all workers. The optimizer then runs
-locally, on identical copies of the parameters in every worker.
+locally, on identical copies of the parameters in every worker. Or the optimizer
+runs on the servers (:func:`set_optimizer`, :func:`server_init`,
+:func:`server_update`): workers push gradients and pull parameters, which is also
+how ``'dist_async'`` (every push an update of its own) trains.
 
 Start the processes with ``python -m minpy.distributed.launch -n 2 script.py`` (see
 :mod:`minpy.distributed.launch`); without a launcher (no ``DMLC_*`` variables) the

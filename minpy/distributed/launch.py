@@ -66,8 +66,8 @@ def _check_port(port: int, host: str = _HOST) -> None:
     try:
         s.bind((host, port))
     except OSError as e:
-        raise SystemExit(f"minpy.distributed.launch: port {port} on {host} is not free "
-                         f"({e.strerror}); pick another --port or leave it out") from None
+        raise SystemExit(f"minpy.distributed.launch: port {port} on {host or 'this machine'} is "
+                         f"not free ({e.strerror}); pick another --port or leave it out") from None
     finally:
         s.close()
 
@@ -288,7 +288,8 @@ def launch(command: Sequence[str], num_workers: int, num_servers: int = 1,
     if port is None:
         port, ports = ports[-1], ports[:-1]
     else:
-        _check_port(port, root)
+        # with hosts, root may be an address this machine is reached by but does not hold
+        _check_port(port, root if hosts is None else "")
     base = dict(os.environ if env is None else env)
     job = {"DMLC_PS_ROOT_URI": root, "DMLC_PS_ROOT_PORT": str(port),
            "DMLC_NUM_WORKER": str(num_workers), "DMLC_NUM_SERVER": str(num_servers),
