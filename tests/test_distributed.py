@@ -1,5 +1,7 @@
-"""minpy.distributed: allreduce in one process (kvstore 'local') and real jobs on
-loopback (scheduler + 1 server + 2 workers, started by minpy.distributed.launch).
+"""minpy.distributed: allreduce and the optimizer in the KVStore in one process
+(kvstore 'local'), and real jobs on loopback (scheduler + 1 server + 2 or 3 workers,
+started by minpy.distributed.launch): dist_sync against one process, dist_async
+converging, faults, and --hostfile through a stand-in ssh.
 
 Run as a script (``python tests/test_distributed.py worker OUT``) this file is the
 worker of the loopback tests.
