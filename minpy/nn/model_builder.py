@@ -422,13 +422,14 @@ class _NetworkModel(Model):
         try:
             self._declare(self.input_shape)
         except _NeedsImage as e:
-            if len(self.input_shape) != 1 or e.shape != self.input_shape:
+            if len(self.input_shape) != 1 or self._touched:
                 raise
             self._pending = True          # flat samples into convolutions: (C, H, W) later
 
     def _declare(self, shape) -> None:
         self._entries = {}
         self._count = 0
+        self._touched = False
         self.param_configs = {}
         self.output_shape = self._plan(self.network, tuple(shape))
         self._update_configs = {k: {"update_rule": "unspecified"} for k in self.param_configs}
@@ -454,6 +455,8 @@ class _NetworkModel(Model):
             prefix = f"{block.kind}{self._count}_"
             self._count += 1
             decls, aux, out = block.build(shape)
+            if not isinstance(block, (_Activation, Dropout, Identity)):
+                self._touched = True    # the samples are no longer the model's input
             for k, cfg in decls.items():
                 cfg = dict(cfg)
                 self.add_param(prefix + k, cfg.pop("shape"), **cfg)
@@ -465,6 +468,7 @@ class _NetworkModel(Model):
         if hasattr(block, "output_shape") and hasattr(block, "forward"):
             # a MinPy 0.3 user layer: it names its parameters itself
             self._count += 1
+            self._touched = True
             shapes = block.parameter_shape(shape) if hasattr(block, "parameter_shape") else {}
             settings = block.parameter_settings() if hasattr(block, "parameter_settings") else {}
             for k, shp in shapes.items():

@@ -185,11 +185,22 @@ class Symbolic(Layer):
                 fn._aux[own] = np.asarray(aux[full])._mx()
         out = fn(**kwargs)
         if fn.is_train:
-            for own, full in zip(self._module_aux_param_names, self._aux_param_names):
-                value = fn.get_aux_states().get(own)
-                if value is not None:
-                    aux[full] = value
+            self._pull_aux()
         return out
+
+    def _pull_aux(self) -> None:
+        """Copy the Function's auxiliary states (updated by training-mode passes, in the
+        forward or the backward pass depending on the MXNet build) into the model."""
+        if not self._aux_param_names or self._model is None:
+            return
+        states = self._func.get_aux_states()
+        for own, full in zip(self._module_aux_param_names, self._aux_param_names):
+            if states.get(own) is not None:
+                self._model.aux_params[full] = states[own]
+
+    def _after_backward(self) -> None:
+        if self._mode == "training":
+            self._pull_aux()
 
     def _infer(self, shapes: dict):
         try:

@@ -393,6 +393,9 @@ class Layer(Module):
     def aux_param_shapes(self, *args, **kwargs) -> dict:
         return {}
 
+    def _after_backward(self) -> None:
+        """Called after the model's gradient pass (state kept outside the model syncs here)."""
+
 
 # ------------------------------------------------------------------------------ model
 
@@ -542,6 +545,8 @@ class Model(ModelBase):
             return _scalar_sum(res)
 
         grads, _ = grad_and_loss(objective)({k: self.params[k] for k in keys})
+        for layer in self._layers():
+            layer._after_backward()
         chosen = keys if attach_all else [k for k in keys if k in self._attached]
         grad_dict = {k: grads[k] for k in chosen if k not in self._detached}
         object.__setattr__(self, "_grad_dict", grad_dict)
@@ -578,10 +583,12 @@ class Model(ModelBase):
             return
         before = dict(self.aux_params)
         run()
+        object.__setattr__(self, "_never_called", self._missing())
         for k in list(self.aux_params):
             if k in before:
                 self.aux_params[k] = before[k]
-        object.__setattr__(self, "_never_called", self._missing())
+            else:       # made by the probe: made again (fresh) by the gradient pass
+                del self.aux_params[k]
 
     def backward(self, upstream=None) -> dict:
         """``{parameter name: gradient}`` of the last call's loss (a sum of its entries
