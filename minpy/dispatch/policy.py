@@ -34,6 +34,11 @@ class Policy:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
+    def show_op_stat(self) -> None:
+        """MinPy 0.3's ``np.policy.show_op_stat()``: print the calls per function and back end."""
+        from .._compat_values import show_op_stat
+        show_op_stat()
+
 
 class PreferMXNetPolicy(Policy):
     """MXNet where MinPy has a lowering, NumPy otherwise (the default)."""
