@@ -6,7 +6,10 @@ NumPy's numbers.
 """
 from __future__ import annotations
 
+import operator as _operator
+
 import mxnet as _mx
+
 import numpy as _onp
 
 from ..array import Array
@@ -32,13 +35,21 @@ def _as_array(v) -> Array:
     return v if isinstance(v, Array) else _call.from_host(v)
 
 
+def _dim(d) -> int:
+    """A size entry: an int, or an integral float as the scalar samplers accept (MinPy 0.3
+    programs written for Python 2 compute sizes with ``/``); others raise NumPy's TypeError."""
+    if isinstance(d, (float, _onp.floating)) and float(d).is_integer():
+        return int(d)
+    return _operator.index(d)
+
+
 def _affine(name: str, shift, spread, size, dtype, sample) -> Array:
     """``shift + spread * sample(shape)`` for array-valued parameters, broadcast as
     NumPy does (the result has ``size`` when given, else the parameters' shape)."""
     shift, spread = _as_array(shift), _as_array(spread)
     shape = _onp.broadcast_shapes(shift.shape, spread.shape)
     if size is not None:
-        size = (int(size),) if isinstance(size, (int, _onp.integer)) else tuple(size)
+        size = tuple(_dim(d) for d in ((size,) if _onp.ndim(size) == 0 else size))
         try:
             fits = _onp.broadcast_shapes(shape, size) == size
         except ValueError:
