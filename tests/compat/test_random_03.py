@@ -14,8 +14,11 @@ def test_integral_float_sizes_with_array_parameters(fn):
     for size in [(2.0, 3), (onp.float64(2), 3)]:
         assert getattr(np.random, fn)(loc, 1.0, size).shape == (2, 3)
         assert getattr(np.random, fn)(0.0, 1.0, size).shape == (2, 3)
-    with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
-        getattr(np.random, fn)(loc, 1.0, (2.5, 3))
+    for first in (loc, 0.0):         # array-valued and scalar parameters alike
+        with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+            getattr(np.random, fn)(first, 1.0, (2.5, 3))
+    assert getattr(np.random, fn)(0.0, 1.0, 4).shape == (4,)
+    assert getattr(np.random, fn)(0.0, 1.0).shape == ()
     with pytest.raises(ValueError, match="broadcast"):
         getattr(np.random, fn)(loc, 1.0, (2, 4))
 
