@@ -207,6 +207,8 @@ class Solver:
     # -- setup ----------------------------------------------------------------------------
     def init(self):
         """Create the model's parameters and one optimiser config per parameter."""
+        if hasattr(self.model, "bind_data"):    # model_builder: image shape from the data
+            self.model.bind_data(self.train_dataiter)
         self.model.init_params(self.init_rule, self.init_config)
         self.optim_configs = {k: copy.deepcopy(self.optim_config) for k in self.model.params}
         self._keys = list(self.model.params)
