@@ -71,6 +71,7 @@ TITLES = {
     "perf-sum-over-rows": "Bias gradient: sum over rows of 256x512",
     "perf-large-elementwise": "tanh, transpose, where on 784x512",
     "perf-cnn-step": "CNN training step (conv 3x3, pool, affine), batch 32",
+    "distributed-mlp-loopback": "Data-parallel MLP 64-128-10 on loopback: whole job, per worker count",
 }
 
 

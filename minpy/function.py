@@ -159,6 +159,9 @@ class Function:
                 self._aux[n].as_nd_ndarray().copyto(a)
         outs = exe.forward(is_train=is_train)
         if is_train and update_aux:
+            # MXNet's engine does not order the executor's in-place writes to its aux states
+            # before a read of them: wait for the pass to finish (only symbols with aux states)
+            _wait_all(outs)
             for n, a in zip(self.aux_names, exe.aux_arrays):
                 self._aux[n] = a.copy().as_np_ndarray()
         return exe, [o.copy().as_np_ndarray() for o in outs]
@@ -179,7 +182,8 @@ class Function:
         if exe is None:
             exe, _ = self._run_forward(datas, is_train, ctx, update_aux=False)
         exe.backward([g.as_nd_ndarray() for g in out_grads])
-        if is_train:
+        if is_train and self.aux_names:
+            _wait_all([g for g in exe.grad_arrays if g is not None])
             # some MXNet builds update running statistics in the backward pass
             for n, a in zip(self.aux_names, exe.aux_arrays):
                 self._aux[n] = a.copy().as_np_ndarray()
@@ -228,6 +232,11 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<minpy Function {self.name}: {self.arg_names} -> {len(self.output_shapes)} output(s)>"
+
+
+def _wait_all(arrays) -> None:
+    for a in arrays:
+        a.wait_to_read()
 
 
 def _bind(*operands, fn, is_train, record=False):

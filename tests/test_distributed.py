@@ -1,5 +1,7 @@
-"""minpy.distributed: allreduce in one process (kvstore 'local') and real jobs on
-loopback (scheduler + 1 server + 2 workers, started by minpy.distributed.launch).
+"""minpy.distributed: allreduce and the optimizer in the KVStore in one process
+(kvstore 'local'), and real jobs on loopback (scheduler + 1 server + 2 or 3 workers,
+started by minpy.distributed.launch): dist_sync against one process, dist_async
+converging, faults, and --hostfile through a stand-in ssh.
 
 Run as a script (``python tests/test_distributed.py worker OUT``) this file is the
 worker of the loopback tests.
@@ -108,7 +110,7 @@ def train_server_sgd(X, Y, p0, part, num_parts, mode="lazy"):
     return _to_host(params)
 
 
-def solver_params(X, Y, kvstore, jit, part, num_parts):
+def solver_params(X, Y, kvstore, jit, part, num_parts, **kw):
     """One epoch of 10 SGD steps of the Solver (batch 2B over all workers)."""
     from minpy.nn import io, model_builder as builder
     from minpy.nn.solver import Solver
@@ -118,7 +120,7 @@ def solver_params(X, Y, kvstore, jit, part, num_parts):
     it = io.NDArrayIter(X, Y.argmax(axis=1), batch_size=2 * B // num_parts,
                         num_parts=num_parts, part_index=part)
     solver = Solver(model, it, num_epochs=1, update_rule="sgd", optim_config={"learning_rate": LR},
-                    verbose=False, train_acc_num_samples=None, jit=jit, kvstore=kvstore)
+                    verbose=False, train_acc_num_samples=None, jit=jit, kvstore=kvstore, **kw)
     solver.init()
     solver.train()
     assert solver.iteration == STEPS
@@ -148,9 +150,10 @@ def worker_main(out_path):
         res[f"solver_ref/{k}"] = v
     for k, v in train("eager", X, Y, p0, reduce=False).items():   # 1 process, batch 2B
         res[f"ref/{k}"] = v
-    # last: the optimizer on the server (it would apply to allreduce's keys too)
-    for k, v in train_server_sgd(X, Y, p0, r, n).items():
-        res[f"server/{k}"] = v
+    # last: the optimizer on the server (it would apply to allreduce's keys too): MXNet's
+    # SGD there, through the Solver (its first step pulls rank 0's initial parameters)
+    for k, v in solver_params(X, Y, "dist_sync", True, r, n, update_on_kvstore=True).items():
+        res[f"solver_server/{k}"] = v
     res["bytes_pushed"] = onp.array(dist.stats()["bytes_pushed"])
     dist.barrier()
     onp.savez(out_path, **res)
@@ -172,6 +175,54 @@ def kill_main():
         params = _sgd(params, dist.allreduce(g, "mean"))
         float(params["l1"]["W"][0, 0])
     print("worker 0 should never finish")
+
+
+def async_main(out_path):
+    """A worker of the 'dist_async' job: the Solver with SGD (momentum) on the server, 3 epochs of
+    40 steps on a learnable problem; saves its loss history and shard losses."""
+    from minpy.nn import io, model_builder as builder
+    from minpy.nn.solver import Solver
+    dist.init("dist_async")
+    r, n = dist.rank(), dist.num_workers()
+    rng = onp.random.RandomState(5)
+    X = rng.randn(40 * 2 * B, D).astype("float32")
+    y = (X[:, :C] + 0.1 * rng.randn(len(X), C)).argmax(axis=1)     # learnable labels
+    np.random.seed(r)                # different initial weights: the servers keep rank 0's
+    net = builder.Sequential(builder.Affine(H), builder.ReLU(), builder.Affine(C))
+    model = builder.Model(net, loss="softmax_loss", input_shape=(D,))
+    it = io.NDArrayIter(X, y, batch_size=2 * B // n, shuffle=True, num_parts=n, part_index=r)
+    solver = Solver(model, it, num_epochs=3, update_rule="sgd_momentum",
+                    optim_config={"learning_rate": 0.05}, lr_decay=0.9, verbose=False,
+                    train_acc_num_samples=None, kvstore="dist_async", jit=True)
+    assert solver.update_on_kvstore
+    solver.init()                    # every worker now holds rank 0's initial parameters
+
+    def shard_loss():
+        lo = r * (len(X) // n)
+        Xs, ys = np.array(X[lo:lo + len(X) // n]), np.array(y[lo:lo + len(X) // n])
+        return float(model.loss(model.forward(Xs, "train"), ys))
+
+    before = shard_loss()
+    solver.train()
+    onp.savez(out_path, loss=onp.array(solver.loss_history), acc=onp.array(solver.train_acc_history),
+              before=onp.array(before), after=onp.array(shard_loss()))
+    print(f"worker {r}: shard loss {before:.3f} -> {shard_loss():.3f}, "
+          f"accuracy {solver.train_acc_history[-1]:.3f}")
+
+
+def hostfile_main(args):
+    """A worker of the --hostfile job: reports its rank, host and argv, then sums."""
+    dist.init()
+    r = dist.rank()
+    print(f"rank {r} task {os.environ['DMLC_TASK_ID']} host {os.environ['DMLC_NODE_HOST']} "
+          f"argv {args!r} env {os.environ.get('MINPY_TEST_ENV')!r}")
+    if args and args[0] == "fail":
+        Path(args[1].format(rank=r)).write_text(str(os.getpid()))
+        if r == 1:
+            time.sleep(0.5)
+            raise RuntimeError("worker one fails")
+    s = dist.allreduce(np.ones(3) * (r + 1))
+    print(f"sum {s.asnumpy().tolist()}")
 
 
 def mismatch_main():
@@ -275,19 +326,29 @@ def test_optimizer_in_the_local_kvstore(local_kv, mode):
             dist.server_update({"w": np.ones(2)}, {"w": np.ones(2)}, name="other")
         with pytest.raises(dist.DistributedError, match=r"grads \{/w: \(3,\) float32\} do not match"):
             dist.server_update({"w": np.ones(2)}, {"w": np.ones(3)})
+        with pytest.raises(dist.DistributedError,
+                           match=r"server_update\(name='params'\): the tree's layout changed .*/w: \(2,\)"):
+            dist.server_update({"w": np.ones(2)}, {"w": np.ones(2)})
+        with pytest.raises(dist.DistributedError, match=r"server_init\(name='params'\): already stored"):
+            dist.server_init({"w": np.ones(2)})
     finally:
         dist.shutdown()
         dist.init()
 
 
-def test_launcher_port_in_use_is_a_clear_error():
+def test_launcher_port_in_use_is_a_clear_error(tmp_path):
     from minpy.distributed.launch import launch
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(1)
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1\n")
     try:
         with pytest.raises(SystemExit, match=rf"port {s.getsockname()[1]} on 127.0.0.1 is not free"):
             launch(["x.py"], 2, port=s.getsockname()[1])
+        with pytest.raises(SystemExit, match=rf"port {s.getsockname()[1]} on this machine is not "
+                                             rf"free \(Address already in use\)"):
+            launch(["x.py"], 2, port=s.getsockname()[1], hostfile=str(hosts), host_ip="10.9.9.9")
     finally:
         s.close()
 
@@ -323,6 +384,68 @@ def test_solver_with_local_kvstore_matches_plain_solver(local_kv):
         ref = solver_params(X, Y, None, jit, 0, 1)
         for k in ref:
             onp.testing.assert_allclose(got[k], ref[k], rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+@pytest.mark.parametrize("rule,config", [
+    ("sgd", {"learning_rate": LR}),
+    ("sgd_momentum", {"learning_rate": 0.1, "momentum": 0.8}),
+    ("adam", {"learning_rate": 0.01, "epsilon": 1e-7}),
+    ("rmsprop", {"learning_rate": 0.01, "decay_rate": 0.9}),
+])
+def test_solver_update_on_kvstore_matches_local_rule(local_kv, rule, config):
+    """MXNet's optimizer in the KVStore ('local': in this process) gives the MinPy rule's
+    parameters, lr_decay included (a FactorScheduler per epoch). Adam and RMSProp only up
+    to where epsilon enters (Adam: MXNet adds it to sqrt(v), MinPy to sqrt(v / (1 -
+    beta2**t)); RMSProp: sqrt(n + eps**2) against sqrt(n) + eps): units with tiny
+    gradients, whose steps hinge on epsilon, differ by up to 2e-3 (Adam), 6e-5 (RMSProp)."""
+    from minpy.nn import io, model_builder as builder
+    from minpy.nn.solver import Solver
+    rng = onp.random.RandomState(4)
+    X = rng.randn(2 * B * STEPS, D).astype("float32")
+    y = rng.randint(0, C, size=len(X))
+
+    def run(**kw):
+        np.random.seed(0)
+        net = builder.Sequential(builder.Affine(H), builder.ReLU(), builder.Affine(C))
+        model = builder.Model(net, loss="softmax_loss", input_shape=(D,))
+        it = io.NDArrayIter(X, y, batch_size=2 * B)
+        solver = Solver(model, it, num_epochs=2, update_rule=rule, optim_config=config,
+                        lr_decay=0.5, verbose=False, train_acc_num_samples=None, **kw)
+        solver.train()
+        return {k: v.asnumpy() for k, v in model.params.items()}, solver.loss_history
+
+    ref, ref_loss = run()
+    dist.shutdown()                  # a fresh KVStore: its optimizer applies to every key
+    try:
+        for jit in (False, True):
+            got, loss = run(kvstore="local", update_on_kvstore=True, jit=jit)
+            assert len(loss) == 2 * STEPS
+            tol = {"adam": dict(rtol=1e-2, atol=5e-3), "rmsprop": dict(rtol=1e-3, atol=2e-4)}.get(
+                rule, dict(rtol=1e-4, atol=2e-6))
+            onp.testing.assert_allclose(loss, ref_loss, **tol)
+            for k in ref:
+                onp.testing.assert_allclose(got[k], ref[k], err_msg=k, **tol)
+            dist.shutdown()
+    finally:
+        dist.shutdown()
+        dist.init()
+
+
+def test_solver_update_on_kvstore_errors(local_kv):
+    from minpy.nn import io, model_builder as builder
+    from minpy.nn.solver import Solver
+    net = builder.Sequential(builder.Affine(C))
+    model = builder.Model(net, loss="softmax_loss", input_shape=(D,))
+    it = io.NDArrayIter(onp.zeros((4, D), "float32"), onp.zeros(4), batch_size=2)
+    with pytest.raises(ValueError, match="update_on_kvstore needs a kvstore"):
+        Solver(model, it, update_on_kvstore=True)
+    with pytest.raises(ValueError, match=r"optim_config \['decay_rate'\] has no counterpart in "
+                                         r"MXNet's SGD"):
+        Solver(model, it, kvstore="local", update_on_kvstore=True,
+               optim_config={"decay_rate": 0.9}).init()
+    with pytest.raises(ValueError, match="update rule must be one of"):
+        Solver(model, it, kvstore="local", update_on_kvstore=True,
+               update_rule=lambda w, dw, c: (w - dw, c)).init()
 
 
 def test_docs_example_runs_in_one_process():
@@ -364,11 +487,12 @@ def test_launcher_timeout_stops_every_process():
 
 # ----------------------------------------------------------------------------- loopback jobs
 
-def _launch(args, timeout=90):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MINPY_JIT_PROFILE="none", OMP_NUM_THREADS="1")
+def _launch(args, timeout=90, launcher_args=("-n", "2", "-s", "1"), env=None):
+    env = dict(env or os.environ, PYTHONPATH=str(ROOT), MINPY_JIT_PROFILE="none",
+               OMP_NUM_THREADS="1")
     env.pop("DMLC_ROLE", None)
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "minpy.distributed.launch", "-n", "2", "-s", "1",
+    r = subprocess.run([sys.executable, "-m", "minpy.distributed.launch", *launcher_args,
                         "--timeout", "75", sys.executable, str(Path(__file__))] + args,
                        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     return r, time.monotonic() - t0
@@ -390,12 +514,12 @@ def test_two_workers_match_one_process_with_twice_the_batch(tmp_path):
                                             err_msg=f"{mode} {k}")
             # both workers hold the very same parameters
             onp.testing.assert_array_equal(res[0][f"{mode}/{k}"], res[1][f"{mode}/{k}"])
-    for k in names:
-        for w in res:
-            onp.testing.assert_allclose(w[f"server/{k}"], res[0][f"ref/{k}"], rtol=2e-5, atol=2e-6,
-                                        err_msg=f"server-side SGD {k}")
     solver_keys = [k[11:] for k in res[0] if k.startswith("solver_ref/")]
     assert len(solver_keys) == 5
+    for k in [k for k in solver_keys if k != "train_acc"]:   # accuracy: each its own shard's
+        for w in res:
+            onp.testing.assert_allclose(w[f"solver_server/{k}"], res[0][f"solver_ref/{k}"],
+                                        rtol=2e-5, atol=2e-6, err_msg=f"SGD on the server {k}")
     for jit in (0, 1):
         for k in solver_keys:
             ref = res[0][f"solver_ref/{k}"]
@@ -404,6 +528,21 @@ def test_two_workers_match_one_process_with_twice_the_batch(tmp_path):
                                             err_msg=f"Solver jit={jit} {k}")
     print(f"loopback job: {secs:.1f} s; 4 x 10 steps took {float(res[0]['seconds']):.2f} s "
           f"in worker 0")
+
+
+def test_dist_async_solver_converges_with_sgd_on_the_server(tmp_path):
+    r, secs = _launch(["async", str(tmp_path / "w{rank}.npz")])
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    for i in range(2):
+        w = onp.load(tmp_path / f"w{i}.npz")
+        loss = w["loss"]
+        assert len(loss) == 3 * 40 and onp.isfinite(loss).all()
+        # the loss of the whole shard, at rank 0's initial parameters and at the end
+        # (each worker's updates reach the servers on their own: histories vary by run)
+        assert float(w["after"]) < 0.5 * float(w["before"]), (w["before"], w["after"])
+        assert w["acc"][-1] > 0.8
+    print(f"dist_async job: {secs:.1f} s; " + "; ".join(
+        l for l in r.stdout.splitlines() if "loss" in l))
 
 
 def test_killed_worker_ends_the_job_naming_it():
@@ -432,5 +571,109 @@ if __name__ == "__main__":
         worker_main(sys.argv[2].format(rank=os.environ["DMLC_TASK_ID"]))
     elif what == "kill":
         kill_main()
+    elif what == "async":
+        async_main(sys.argv[2].format(rank=os.environ["DMLC_TASK_ID"]))
+    elif what == "hostfile":
+        hostfile_main(sys.argv[2:])
     elif what == "mismatch":
         mismatch_main()
+
+
+# ----------------------------------------------------------------------------- --hostfile over (fake) ssh
+
+FAKE_SSH = """#!PYTHON
+# ssh stand-in: drops the options and the host and runs the command here through sh, in
+# a new session, so that stopping this client leaves it running, as on a real remote host
+import os, signal, subprocess, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_SSH_LOG"], "a") as f:
+    f.write(repr(args) + "\\n")
+while args[0].startswith("-"):
+    if args.pop(0) in ("-o", "-p", "-i", "-l"):
+        args.pop(0)
+p = subprocess.Popen(["sh", "-c", " ".join(args[1:])], start_new_session=True)
+signal.signal(signal.SIGTERM, lambda *a: os._exit(255))
+sys.exit(p.wait())
+"""
+
+
+def _fake_ssh_env(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ssh = bin_dir / "ssh"
+    ssh.write_text(FAKE_SSH.replace("PYTHON", sys.executable, 1))
+    ssh.chmod(0o755)
+    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                FAKE_SSH_LOG=str(tmp_path / "ssh.log"))
+
+
+def test_read_hostfile_formats_and_errors(tmp_path):
+    from minpy.distributed.launch import Host, read_hostfile
+    f = tmp_path / "hosts"
+    f.write_text("# cluster\n\nnode1\nme@node2:2222 slots=4  # big one\n10.0.0.3 2\n")
+    assert read_hostfile(str(f)) == [Host("node1", "node1", None, 1),
+                                     Host("me@node2", "node2", 2222, 4),
+                                     Host("10.0.0.3", "10.0.0.3", None, 2)]
+    f.write_text("node1\nnode2 slots=x\n")
+    with pytest.raises(SystemExit, match=r"line 2: 'node2 slots=x' is not"):
+        read_hostfile(str(f))
+    f.write_text("# nothing\n")
+    with pytest.raises(SystemExit, match="names no host"):
+        read_hostfile(str(f))
+    with pytest.raises(SystemExit, match="cannot read the hostfile"):
+        read_hostfile(str(tmp_path / "missing"))
+
+
+def test_worker_labels_follow_pslite_rank_order():
+    from minpy.distributed.launch import _rank_order
+    # ps-lite: host names descending (bytes), then ports ascending
+    places = [("10.0.0.1", 900), ("10.0.0.2", 100), ("10.0.0.1", 50), ("10.0.0.10", 1)]
+    assert [places[i] for i in _rank_order(places)] == [
+        ("10.0.0.2", 100), ("10.0.0.10", 1), ("10.0.0.1", 50), ("10.0.0.1", 900)]
+
+
+def test_hostfile_job_over_ssh_quotes_and_ranks(tmp_path):
+    """3 workers on two 'machines' (127.0.0.1 and 127.0.0.2: both this one) through a
+    fake ssh: the ssh arguments, the quoting of awkward arguments, ranks = labels."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 slots=2\nme@127.0.0.2:2222\n")
+    awkward = ["a b", "it's", "$HOME", "; echo injected", 'q"q']
+    r, secs = _launch(["hostfile"] + awkward, env=_fake_ssh_env(tmp_path),
+                      launcher_args=("-n", "3", "-s", "1", "--hostfile", str(hosts),
+                                     "--env", "MINPY_TEST_ENV=x y'z $PATH"))
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    # ps-lite ranks 127.0.0.2 first: worker 0 runs there
+    assert "worker 0 on me@127.0.0.2, worker 1 on 127.0.0.1, worker 2 on 127.0.0.1" in r.stdout
+    for i, host in enumerate(["127.0.0.2", "127.0.0.1", "127.0.0.1"]):
+        assert (f"[worker {i}] rank {i} task {i} host {host} argv {awkward!r} "
+                f"env \"x y'z $PATH\"") in r.stdout, r.stdout
+        assert f"[worker {i}] sum [6.0, 6.0, 6.0]" in r.stdout
+    assert "injected" not in r.stdout.replace("'; echo injected'", "")
+    calls = [eval(line) for line in (tmp_path / "ssh.log").read_text().splitlines()]
+    assert len(calls) == 4                                    # 1 server + 3 workers
+    targets = sorted(c[c.index("-p") + 2] if "-p" in c else c[2] for c in calls)
+    assert targets == ["127.0.0.1", "127.0.0.1", "127.0.0.1", "me@127.0.0.2"]
+    assert all(c[:2] == ["-o", "BatchMode=yes"] for c in calls)
+    assert any(c[2:5] == ["-p", "2222", "me@127.0.0.2"] for c in calls)
+    print(f"hostfile job: {secs:.1f} s")
+
+
+def test_hostfile_job_stops_remote_processes_when_a_worker_fails(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1\n127.0.0.2\n")
+    pid_file = tmp_path / "pid{rank}"
+    r, secs = _launch(["hostfile", "fail", str(pid_file)], env=_fake_ssh_env(tmp_path),
+                      launcher_args=("-n", "2", "-s", "1", "--hostfile", str(hosts)))
+    assert r.returncode == 1, r.stdout[-4000:]
+    assert "[worker 1] RuntimeError: worker one fails" in r.stdout
+    assert re.search(r"\[launch\] worker 1 on 127\.0\.0\.1 \(pid \d+\) exited with code 1; "
+                     r"stopping the other processes", r.stdout), r.stdout[-3000:]
+    assert "sum" not in r.stdout
+    # the workers ran outside the launcher's process groups (as on other machines); the
+    # remote command's watcher stopped worker 0 when the launcher closed its ssh session
+    deadline = time.monotonic() + 5
+    pids = [int((tmp_path / f"pid{i}").read_text()) for i in range(2)]
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{p}").exists() for p in pids)
+    assert secs < 60

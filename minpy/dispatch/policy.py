@@ -34,6 +34,23 @@ class Policy:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
+    def __enter__(self) -> "Policy":
+        """``with policy:`` runs the block under this policy (as ``wrap_policy`` runs a
+        function), whatever the global one is (MinPy 0.3's transparent-fallback notebook)."""
+        stack = getattr(_local, "stack", None)
+        if stack is None:
+            stack = _local.stack = []
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _local.stack.pop()
+
+    def show_op_stat(self) -> None:
+        """MinPy 0.3's ``np.policy.show_op_stat()``: print the calls per function and back end."""
+        from .._compat_values import show_op_stat
+        show_op_stat()
+
 
 class PreferMXNetPolicy(Policy):
     """MXNet where MinPy has a lowering, NumPy otherwise (the default)."""

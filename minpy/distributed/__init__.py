@@ -3,7 +3,10 @@
 Every worker runs the same script on its shard of the data; after computing its
 gradients it calls :func:`allreduce`, which pushes one KVStore key per array of the
 tree and pulls back the sum (or mean) over all workers. The optimizer then runs
-locally, on identical copies of the parameters in every worker.
+locally, on identical copies of the parameters in every worker. Or the optimizer
+runs on the servers (:func:`set_optimizer`, :func:`server_init`,
+:func:`server_update`): workers push gradients and pull parameters, which is also
+how ``'dist_async'`` (every push an update of its own) trains.
 
 Start the processes with ``python -m minpy.distributed.launch -n 2 script.py`` (see
 :mod:`minpy.distributed.launch`); without a launcher (no ``DMLC_*`` variables) the
@@ -24,7 +27,7 @@ from ..array import Array
 from ..dispatch import call as _call
 
 __all__ = ["init", "is_initialized", "kvstore", "kvstore_type", "rank", "num_workers", "barrier", "allreduce",
-           "broadcast", "set_optimizer", "server_update", "shutdown", "stats", "reset_stats", "DistributedError"]
+           "broadcast", "set_optimizer", "server_init", "server_update", "shutdown", "stats", "reset_stats", "DistributedError"]
 
 _SYNC_TYPES = ("local", "device", "nccl", "dist_sync", "dist_sync_device", "dist_device_sync")
 _ASYNC_TYPES = ("dist_async", "dist_device_async")
@@ -95,6 +98,13 @@ def init(kvstore: Optional[str] = None, *, scheduler: Optional[str] = None,
     _S.optimizer, _S.opt_active = None, False
     if kvstore.startswith("dist"):
         _install_excepthook()
+        task = os.environ.get("DMLC_TASK_ID")
+        if task is not None and task.isdigit() and int(task) != kv.rank:
+            import warnings
+            warnings.warn(f"minpy.distributed.init: the launcher started this process as worker "
+                          f"{task}, but the KVStore ranks it {kv.rank} (its port was taken and "
+                          f"ps-lite picked another?); output prefixes name the launcher's number",
+                          RuntimeWarning, stacklevel=2)
     return kv
 
 
@@ -167,8 +177,9 @@ atexit.register(shutdown)
 
 
 def stats() -> dict:
-    """Counters of :func:`allreduce` in this process: calls, arrays, bytes pushed and
-    pulled, seconds spent (waiting for the pulled values included)."""
+    """Counters of :func:`allreduce` and :func:`server_update` in this process: calls,
+    arrays, bytes pushed and pulled, seconds spent in the calls (the pulls complete
+    asynchronously after them: waiting for the values is not counted)."""
     return dict(_S.stats)
 
 
@@ -229,7 +240,7 @@ def _nibbles(digest: bytes) -> _onp.ndarray:
     return _onp.stack([b >> 4, b & 15], axis=1).reshape(-1).astype("float32")
 
 
-def _check_layout(kv, name, paths, leaves, n, init=None):
+def _check_layout(kv, name, paths, leaves, n, init=None, caller="allreduce"):
     """Compare this worker's tree layout with every other worker's, once per name.
 
     The layout (paths, shapes, dtypes) is hashed to 32 values in 0..15; every worker
@@ -246,7 +257,7 @@ def _check_layout(kv, name, paths, leaves, n, init=None):
         if prev[0] == digest:
             return prev[1]
         raise DistributedError(
-            f"minpy.distributed.allreduce(name={name!r}): the tree's layout changed since the "
+            f"minpy.distributed.{caller}(name={name!r}): the tree's layout changed since the "
             f"first call (now {_describe(paths, leaves)}); pass a new name= for another tree")
     keys = [f"{name}{p}" for p in paths]
     if n > 1:
@@ -254,14 +265,23 @@ def _check_layout(kv, name, paths, leaves, n, init=None):
         vec = _onp.concatenate([x, x * x])
         skey = f"__minpy_layout__/{name}"
         kv.init(skey, _mx.nd.zeros(vec.shape))
+        asynchronous = _S.type in _ASYNC_TYPES
+        if asynchronous:
+            # an asynchronous server applies each push on its own, through an optimizer
+            # (without one it fails): MXNet's 'test' optimizer adds the pushes up
+            kv.set_optimizer(_mx.optimizer.Test(rescale_grad=1.0))
+            barrier()
         kv.push(skey, _mx.nd.array(vec))
         out = _mx.nd.zeros(vec.shape)
+        if asynchronous:
+            _mx.nd.waitall()       # this push is applied (the server answers after it) ...
+            barrier()              # ... and so is every other worker's
         kv.pull(skey, out=out)
         tot = out.asnumpy().astype("float64")
         s, ss = tot[:32], tot[32:]
         if not _onp.array_equal(s * s, n * ss):
             raise DistributedError(
-                f"minpy.distributed.allreduce(name={name!r}): the workers passed trees of "
+                f"minpy.distributed.{caller}(name={name!r}): the workers passed trees of "
                 f"different layouts (paths, shapes or dtypes); worker {kv.rank} has "
                 f"{_describe(paths, leaves)}")
     kv.init(keys, init() if init is not None else
@@ -302,7 +322,8 @@ def allreduce(tree: Any, op: str = "sum", name: str = "allreduce") -> Any:
     if _S.type in _ASYNC_TYPES:
         raise DistributedError(
             f"minpy.distributed.allreduce: a {_S.type!r} KVStore applies each push on its own "
-            f"and has no synchronous sum; use 'dist_sync'")
+            f"and has no synchronous sum; use 'dist_sync', or the optimizer on the servers "
+            f"(set_optimizer, server_update)")
     t0 = time.perf_counter()
     leaves, paths = [], []
     struct = _flatten(tree, "", leaves, paths)
@@ -371,9 +392,11 @@ def set_optimizer(optimizer) -> None:
     """Run ``optimizer`` (an ``mxnet.optimizer.Optimizer``, e.g.
     ``mx.optimizer.SGD(learning_rate=0.1, rescale_grad=1 / num_workers())``) where the
     parameters are stored: on the servers with ``'dist_sync'`` (sent pickled), in this
-    process with ``'local'``. Then :func:`server_update` pushes gradients and pulls the
-    updated parameters. The servers sum the workers' gradients before the update,
-    hence ``rescale_grad`` for a mean. Every worker calls this, before training.
+    process with ``'local'``. Then :func:`server_init` stores the parameters there and
+    :func:`server_update` pushes gradients and pulls the updated parameters. With
+    ``'dist_sync'`` the servers sum the workers' gradients before the update, hence
+    ``rescale_grad`` for a mean; with ``'dist_async'`` each worker's push is an update
+    of its own (``rescale_grad=1``). Every worker calls this, before training.
     """
     kv = kvstore()
     if not isinstance(optimizer, _mx.optimizer.Optimizer):
@@ -385,15 +408,51 @@ def set_optimizer(optimizer) -> None:
     _S.optimizer = optimizer      # installed by the first server_update, after its layout check
 
 
+def server_init(params: Any, name: str = "params") -> Any:
+    """Store ``params`` on the servers and start the optimizer of :func:`set_optimizer`;
+    returns the stored values (rank 0's ``params``) to every worker.
+
+    Every worker calls it once, before the first :func:`server_update`, with a tree of
+    the same layout (checked across workers first: the optimizer would apply to the
+    check's key too, so one tree per job). :func:`server_update` calls it itself
+    when it was not called.
+    """
+    kv = kvstore()
+    if _S.opt_active:
+        if name in _S.layouts:
+            raise DistributedError(f"minpy.distributed.server_init(name={name!r}): already "
+                                   f"stored; the optimizer is running")
+        raise DistributedError(
+            f"minpy.distributed.server_init(name={name!r}): the optimizer already runs for "
+            f"{[k for k in _S.layouts]}; one parameter tree per job")
+    if _S.optimizer is None:
+        raise DistributedError("minpy.distributed.server_init: call set_optimizer first")
+    leaves, paths = [], []
+    struct = _flatten(params, "", leaves, paths)
+    if not leaves:
+        raise DistributedError("minpy.distributed.server_init: the tree has no arrays")
+    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers),
+                         init=lambda: _buffers(leaves, "server_init"), caller="server_init")
+    kv.set_optimizer(_S.optimizer)
+    _S.optimizer, _S.opt_active = None, True
+    barrier()      # no worker pushes before every server has the optimizer
+    outs = [_mx.nd.empty(a.shape, ctx=b.context, dtype=a.dtype)
+            for a, b in zip(leaves, _buffers(leaves, "server_init"))]
+    kv.pull(keys, out=outs)
+    return _unflatten(struct, iter([Array.from_mx(o) for o in outs]))
+
+
 def server_update(params: Any, grads: Any, name: str = "params") -> Any:
     """Push ``grads`` and pull the parameters the optimizer of :func:`set_optimizer`
     made of them; returns a tree like ``params``.
 
-    The first call with a ``name`` stores ``params`` there (rank 0's values: every
-    worker starts from them); later calls ignore the values of ``params`` and use only
-    its layout. ``grads`` must have the layout of ``params``. The layouts are checked
-    across workers before the optimizer starts (it would apply to the check's key
-    too), so all the trees (names) must appear in the first call's step: one tree.
+    The values of ``params`` are not used, only its layout (``grads`` must have the
+    same), except by the first call when :func:`server_init` was not called: it calls
+    it, storing ``params`` (rank 0's values; every worker then starts from them).
+
+    With ``'dist_sync'`` the servers sum the workers' gradients of a step and update
+    once; with ``'dist_async'`` every push is an update of its own, and the pull returns
+    the parameters as they are then (other workers' updates included).
     """
     kv = kvstore()
     if _S.optimizer is None and not _S.opt_active:
@@ -411,12 +470,10 @@ def server_update(params: Any, grads: Any, name: str = "params") -> Any:
         raise DistributedError(
             f"minpy.distributed.server_update: grads {_describe(gpaths, gleaves)} do not match "
             f"params {_describe(paths, leaves)}")
-    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers),
-                         init=lambda: _buffers(leaves, "server_update"))
     if not _S.opt_active:
-        kv.set_optimizer(_S.optimizer)
-        _S.optimizer, _S.opt_active = None, True
-        barrier()      # no worker pushes before every server has the optimizer
+        server_init(params, name)
+    # cached; a changed layout raises
+    keys = _check_layout(kv, name, paths, leaves, int(kv.num_workers), caller="server_update")
     bufs = _buffers(gleaves, "server_update")
     outs = [_mx.nd.empty(a.shape, ctx=b.context, dtype=a.dtype) for a, b in zip(leaves, bufs)]
     kv.push(keys, bufs)

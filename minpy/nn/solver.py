@@ -123,7 +123,12 @@ class Solver:
                      shard: ``NDArrayIter(num_parts=, part_index=)``) and every worker
                      applies the same update; accuracies over sharded iterators are
                      summed over the workers. With ``jit`` the gradient and the update
-                     are two jitted graphs with the exchange between them
+                     are two jitted graphs with the exchange between them.
+                     'dist_async' runs the optimizer on the servers (below)
+    update_on_kvstore  run the update where the KVStore keeps the parameters (MXNet's
+                     optimizer of the same name as ``update_rule``, on the servers):
+                     workers push gradients and pull parameters. Default: True for
+                     'dist_async' (the only way there), else False
 
     After ``train()``: ``loss_history`` (per iteration), ``train_acc_history`` and
     ``val_acc_history`` (per epoch), ``best_val_acc`` / ``best_params`` (the model
@@ -135,7 +140,8 @@ class Solver:
                  update_rule="sgd", optim_config=None, init_rule="xavier", init_config=None,
                  lr_decay=1.0, verbose=True, print_every=100, checkpoint=None,
                  checkpoint_every=1, train_acc_num_samples=1000, lazy=True, jit=False,
-                 kvstore=None, task_type="classification", batch_size=100) -> None:
+                 kvstore=None, task_type="classification", batch_size=100,
+                 update_on_kvstore=None) -> None:
         if task_type not in ("classification", "regression"):
             raise ValueError(f"minpy.nn.Solver: task_type must be 'classification' or "
                              f"'regression', got {task_type!r}")
@@ -173,9 +179,18 @@ class Solver:
                 warnings.warn("minpy.nn.Solver: @minpy.jit is not available yet; "
                               "training in lazy mode instead", stacklevel=2)
         self.kvstore = kvstore
+        if kvstore is None and update_on_kvstore:
+            raise ValueError("minpy.nn.Solver: update_on_kvstore needs a kvstore")
         if kvstore is not None:
             from .. import distributed
             distributed.init(kvstore)
+            asynchronous = distributed.kvstore_type() in ("dist_async", "dist_device_async")
+            if asynchronous and update_on_kvstore is False:
+                raise ValueError(f"minpy.nn.Solver: kvstore={kvstore!r} has no synchronous sum of "
+                                 f"gradients; its servers run the optimizer (update_on_kvstore=True)")
+            update_on_kvstore = asynchronous if update_on_kvstore is None else update_on_kvstore
+        self.update_on_kvstore = bool(update_on_kvstore)
+        self._kv_rule = update_rule        # its MXNet optimizer is made by init()
         self._step_fn = None
         self._reset_history()
 
@@ -192,6 +207,8 @@ class Solver:
     # -- setup ----------------------------------------------------------------------------
     def init(self):
         """Create the model's parameters and one optimiser config per parameter."""
+        if hasattr(self.model, "bind_data"):    # model_builder: image shape from the data
+            self.model.bind_data(self.train_dataiter)
         self.model.init_params(self.init_rule, self.init_config)
         self.optim_configs = {k: copy.deepcopy(self.optim_config) for k in self.model.params}
         self._keys = list(self.model.params)
@@ -205,6 +222,8 @@ class Solver:
 
     def _init_distributed(self):
         from .. import distributed as dist
+        if self.update_on_kvstore:
+            return self._init_server_optimizer()
         self.model.params = dict(dist.broadcast(dict(self.model.params), name="solver_init"))
 
         def mean(grads):
@@ -220,6 +239,72 @@ class Solver:
                 return new_params, new_configs, loss
         self._step_fn = step
         self._reset_history()
+
+    def _mx_optimizer(self):
+        """MXNet's optimizer for ``update_rule`` and ``optim_config`` (the same update
+        up to where epsilon enters), with ``lr_decay`` as a per-epoch FactorScheduler."""
+        import mxnet as mx
+        from .. import distributed as dist
+        rule = self._kv_rule
+        asynchronous = dist.kvstore_type() in ("dist_async", "dist_device_async")
+        # dist_sync: the servers sum the workers' gradients (each a mean over its shard)
+        rescale = 1.0 if asynchronous else 1.0 / dist.num_workers()
+        name = rule if isinstance(rule, str) else getattr(rule, "__name__", repr(rule))
+        table = {   # MinPy rule: (MXNet class, {MinPy config name: MXNet argument}, defaults)
+            "sgd": (mx.optimizer.SGD, {"learning_rate": "learning_rate"}, {"learning_rate": 1e-2}),
+            "sgd_momentum": (mx.optimizer.SGD, {"learning_rate": "learning_rate",
+                                                "momentum": "momentum"},
+                             {"learning_rate": 1e-2, "momentum": 0.9}),
+            "rmsprop": (mx.optimizer.RMSProp, {"learning_rate": "learning_rate",
+                                               "decay_rate": "gamma1", "epsilon": "epsilon"},
+                        {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}),
+            "adam": (mx.optimizer.Adam, {"learning_rate": "learning_rate", "beta1": "beta1",
+                                         "beta2": "beta2", "epsilon": "epsilon"},
+                     {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+        }
+        if name not in table:
+            raise ValueError(f"minpy.nn.Solver: with update_on_kvstore the update rule must be one "
+                             f"of {sorted(table)} or an mxnet.optimizer.Optimizer, got {name!r}")
+        cls, names, defaults = table[name]
+        unknown = sorted(set(self.optim_config) - set(names))
+        if unknown:
+            raise ValueError(f"minpy.nn.Solver: optim_config {unknown} has no counterpart in "
+                             f"MXNet's {cls.__name__} (update_on_kvstore)")
+        cfg = dict(defaults, **self.optim_config)
+        kwargs = {names[k]: v for k, v in cfg.items()}
+        if name == "rmsprop":
+            # MXNet divides by sqrt(n + epsilon), MinPy by sqrt(n) + epsilon: nearest is epsilon**2
+            kwargs["epsilon"] = cfg["epsilon"] ** 2
+        if self.lr_decay != 1.0:
+            batches = getattr(self.train_dataiter, "num_batches", None)
+            if batches is None:
+                raise ValueError("minpy.nn.Solver: lr_decay with update_on_kvstore needs the "
+                                 "number of batches per epoch (train_dataiter.num_batches)")
+            updates = batches * (dist.num_workers() if asynchronous else 1)
+            kwargs["lr_scheduler"] = mx.lr_scheduler.FactorScheduler(
+                step=max(int(updates), 1), factor=self.lr_decay, base_lr=cfg["learning_rate"],
+                stop_factor_lr=0.0)
+        return cls(rescale_grad=rescale, wd=0.0, **kwargs)
+
+    def _init_server_optimizer(self):
+        """The optimizer where the KVStore keeps the parameters: every worker starts from
+        rank 0's parameters; a step pushes gradients and pulls parameters."""
+        from .. import distributed as dist
+        keys = self._keys
+        dist.set_optimizer(self._mx_optimizer())
+        self.model.params = dict(dist.server_init(dict(self.model.params), name="solver_params"))
+        step = make_train_step(self.model, self.update_rule, keys)
+        grad_step = minpy.jit(step.grad_step) if self.jit else step.grad_step
+
+        def server_step(params, X, y, configs):
+            grads, loss = grad_step(params, X, y)
+            new = dist.server_update(dict(zip(keys, params)), dict(zip(keys, grads)),
+                                     name="solver_params")
+            return [new[k] for k in keys], configs, loss
+
+        self._step_fn = server_step
+        self._reset_history()
+        return self
 
     # -- training -------------------------------------------------------------------------
     def _step(self, batch):
@@ -331,7 +416,10 @@ class Solver:
         iterator (the training iterator's position and roll-over state are left
         alone); with ``num_samples`` a random subset of that many is used.
         """
-        sharded = self.kvstore is not None and getattr(dataiter, "num_parts", 1) > 1
+        # with the optimizer on the servers every key is a parameter: no sums of counts,
+        # each worker reports its own shard
+        sharded = self.kvstore is not None and getattr(dataiter, "num_parts", 1) > 1 and \
+            not self.update_on_kvstore
         if isinstance(dataiter, NDArrayIter):
             data, label = dataiter.data, dataiter.label
             n = dataiter.num_data

@@ -87,6 +87,9 @@ newaxis = None
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
+    if name == "policy":        # MinPy 0.3: the policy in force (not cached: it may change)
+        from ..dispatch.policy import get_global_policy
+        return get_global_policy()
     try:
         obj = getattr(_onp, name)
     except AttributeError:

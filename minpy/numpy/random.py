@@ -6,7 +6,10 @@ NumPy's numbers.
 """
 from __future__ import annotations
 
+import operator as _operator
+
 import mxnet as _mx
+
 import numpy as _onp
 
 from ..array import Array
@@ -32,13 +35,25 @@ def _as_array(v) -> Array:
     return v if isinstance(v, Array) else _call.from_host(v)
 
 
+def _dim(d) -> int:
+    """A size entry: an int, or an integral float as the scalar samplers accept (MinPy 0.3
+    programs written for Python 2 compute sizes with ``/``); others raise NumPy's TypeError."""
+    if isinstance(d, (float, _onp.floating)) and float(d).is_integer():
+        return int(d)
+    return _operator.index(d)
+
+
+def _sizes(size):
+    return None if size is None else tuple(_dim(d) for d in ((size,) if _onp.ndim(size) == 0 else size))
+
+
 def _affine(name: str, shift, spread, size, dtype, sample) -> Array:
     """``shift + spread * sample(shape)`` for array-valued parameters, broadcast as
     NumPy does (the result has ``size`` when given, else the parameters' shape)."""
     shift, spread = _as_array(shift), _as_array(spread)
     shape = _onp.broadcast_shapes(shift.shape, spread.shape)
     if size is not None:
-        size = (int(size),) if isinstance(size, (int, _onp.integer)) else tuple(size)
+        size = _sizes(size)
         try:
             fits = _onp.broadcast_shapes(shape, size) == size
         except ValueError:
@@ -54,7 +69,7 @@ def _affine(name: str, shift, spread, size, dtype, sample) -> Array:
 
 def uniform(low=0.0, high=1.0, size=None, dtype=None) -> Array:
     if _is_scalar(low) and _is_scalar(high):
-        return _call.call(_R["random.uniform"], (low, high, size, dtype), None)
+        return _call.call(_R["random.uniform"], (low, high, _sizes(size), dtype), None)
     low = _as_array(low)
     return _affine("uniform", low, _as_array(high) - low, size, dtype,
                    lambda shape, dt: uniform(0.0, 1.0, shape, dt))
@@ -62,7 +77,7 @@ def uniform(low=0.0, high=1.0, size=None, dtype=None) -> Array:
 
 def normal(loc=0.0, scale=1.0, size=None, dtype=None) -> Array:
     if _is_scalar(loc) and _is_scalar(scale):
-        return _call.call(_R["random.normal"], (loc, scale, size, dtype), None)
+        return _call.call(_R["random.normal"], (loc, scale, _sizes(size), dtype), None)
     scale = _as_array(scale)
     if bool((scale < 0).any()):
         raise ValueError("minpy.numpy.random.normal: scale < 0")
