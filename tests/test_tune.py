@@ -236,3 +236,17 @@ def test_engine_sweep_times_both_engines_in_child_processes():
     assert set(measured) == {"chain_jit", "relative"}
     assert all(0 < t < 1 for t in measured["chain_jit"].values())
     assert measured["relative"]["threaded"] == 1.0
+
+
+def test_side_by_side_times_every_variant_under_both_engines():
+    env = {k: v for k, v in os.environ.items() if k not in ("MXNET_ENGINE_TYPE", "MINPY_ENGINE")}
+    r = subprocess.run([sys.executable, "-m", "benchmarks.side_by_side", "chain", "--rounds", "1"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert "threaded (us)" in lines[0] and "naive (us)" in lines[0] and "best engine" in lines[0]
+    rows = {line.split()[0] + " " + line.split()[1]: line.split()[2:] for line in lines[1:4]}
+    assert set(rows) == {"chain numpy", "chain lazy", "chain eager"}, r.stdout
+    for cols in rows.values():
+        assert float(cols[0]) > 0 and float(cols[1]) > 0 and cols[2] in ("threaded", "naive")
+    assert "each variant under its best engine" in r.stdout and "chain: lazy vs eager" in r.stdout
