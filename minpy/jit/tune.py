@@ -12,7 +12,10 @@ Knobs are swept one after another, each on top of the values already chosen:
   chain in lazy mode (geometric mean of the two ratios);
 * ``batch_min_group`` (2, 4, 8): the RNN step;
 * ``pack_outputs`` (True, False): the RNN step;
-* ``max_pending`` (500, 5000): a lazy loop of 2000 operations read once at the end.
+* ``max_pending`` (500, 5000): a lazy loop of 2000 operations read once at the end;
+* ``fully_connected`` (True, False): the MLP step (below): large products through
+  oneDNN's FullyConnected, with the transposes it needs, or MXNet's ``dot`` with
+  transpose flags.
 
 Before the knobs, MXNet's engine: the naive engine (operators run in the calling
 thread) against the default threaded one, each in a child process (MXNet fixes its
@@ -200,6 +203,9 @@ SWEEPS = {
     "batch_min_group": ([4, 2, 8], [rnn_jit]),
     "pack_outputs": ([True, False], [rnn_jit]),
     "max_pending": ([5000, 500], [loop_lazy]),
+    # products through oneDNN's FullyConnected (with the transposes it needs) or
+    # MXNet's dot with transpose flags: which is faster depends on the CPU
+    "fully_connected": ([True, False], [mlp_jit]),
 }
 ROUNDS = {"default": 15, "quick": 4}
 
