@@ -76,11 +76,24 @@ def mlp_variants():
     data = (mnp.array(x), mnp.array(onehot))
     step = sgd_step(lambda *a: mlp_loss(mnp, *a), 6)
     nparams = [p.copy() for p in params]
+    # the same step with products as MXNet's dot with transpose flags (no transposes)
+    saved = minpy.jit.config.fully_connected
+    minpy.jit.config.fully_connected = False
+    try:
+        dparams = [mnp.array(p) for p in params]
+        run_dot = minpy_runner(minpy.jit(step), dparams, data, "jit")
+        run_dot()
+    finally:
+        minpy.jit.config.fully_connected = saved
+    from .mlp_bound import minpy_shaped_step
     return {
         "mlp numpy": (lambda: mlp_numpy_step(nparams, x, onehot), 3),
         "mlp jit": (minpy_runner(minpy.jit(step), mparams, data, "jit"), 3),
+        "mlp jit dot": (run_dot, 3),
         "mlp symbolic": (run_sym, 3),
         "mlp lazy": (minpy_runner(step, mparams, data, "lazy"), 3),
+        # benchmarks/mlp_bound.py: weights kept in FullyConnected's layout, MXNet's backward
+        "mlp bound": (minpy_shaped_step(params, x, onehot, "np.maximum", "fresh buffers"), 3),
     }
 
 
@@ -187,6 +200,8 @@ def report(best: dict, groups) -> None:
               f"jit vs numpy {best['mlp numpy'] / best['mlp jit']:.2f}x faster, "
               f"lazy / symbolic {best['mlp lazy'] / best['mlp symbolic']:.2f}x, "
               f"symbolic vs numpy {best['mlp numpy'] / best['mlp symbolic']:.2f}x faster")
+        print(f"mlp:   jit with dot / jit {best['mlp jit dot'] / best['mlp jit']:.2f}x, "
+              f"layout-kept bound / symbolic {best['mlp bound'] / best['mlp symbolic']:.2f}x")
     if "cnn" in groups:
         print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x, "
               f"jit vs numpy {best['cnn numpy'] / best['cnn jit']:.2f}x faster, "
