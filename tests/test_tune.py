@@ -250,3 +250,11 @@ def test_side_by_side_times_every_variant_under_both_engines():
     for cols in rows.values():
         assert float(cols[0]) > 0 and float(cols[1]) > 0 and cols[2] in ("threaded", "naive")
     assert "each variant under its best engine" in r.stdout and "chain: lazy vs eager" in r.stdout
+
+
+def test_knobs_are_swept_under_the_chosen_engine_in_a_child():
+    """When the chosen engine is not this process's, the knobs are timed in a child
+    process running it."""
+    chosen, measured = tune._sweep_in_child("naive", 1, ["max_pending"])
+    assert set(chosen) == {"max_pending"} and chosen["max_pending"] in (500, 5000)
+    assert set(measured["max_pending"]["loop_lazy"]) == {"5000", "500"}

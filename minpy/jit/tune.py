@@ -434,14 +434,19 @@ def _engine_worker(names: str) -> None:
     serve_rounds({n: factories[n]() for n in names.split(",")})
 
 
-def _sweep_in_child(engine: str, quick: bool, rounds: int) -> tuple:
-    """The knob sweep under ``engine`` in a child process: ``(chosen, measurements)``."""
-    w = RoundWorker(engine, ["-m", "minpy.jit.tune", "--knobs-worker", str(rounds)],
-                    dict(os.environ, **{_profile.PROFILE_ENV: "none"}))
+def _sweep_in_child(engine: str, rounds: int, knobs=None) -> tuple:
+    """The knob sweep (``knobs``: some of SWEEPS) under ``engine`` in a child process:
+    ``(chosen, measurements)``."""
+    argv = ["-m", "minpy.jit.tune", "--knobs-worker", str(rounds)]
+    if knobs:
+        argv += ["--knobs", ",".join(knobs)]
+    w = RoundWorker(engine, argv, dict(os.environ, **{_profile.PROFILE_ENV: "none"}))
     try:
         out = w.ready()
     finally:
         w.close()
+    if out.get("engine") != _profile.ENGINES[engine]:
+        raise RuntimeError(f"the knob sweep ran under {out.get('engine')}, not {engine}")
     return out["chosen"], out["measurements"]
 
 
@@ -466,7 +471,7 @@ def tune(output=None, quick=False, progress=True, sweeps=None, rounds=None,
         chosen_engine, engine_measured = sweep_engine(rounds, progress)
     if chosen_engine is not None and sweeps is None and \
             chosen_engine != minpy.mxnet_engine.kind:
-        chosen, measurements = _sweep_in_child(chosen_engine, quick, rounds)
+        chosen, measurements = _sweep_in_child(chosen_engine, rounds)
     else:
         saved = dict(vars(config))
         vars(config).update(vars(JitConfig()))   # tune from the defaults, not a loaded profile
@@ -510,13 +515,17 @@ def main(argv=None) -> int:
                    help="keep MXNet's engine out of the profile (no child processes)")
     p.add_argument("--engine-worker", help=argparse.SUPPRESS)
     p.add_argument("--knobs-worker", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--knobs", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.engine_worker:
         _engine_worker(a.engine_worker)
         return 0
     if a.knobs_worker:
-        chosen, measured = sweep(rounds=a.knobs_worker, progress=False)
-        print(_MARK + json.dumps({"chosen": chosen, "measurements": measured}), flush=True)
+        import minpy
+        sweeps = {k: SWEEPS[k] for k in a.knobs.split(",")} if a.knobs else None
+        chosen, measured = sweep(sweeps, rounds=a.knobs_worker, progress=False)
+        print(_MARK + json.dumps({"chosen": chosen, "measurements": measured,
+                                  "engine": minpy.mxnet_engine.name}), flush=True)
         return 0
     prof = tune(a.output, a.quick, not a.no_progress, engine=not a.no_engine)
     for knob, m in prof["measurements"].items():
