@@ -114,7 +114,7 @@ def test_quick_command_writes_valid_profile(tmp_path):
     out = tmp_path / "prof.json"
     env = dict(os.environ, MINPY_JIT_PROFILE="none")
     r = subprocess.run([sys.executable, "-m", "minpy.jit.tune", "--quick", "--output", str(out)],
-                       capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+                       capture_output=True, text=True, timeout=400, cwd=ROOT, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "wrote" in r.stdout
     data = json.loads(out.read_text())
