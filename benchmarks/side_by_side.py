@@ -223,7 +223,8 @@ def report(best: dict, groups) -> None:
 def main(argv=None) -> None:
     known = ("rnn", "chain", "mlp", "cnn", "parity")
     p = argparse.ArgumentParser(prog="python -m benchmarks.side_by_side",
-                                description=__doc__.split("\n")[0])
+                                description="Interleaved best-of timings of MinPy's "
+                                            "benchmark workloads in every mode.")
     p.add_argument("groups", nargs="*", help=f"some of {list(known)} (default: all)")
     p.add_argument("--engine", choices=("both", *ENGINES, "current"), default="both",
                    help="MXNet engine(s) to time under (default: both, in child processes)")

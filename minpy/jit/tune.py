@@ -507,7 +507,7 @@ def _default_path():
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m minpy.jit.tune", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="fewer rounds (about 15 s)")
+    p.add_argument("--quick", action="store_true", help="fewer rounds (about half a minute)")
     p.add_argument("--output", help="profile path (default: $MINPY_JIT_PROFILE, "
                                     "else ~/.config/minpy/jit_profile.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
