@@ -77,6 +77,30 @@ V = rng.randn(4).astype("float32")
 TIES = onp.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [-1.0, 0.5, -1.0, 0.5]],
                  dtype="float32")
 
+# convolution and pooling: MinPy's layers, or the operators' NumPy implementations
+IMG = rng.randn(2, 2, 5, 6).astype("float32")
+FILT = (rng.randn(3, 2, 3, 3) * 0.5).astype("float32")
+CONV_COT = rng.randn(2, 3, 3, 3).astype("float32")
+POOL_COT = rng.randn(2, 2, 2, 3).astype("float32")
+IMG_TIES = onp.floor(rng.rand(2, 2, 5, 6) * 3).astype("float32")       # 0, 1, 2: many ties
+
+
+def _conv(xp, x, w, b, stride, pad):
+    if xp is onp:
+        from minpy.ops.nn import _conv_np
+        return _conv_np(x, w, b, (stride, stride), (pad, pad))
+    from minpy.nn import layers
+    return layers.conv2d(x, w, b, pad=pad, stride=stride)
+
+
+def _pool(xp, x, pool, stride):
+    if xp is onp:
+        from minpy.ops.nn import _pool_np
+        return _pool_np(x, (pool, pool), (stride, stride))
+    from minpy.nn import layers
+    return layers.max_pool(x, pool, pool, stride=stride)
+
+
 # (name, loss(xp, *args), args): each mxgrad operator on the gradient path
 CASES = [
     ("add", lambda xp, a, b: (xp.add(a, b) * a).sum(), (A, B)),
@@ -111,6 +135,13 @@ CASES = [
     ("min-ties", lambda xp, t: (xp.min(t, axis=0) * xp.arange(4.0)).sum(), (TIES,)),
     ("amax-ties-all", lambda xp, t: xp.amax(t) * 2.0, (TIES,)),
     ("amin-ties", lambda xp, t: (xp.amin(t, axis=1, keepdims=True) * t).sum(), (TIES,)),
+    ("nn.conv2d", lambda xp, x, w, b: (_conv(xp, x, w, b, 2, 1) * CONV_COT).sum(),
+     (IMG, FILT, FILT[:, 0, 0, 0] * 0.5)),
+    ("nn.conv2d-pad", lambda xp, x, w, b: xp.tanh(_conv(xp, x, w, b, 1, 1)).sum(),
+     (IMG, FILT, FILT[:, 0, 0, 0] * 0.5)),
+    ("nn.max_pool", lambda xp, x: (_pool(xp, x, 2, 2) * POOL_COT).sum(), (IMG,)),
+    ("nn.max_pool-ties", lambda xp, t: (_pool(xp, t, 2, 2) * POOL_COT).sum(), (IMG_TIES,)),
+    ("nn.max_pool-overlapping", lambda xp, x: (_pool(xp, x, 3, 1) ** 2).sum(), (IMG,)),
 ]
 
 

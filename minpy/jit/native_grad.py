@@ -44,6 +44,14 @@ class _Info:
 
 # ----------------------------------------------------------------------------- recording
 
+# operators whose backward pass MXNet runs best ("auto" lets MXNet run a tape holding one):
+# a Function's symbol (its backward would otherwise run eagerly, outside the graph), and
+# convolution and pooling, whose gradients as graph nodes would be forward operators
+# (transposed and dilated convolutions, window masks) several times slower than MXNet's
+# backward operators
+NATIVE_FIRST = frozenset({"_function", "nn.conv2d", "nn.max_pool"})
+
+
 def _pending(d, epoch) -> bool:
     return type(d) is LRef and d.value is None and d.node is not None and d.node.epoch is epoch
 
@@ -57,7 +65,7 @@ def try_record(eng, out: Array, order, leaf_arrays) -> list | None:
     mode = config.native_backward
     if mode == "never" or eng.native_epoch is eng.epoch:
         return None
-    if mode == "auto" and not any(n.op is not None and n.op.name == "_function" for n in order):
+    if mode == "auto" and not any(n.op is not None and n.op.name in NATIVE_FIRST for n in order):
         return None            # MinPy's recorded backward ran faster where both can run
     epoch = eng.epoch
     loss = out._data
