@@ -231,21 +231,91 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=()):
                 row.append((pos_b[d[0]], d[1]))
         descs_b.append(tuple(row))
     outs_b = [(pos_b[p], k) for p, k in outs if p in phase_b]
-    group_b = sd_b = None
-    if outs_b:
-        keep_b = set(range(len(order_b)))
-        built_b, sd_b = build(order_b, descs_b, keep_b, ext_b, False)
-        group_b = F.Group([built_b[p][k].as_nd_ndarray() for p, k in outs_b])
-    plan = []
+    # Every output leaves through phase B, packed (one copy out per dtype instead of one
+    # per output): B's own results, and A's values and the gradients read as B's inputs.
+    # Only large A values or gradients are copied on their own, and when B has nothing
+    # else to compute a lone output is.
+    from .compile import _meta
+    n_exp = len(exports)
+    routed = []                       # per graph output: ("b", k) / ("a", j) / ("g", j)
     for p, k in outs:
         if p == v:
-            plan.append(("g", k))
+            routed.append(("g", k))
         elif p in phase_a:
-            plan.append(("a", 1 + exports.index((p, k))))
+            routed.append(("a", exports.index((p, k))))
         else:
-            plan.append(("b", outs_b.index((pos_b[p], k))))
+            routed.append(("b", outs_b.index((pos_b[p], k))))
+    through = [r[0] == "b" or _size(order, outs[i]) <= PACK_MAX_ELEMENTS
+               for i, r in enumerate(routed)]
+    if not outs_b and sum(through) < 2:      # nothing to pack: copied from phase A
+        through = [False] * len(routed)
+    group_b = sd_b = None
+    plan = []
+    if any(through):
+        built_b = {}
+        if outs_b:
+            keep_b = set(range(len(order_b)))
+            built_b, sd_b = build(order_b, descs_b, keep_b, ext_b, False)
+        syms = []
+        for (kind, j), (p, k), thru in zip(routed, outs, through):
+            if not thru:
+                continue
+            if kind == "b":
+                pb, kb = outs_b[j]
+                syms.append(built_b[pb][kb])
+            else:
+                name = f"in{n_ext + j}" if kind == "a" else f"in{n_ext + n_exp + j}"
+                syms.append(_meta(F.var(name).as_np_ndarray(), tuple(order[p].shapes[k]),
+                                  _onp.dtype(order[p].dtypes[k])))
+        group_b, unpack = _pack_all(syms)
+        it = iter(unpack)
+    for (kind, j), thru in zip(routed, through):
+        if thru:
+            plan.append(("b", next(it)))
+        elif kind == "g":
+            plan.append(("g", j))
+        else:
+            plan.append(("a", 1 + j))
     nodes = len(phase_a) + len(phase_b)
     return _TwoPhase(group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes, consts)
+
+
+# outputs up to this many elements are packed into phase B's one output per dtype
+PACK_MAX_ELEMENTS = 1 << 20
+
+
+def _size(order, out) -> int:
+    p, k = out
+    return int(_onp.prod(order[p].shapes[k])) if order[p].shapes[k] else 1
+
+
+def _pack_all(syms):
+    """A group with one output per dtype, the flattened outputs of that dtype
+    concatenated, and per symbol (output, start, stop, shape) to cut it out again
+    (start None: the output is the symbol itself)."""
+    groups = {}
+    for j, sym in enumerate(syms):
+        dt = _onp.dtype(sym.dtype)
+        groups.setdefault(dt if dt.kind == "f" else ("alone", j), []).append(j)
+    outputs, unpack = [], [None] * len(syms)
+    for members in groups.values():
+        if len(members) < 2:
+            j = members[0]
+            unpack[j] = (len(outputs), None, None, None)
+            sym = syms[j]
+            if sym.list_arguments() == [sym.name]:     # a bare input: an output of its own
+                sym = _mx.sym.np.copy(sym)
+            outputs.append(sym.as_nd_ndarray())
+            continue
+        start, parts = 0, []
+        for j in members:
+            shape = tuple(syms[j].shape)
+            size = int(_onp.prod(shape)) if shape else 1
+            unpack[j] = (len(outputs), start, start + size, shape)
+            parts.append(_mx.sym.np.reshape(syms[j], (-1,)))
+            start += size
+        outputs.append(_mx.sym.np.concatenate(parts, axis=0).as_nd_ndarray())
+    return _mx.sym.Group(outputs), unpack
 
 
 class _TwoPhase:
@@ -317,7 +387,7 @@ class _TwoPhase:
         return _exclusive(_TwoPhase._run)(self, ext, scalars)
 
     def _run(self, ext, scalars):
-        from .compile import _FULL, _feed_scalars, _zero_sign
+        from .compile import _FULL, _feed_scalars, _view, _zero_sign
         if self.consts:
             ext = [*ext, *self.consts]
         last = self.last
@@ -335,9 +405,14 @@ class _TwoPhase:
         _feed_scalars(self.svars, scalars)
         self.exe_a.forward(is_train=True)
         self.exe_a.backward()
-        outs_b = self.exe_b.forward(is_train=False) if self.exe_b is not None else ()
+        copies = [o.copy() for o in self.exe_b.forward(is_train=False)] \
+            if self.exe_b is not None else ()
         res = []
         for kind, j in self.plan:
-            src = self.grads[j] if kind == "g" else (self.outs_a[j] if kind == "a" else outs_b[j])
-            res.append(src.copy().as_np_ndarray())
+            if kind == "b":
+                k, a, b, shape = j
+                res.append(copies[k].as_np_ndarray() if a is None else _view(copies[k], a, b, shape))
+            else:
+                src = self.grads[j] if kind == "g" else self.outs_a[j]
+                res.append(src.copy().as_np_ndarray())
         return res
