@@ -16,7 +16,8 @@ import minpy
 import minpy.numpy as mnp
 from minpy.core import grad_and_loss
 
-from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn_symbol,
+from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn_registry_loss,
+                        cnn_symbol,
                         elementwise_chain, minpy_runner, mlp_data, mlp_loss, mlp_numpy_step,
                         mlp_symbol, rnn_data, rnn_loss, rnn_numpy_grad, sgd_step,
                         softmax_reductions, symbolic_sgd)
@@ -92,6 +93,8 @@ def cnn_variants():
     return {
         "cnn numpy": (lambda: cnn_numpy_step(nparams, x, onehot), 10),
         "cnn jit": (runner("jit"), 10),
+        "cnn jit nn": (minpy_runner(minpy.jit(sgd_step(cnn_registry_loss(), 4)),
+                                    [mnp.array(p) for p in params], data, "jit"), 10),
         "cnn symbolic": (run_sym, 10),
         "cnn lazy": (runner("lazy"), 10),
         "cnn eager": (runner("eager"), 3),
@@ -163,7 +166,8 @@ def main() -> None:
               f"lazy / symbolic {best['mlp lazy'] / best['mlp symbolic']:.2f}x, "
               f"symbolic vs numpy {best['mlp numpy'] / best['mlp symbolic']:.2f}x faster")
     if "cnn" in groups:
-        print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x, "
+        print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x "
+              f"(nn.layers conv2d/max_pool: {best['cnn jit nn'] / best['cnn symbolic']:.2f}x), "
               f"jit vs numpy {best['cnn numpy'] / best['cnn jit']:.2f}x faster, "
               f"lazy vs eager {best['cnn eager'] / best['cnn lazy']:.2f}x faster")
     if "parity" in groups:
