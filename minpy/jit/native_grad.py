@@ -280,6 +280,35 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=()):
     return _TwoPhase(group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes, consts)
 
 
+def _feedback(plan, ext, wrt, names_a):
+    """(packed output, start, stop, [(input, plan position, start, stop)]): the run of
+    packed outputs that match the differentiated float inputs one to one, in order and
+    by shape and dtype (a training step hands back its updated parameters), or None.
+    Each run checks that these very arrays came back before using it."""
+    leaves = [k for k in wrt if f"in{k}" in names_a and hasattr(ext[k], "dtype")
+              and _onp.dtype(ext[k].dtype).kind == "f"]
+    best = None
+    for start_j in range(len(plan)):
+        members, used = [], set()
+        for j in range(start_j, len(plan)):
+            kind, u = plan[j]
+            if kind != "b" or u[1] is None:
+                break
+            if members and (u[0] != members[0][4] or u[1] != members[-1][3]):
+                break
+            match = next((k for k in leaves if k not in used and tuple(ext[k].shape) == u[3]
+                          and (not members or ext[k].dtype == ext[members[0][0]].dtype)), None)
+            if match is None:
+                break
+            used.add(match)
+            members.append((match, j, u[1], u[2], u[0]))
+        if len(members) >= 2 and (best is None or len(members) > len(best)):
+            best = members
+    if best is None:
+        return None
+    return (best[0][4], best[0][2], best[-1][3], [(k, j, a, b) for k, j, a, b, _ in best])
+
+
 # outputs up to this many elements are packed into phase B's one output per dtype
 PACK_MAX_ELEMENTS = 1 << 20
 
@@ -332,8 +361,22 @@ class _TwoPhase:
         self.plan = plan
         names_a = group_a.list_arguments()
         args, grads = {}, {}
+        # the packed output whose pieces the next run is likely fed back (a training
+        # step's updated parameters): those inputs are bound as views of one buffer laid
+        # out like it, so that one copy feeds them all
+        self.feed = _feedback(plan, ext, wrt, names_a)
         with ctx.mx:
+            if self.feed is not None:
+                out, lo, hi, members = self.feed
+                dt = _onp.dtype(ext[members[0][0]].dtype).name
+                flat = _mx.nd.zeros((hi - lo,), dtype=dt)
+                for k, j, a, b in members:
+                    args[f"in{k}"] = flat[a - lo:b - lo].reshape(tuple(ext[k].shape))
+                self.feed = (out, lo, hi, [(k, j) for k, j, _, _ in members],
+                             flat.as_np_ndarray())
             for n in names_a:
+                if n in args:
+                    continue
                 if n[0] == "s":
                     args[n] = _mx.nd.zeros((1,), dtype=sd_a[int(n[1:])])
                 else:
@@ -378,6 +421,8 @@ class _TwoPhase:
         # inputs to fill: (position in ext, array) for A's and B's own; scalars likewise
         self.fill = [(int(n[2:]), a, a.as_np_ndarray()) for n, a in
                      list(args.items()) + list(own_b.items()) if n[0] == "i"]
+        self.position = {k: i for i, (k, _, _) in enumerate(self.fill)}
+        self.handed = None                # the last run's packed copies and views
         self.svars = [[int(n[1:]), a, _onp.dtype(a.dtype).name, None]
                       for n, a in list(args.items()) + list(own_b.items()) if n[0] == "s"]
         self.last = [None] * len(self.fill)
@@ -391,6 +436,15 @@ class _TwoPhase:
         if self.consts:
             ext = [*ext, *self.consts]
         last = self.last
+        feed, handed = self.feed, self.handed
+        if feed is not None and handed is not None:
+            out, lo, hi, members, flat = feed
+            copies, views = handed
+            if all(ext[k] is views[j] for k, j in members):
+                if any(ext[k] is not last[self.position[k]] for k, _ in members):
+                    _view(copies[out], lo, hi, (hi - lo,)).copyto(flat)
+                    for k, _ in members:
+                        last[self.position[k]] = ext[k]
         for i, (k, arr, view) in enumerate(self.fill):
             v = ext[k]
             t = type(v)
@@ -415,4 +469,6 @@ class _TwoPhase:
             else:
                 src = self.grads[j] if kind == "g" else self.outs_a[j]
                 res.append(src.copy().as_np_ndarray())
+        if feed is not None:
+            self.handed = (copies, res)
         return res
