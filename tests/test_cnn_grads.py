@@ -150,7 +150,7 @@ def test_max_pool_second_derivative():
         s = x.sum()
         # d/dx [sum(pool(x) * cot) * s] = route(cot) * s + sum(pool(x) * cot)
         from minpy.ops.nn import _pgrad_np
-        g = _pgrad_np(cot * s, x, out, (2, 2), (2, 2)) + (out * cot).sum()
+        g = _pgrad_np(cot * s, x, (2, 2), (2, 2)) + (out * cot).sum()
         return (g * g).sum()
     got = grad(gnorm)(np.array(x)).asnumpy()
     onp.testing.assert_allclose(got, _numeric(ref_g, [x])[0], rtol=1e-5, atol=1e-6)
@@ -185,3 +185,12 @@ def test_jitted_cnn_step_matches_the_numpy_step(form):
         onp.testing.assert_allclose(p.asnumpy(), q, rtol=1e-3, atol=1e-5)
     assert step.traces == 1
     assert type(next(iter(step.cache.values())).compiled).__name__.startswith("_TwoPhase")
+
+
+def test_gradient_operators_check_the_output_gradient_shape():
+    from minpy.ops._util import c
+    x, w, b = np.zeros((2, 3, 6, 6)), np.zeros((4, 3, 3, 3)), np.zeros(4)
+    with pytest.raises(ValueError, match="conv2d_grad: the output gradient has shape"):
+        c("nn.conv2d_grad", np.zeros((2, 4, 5, 5)), x, w, b, (1, 1), (1, 1))
+    with pytest.raises(ValueError, match="max_pool_grad: the output gradient has shape"):
+        c("nn.max_pool_grad", np.zeros((2, 3, 2, 3)), x, (2, 2), (2, 2))

@@ -195,6 +195,10 @@ defop("nn.conv2d", nin=-1, bind=_conv_bind, params=[("stride", (1, 1)), ("pad", 
 
 def _cgrad_shape(operands, attrs):
     g, x, w, b = operands
+    want = _conv_shape((x, w, b), attrs)
+    if tuple(g.shape) != want:
+        raise ValueError(f"minpy.nn.conv2d_grad: the output gradient has shape {g.shape}, "
+                         f"the convolution's output {want}")
     return (x.shape, w.shape, b.shape), (x.dtype, w.dtype, b.dtype)
 
 
@@ -357,7 +361,7 @@ def _pool_np(x, pool, stride):
 
 
 def _pool_vjp(g, ans, x, pool, stride):
-    return c("nn.max_pool_grad", g, x, ans, pool, stride)
+    return c("nn.max_pool_grad", g, x, pool, stride)
 
 
 def _pool_bind(x, pool=(2, 2), stride=None):
@@ -417,7 +421,7 @@ def _pool_backward(g, x, pool, stride):
         return exe.grad_arrays[0].copy().as_np_ndarray()
 
 
-def _pgrad_mx(F, g, x, ans, pool, stride):
+def _pgrad_mx(F, g, x, pool, stride):
     if F is _mx.nd:
         return _pool_backward(g, x, pool, stride)
     # inside a graph that holds the gradient as a node: each window's gradient goes to
@@ -426,8 +430,9 @@ def _pgrad_mx(F, g, x, ans, pool, stride):
         raise NotImplementedError("minpy.nn.max_pool: the gradient of overlapping windows "
                                   "runs eagerly")
     kh, kw = pool
-    n, ch, oh, ow = (int(d) for d in ans.shape)
+    n, ch, oh, ow = (int(d) for d in g.shape)
     hh, ww = int(x.shape[2]), int(x.shape[3])
+    ans = _pool_mx(F, x, pool, stride)
     h, w = oh * kh, ow * kw
     dt = _onp.dtype(x.dtype).name
     xs = x if (h, w) == (hh, ww) else \
@@ -457,7 +462,7 @@ def _first_max(x, pool, stride, oh, ow):
     return rows, cols
 
 
-def _pgrad_np(g, x, ans, pool, stride):
+def _pgrad_np(g, x, pool, stride):
     n, ch, oh, ow = g.shape
     rows, cols = _first_max(x, pool, stride, oh, ow)
     dx = _onp.zeros(x.shape, dtype=x.dtype)
@@ -467,7 +472,7 @@ def _pgrad_np(g, x, ans, pool, stride):
     return dx
 
 
-def _pgrad_vjp_g(cot, ans, g, x, y, pool, stride):
+def _pgrad_vjp_g(cot, ans, g, x, pool, stride):
     """The gradient is linear in g: its adjoint reads ``cot`` at each window's first
     maximum (non-overlapping windows; second derivatives of max pooling)."""
     if tuple(pool) != tuple(stride):
@@ -482,9 +487,19 @@ def _pgrad_vjp_g(cot, ans, g, x, y, pool, stride):
         a = a if (h, w) == tuple(a.shape[2:]) else a[:, :, :h, :w]
         a = c("transpose", c("reshape", a, (n, ch, oh, kh, ow, kw)), (0, 1, 2, 4, 3, 5))
         return c("reshape", a, (n, ch, oh, ow, kh * kw))
+    y = c("nn.max_pool", x, pool, stride)
     hit = c("astype", windows(x) == c("reshape", y, (n, ch, oh, ow, 1)), cot.dtype)
     first = hit * c("astype", c("cumsum", hit, 4) == 1, cot.dtype)
     return c("sum", windows(cot) * first, 4)
+
+
+def _pgrad_shape(operands, attrs):
+    g, x = operands
+    want = _pool_shape((x,), attrs)
+    if tuple(g.shape) != want:
+        raise ValueError(f"minpy.nn.max_pool_grad: the output gradient has shape {g.shape}, "
+                         f"the pooling's output {want}")
+    return (x.shape,), (x.dtype,)
 
 
 def _zero_vjp(j):
@@ -492,9 +507,9 @@ def _zero_vjp(j):
     return lambda cot, ans, *operands, pool, stride: c("zeros_like", operands[j])
 
 
-defop("nn.max_pool_grad", nin=3, params=[("pool", (2, 2)), ("stride", (2, 2))],
-      mx=_pgrad_mx, np=_pgrad_np, shape=lambda ops, a: ((ops[1].shape,), (ops[1].dtype,)),
-      grad=(_pgrad_vjp_g, _zero_vjp(1), _zero_vjp(2)),
+defop("nn.max_pool_grad", nin=2, params=[("pool", (2, 2)), ("stride", (2, 2))],
+      mx=_pgrad_mx, np=_pgrad_np, shape=_pgrad_shape,
+      grad=(_pgrad_vjp_g, _zero_vjp(1)),
       doc="the gradient of max_pool(x) for an output gradient g (MXNet's _backward_Pooling)")
 
 
