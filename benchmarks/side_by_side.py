@@ -25,7 +25,8 @@ import numpy as onp
 from minpy.jit import tune as _tune
 from minpy.core import grad_and_loss
 
-from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn_symbol,
+from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn_registry_loss,
+                        cnn_symbol,
                         elementwise_chain, minpy_runner, mlp_data, mlp_loss, mlp_numpy_step,
                         mlp_symbol, rnn_data, rnn_loss, rnn_numpy_grad, sgd_step,
                         softmax_reductions, symbolic_sgd)
@@ -114,6 +115,8 @@ def cnn_variants():
     return {
         "cnn numpy": (lambda: cnn_numpy_step(nparams, x, onehot), 10),
         "cnn jit": (runner("jit"), 10),
+        "cnn jit nn": (minpy_runner(minpy.jit(sgd_step(cnn_registry_loss(), 4)),
+                                    [mnp.array(p) for p in params], data, "jit"), 10),
         "cnn symbolic": (run_sym, 10),
         "cnn lazy": (runner("lazy"), 10),
         "cnn eager": (runner("eager"), 3),
@@ -203,7 +206,8 @@ def report(best: dict, groups) -> None:
         print(f"mlp:   jit with dot / jit {best['mlp jit dot'] / best['mlp jit']:.2f}x, "
               f"layout-kept bound / symbolic {best['mlp bound'] / best['mlp symbolic']:.2f}x")
     if "cnn" in groups:
-        print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x, "
+        print(f"cnn:   jit / symbolic {best['cnn jit'] / best['cnn symbolic']:.2f}x "
+              f"(nn.layers conv2d/max_pool: {best['cnn jit nn'] / best['cnn symbolic']:.2f}x), "
               f"jit vs numpy {best['cnn numpy'] / best['cnn jit']:.2f}x faster, "
               f"lazy vs eager {best['cnn eager'] / best['cnn lazy']:.2f}x faster")
     if "parity" in groups:

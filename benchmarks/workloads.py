@@ -240,3 +240,15 @@ def cnn_minpy_loss(x_shape, filters):
         return cnn_loss(mnp, lambda x, w, b: convf(x=x, w=w, b=b), lambda h: poolf(x=h),
                         w, b, W, bb, x, onehot)
     return loss_fn
+
+
+def cnn_registry_loss():
+    """:func:`cnn_loss` in MinPy with ``nn.layers.conv2d`` / ``max_pool`` (registry
+    operators, whose gradients are MXNet's backward operators)."""
+    import minpy.numpy as mnp
+    from minpy.nn import layers
+
+    def loss_fn(w, b, W, bb, x, onehot):
+        return cnn_loss(mnp, lambda x, w, b: layers.conv2d(x, w, b, pad=1),
+                        lambda h: layers.max_pool(h, 2, 2), w, b, W, bb, x, onehot)
+    return loss_fn
