@@ -13,12 +13,19 @@ against the symbolic executor, interleaved, best of 12 rounds:
   ``Activation`` (maps NaN to 0);
 * the update as a graph computing ``p - lr * g`` into fresh buffers (MinPy's
   buffers are immutable) or ``sgd_update`` writing into the weights in place.
+
+``python -m benchmarks.mlp_bound products`` times instead each matrix product of
+the step, in a bound executor, as MinPy can lower it: oneDNN's FullyConnected
+(``x @ w.T``) after the transposes it needs, or MXNet's ``dot`` with transpose
+flags (no transposes), and the transposes alone.
 """
 from __future__ import annotations
 
 import time
 
+import minpy   # before mxnet: MinPy sets MXNet's environment (engine, oneDNN fusions) first
 import mxnet as mx
+import numpy as onp
 from mxnet import autograd
 
 from .workloads import LR, MLP_NAMES, mlp_data, mlp_symbol, symbolic_sgd
@@ -77,6 +84,76 @@ def minpy_shaped_step(params, x, onehot, relu: str, update: str):
     return step
 
 
+# the step's products as (name, a shape, b shape, transpose a, transpose b): op(a) @ op(b)
+PRODUCTS = [
+    ("x @ W1 (forward)", (256, 784), (784, 512), False, False),
+    ("h1 @ W2 (forward)", (256, 512), (512, 512), False, False),
+    ("h2 @ W3 (forward)", (256, 512), (512, 10), False, False),
+    ("g2 @ W2.T (input gradient)", (256, 512), (512, 512), False, True),
+    ("g3 @ W3.T (input gradient)", (256, 10), (512, 10), False, True),
+    ("x.T @ g1 (weight gradient)", (256, 784), (256, 512), True, False),
+    ("h1.T @ g2 (weight gradient)", (256, 512), (256, 512), True, False),
+    ("h2.T @ g3 (weight gradient)", (256, 512), (256, 10), True, False),
+]
+
+
+def _product_symbols(sa, sb, ta, tb):
+    """op(a) @ op(b) as FullyConnected after transposes, as dot with flags, and the
+    transposes FullyConnected needs alone (None when it needs none)."""
+    S = mx.sym
+    a, b = S.var("a"), S.var("b")
+    x = S.transpose(a) if ta else a           # FullyConnected: x @ w.T
+    w = b if tb else S.transpose(b)
+    units = sb[0] if tb else sb[1]
+    fc = S.FullyConnected(x, w, no_bias=True, num_hidden=units, flatten=False)
+    moved = [t for t, need in ((x, ta), (w, not tb)) if need]
+    return {"transposes + FullyConnected": fc,
+            "dot with flags": S.dot(a, b, transpose_a=ta, transpose_b=tb),
+            "transposes alone": S.Group(moved) if moved else None}
+
+
+def products(rounds: int = 12, calls: int = 10) -> dict:
+    """Best microseconds of each lowering of each product, interleaved."""
+    rng = onp.random.RandomState(0)
+    fns = {}
+    for name, sa, sb, ta, tb in PRODUCTS:
+        args = {"a": mx.nd.array(rng.randn(*sa).astype("float32")),
+                "b": mx.nd.array(rng.randn(*sb).astype("float32"))}
+        for how, sym in _product_symbols(sa, sb, ta, tb).items():
+            if sym is None:
+                continue
+            exe = sym.bind(mx.cpu(), args={k: args[k] for k in sym.list_arguments()},
+                           grad_req="null")
+            fns[name, how] = exe
+    best = {k: float("inf") for k in fns}
+    for _ in range(rounds):
+        for k, exe in fns.items():
+            exe.forward()
+            mx.nd.waitall()
+            t = time.perf_counter()
+            for _ in range(calls):
+                exe.forward()
+            mx.nd.waitall()
+            best[k] = min(best[k], (time.perf_counter() - t) / calls * 1e6)
+    return best
+
+
+def main_products(rounds: int = 12) -> None:
+    best = products(rounds)
+    hows = ("transposes + FullyConnected", "dot with flags", "transposes alone")
+    print(f"MXNet engine: {minpy.mxnet_engine}")
+    print(f"{'product':30s}" + "".join(f"{h:>30s}" for h in hows) + "   dot / FC")
+    for name, *_ in PRODUCTS:
+        cells = [best.get((name, h)) for h in hows]
+        print(f"{name:30s}" + "".join(f"{c:27.1f} us" if c is not None else f"{'-':>30s}"
+                                      for c in cells)
+              + f"   {cells[1] / cells[0]:.2f}")
+    fc = sum(best[n, hows[0]] for n, *_ in PRODUCTS)
+    dot = sum(best[n, hows[1]] for n, *_ in PRODUCTS)
+    moved = sum(best.get((n, hows[2]), 0.0) for n, *_ in PRODUCTS)
+    print(f"{'whole step':30s}{fc:27.1f} us{dot:27.1f} us{moved:27.1f} us   {dot / fc:.2f}")
+
+
 def main(rounds: int = 12) -> None:
     params, x, onehot = mlp_data()
     sym, _ = symbolic_sgd(mlp_symbol(x.shape[0]), params, {"x": x, "onehot": onehot},
@@ -98,4 +175,8 @@ def main(rounds: int = 12) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    if sys.argv[1:] == ["products"]:
+        main_products()
+    else:
+        main()

@@ -10,7 +10,8 @@ import numpy as onp
 LR = 0.1
 
 # one definition of each, shared with ``python -m minpy.jit.tune``
-from minpy.jit.tune import elementwise_chain, rnn_loss  # noqa: F401
+from minpy.jit.tune import (elementwise_chain, log_softmax, mlp_data, mlp_loss,  # noqa: F401
+                            rnn_loss, softmax_ce)
 
 import mxnet as mx  # noqa: E402  (after minpy, which sets MXNet's environment first)
 
@@ -50,17 +51,6 @@ def rnn_numpy_grad(Wx, Wh, b, xs, target):
 
 # ----------------------------------------------------------------------------- training steps
 
-def log_softmax(xp, s):
-    """Row-wise log-softmax of (N, C) scores, shifted by the row maximum."""
-    sh = s - xp.max(s, axis=1, keepdims=True)
-    return sh - xp.log(xp.sum(xp.exp(sh), axis=1, keepdims=True))
-
-
-def softmax_ce(xp, s, onehot):
-    """Mean softmax cross-entropy of (N, C) scores against one-hot rows."""
-    return -xp.sum(log_softmax(xp, s) * onehot) / s.shape[0]
-
-
 def softmax_reductions(xp, x):
     """Softmax, log-sum-exp and two reductions of (N, C) scores."""
     m = xp.max(x, axis=1, keepdims=True)
@@ -77,25 +67,6 @@ def softmax_reductions_symbol(x):
     s = mx.sym.sum(e, axis=1, keepdims=True)
     return mx.sym.Group([mx.sym.broadcast_div(e, s), mx.sym.log(s) + m,
                          mx.sym.mean(x, axis=0), mx.sym.sum(x * x)])
-
-
-def mlp_data(batch=256, dims=(784, 512, 512, 10), seed=0):
-    """Inputs, one-hot targets and (W1, b1, W2, b2, W3, b3) for a ReLU MLP."""
-    rng = onp.random.RandomState(seed)
-    x = rng.randn(batch, dims[0]).astype("float32")
-    onehot = onp.eye(dims[-1], dtype="float32")[rng.randint(0, dims[-1], batch)]
-    params = []
-    for din, dout in zip(dims[:-1], dims[1:]):
-        params.append((rng.randn(din, dout) * onp.sqrt(2.0 / din)).astype("float32"))
-        params.append(onp.zeros(dout, dtype="float32"))
-    return params, x, onehot
-
-
-def mlp_loss(xp, W1, b1, W2, b2, W3, b3, x, onehot):
-    """784-512-512-10 ReLU MLP with a softmax cross-entropy loss."""
-    h = xp.maximum(xp.dot(x, W1) + b1, 0.0)
-    h = xp.maximum(xp.dot(h, W2) + b2, 0.0)
-    return softmax_ce(xp, xp.dot(h, W3) + b3, onehot)
 
 
 def mlp_numpy_step(params, x, onehot, lr=0.1):
@@ -268,4 +239,16 @@ def cnn_minpy_loss(x_shape, filters):
     def loss_fn(w, b, W, bb, x, onehot):
         return cnn_loss(mnp, lambda x, w, b: convf(x=x, w=w, b=b), lambda h: poolf(x=h),
                         w, b, W, bb, x, onehot)
+    return loss_fn
+
+
+def cnn_registry_loss():
+    """:func:`cnn_loss` in MinPy with ``nn.layers.conv2d`` / ``max_pool`` (registry
+    operators, whose gradients are MXNet's backward operators)."""
+    import minpy.numpy as mnp
+    from minpy.nn import layers
+
+    def loss_fn(w, b, W, bb, x, onehot):
+        return cnn_loss(mnp, lambda x, w, b: layers.conv2d(x, w, b, pad=1),
+                        lambda h: layers.max_pool(h, 2, 2), w, b, W, bb, x, onehot)
     return loss_fn

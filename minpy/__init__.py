@@ -16,6 +16,22 @@ _os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 # one line per bind). A user's own settings win.
 _os.environ.setdefault("MXNET_DISABLE_MKLDNN_CONV_OPT", "1")
 _os.environ.setdefault("MXNET_DISABLE_MKLDNN_FC_OPT", "1")
+# MXNet's engine (naive: operators run in the calling thread; threaded: handed to
+# worker threads), from the user's MXNET_ENGINE_TYPE, else MINPY_ENGINE, else the
+# tuned profile (python -m minpy.jit.tune), else MXNet's default; MXNet reads it at its
+# first operation. ``minpy.mxnet_engine`` says which and why.
+from . import _profile
+
+
+def _choose_engine():
+    import warnings
+    info, problems = _profile.choose_engine(_os.environ, "mxnet" in _sys.modules)
+    for p in problems:
+        warnings.warn(f"minpy: {p}", RuntimeWarning, stacklevel=3)
+    return info
+
+
+mxnet_engine = _choose_engine()
 if "mxnet" in _sys.modules:
     _os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 else:
@@ -29,6 +45,11 @@ else:
         _warnings.simplefilter("ignore", DeprecationWarning)
         import mxnet as _mxnet  # noqa: F401
     del _warnings, _mxnet
+
+if mxnet_engine.kind == "naive" and mxnet_engine.source in ("MINPY_ENGINE", "profile"):
+    import mxnet as _mxnet
+    _profile.start_engine_quietly(_mxnet)
+    del _mxnet
 
 from . import context  # noqa: F401
 from .config import get_default_dtype, set_default_dtype  # noqa: F401

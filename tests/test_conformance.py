@@ -620,6 +620,13 @@ for _st, _pd, _hw in (((1, 1), (0, 0), 3), ((2, 2), (1, 1), 3)):
              tag=f"stride={_st},pad={_pd}"))
 for _kw in ({}, {"pool": 2, "stride": 1}, {"pool": (2, 1)}, {"pool": 3, "stride": 2}):
     add(Case("nn.max_pool", arrays((2, 3, 6, 6)), kwargs=_kw, dtypes=FLOATS, tag=str(_kw)))
+# the gradient operators (MXNet's backward operators eagerly; forward operators in graphs)
+for _st, _pd, _hw in (((1, 1), (1, 1), 5), ((2, 1), (0, 1), 2)):
+    add(Case("nn.conv2d_grad", arrays((2, 4, _hw, 5), (2, 3, 5, 5), (4, 3, 3, 3), (4,)),
+             kwargs={"stride": _st, "pad": _pd}, dtypes=FLOATS, tag=f"stride={_st},pad={_pd}"))
+for _p, _s, _o in (((2, 2), (2, 2), (3, 3)), ((3, 3), (1, 2), (5, 2)), ((2, 3), (2, 3), (3, 2))):
+    add(Case("nn.max_pool_grad", arrays((2, 3) + _o, (2, 3, 7, 6)),
+             kwargs={"pool": _p, "stride": _s}, dtypes=FLOATS, tag=f"pool={_p},stride={_s}"))
 
 # -- composites (minpy/numpy/_composite.py) ------------------------------------------------------
 add(Case("array", lambda rng, dt: (gen(rng, (3, 4), dt).tolist(),), dtypes=(None,), tag="list"),

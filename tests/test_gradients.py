@@ -330,6 +330,17 @@ case("nn.conv2d_weight_grad",
      rnd(2, 3, 5, 5), rnd(2, 4, 5, 5), argnum=[0, 1])
 case("nn.max_pool", lambda x: wsum(_call_op("nn.max_pool", x, (2, 2))),
      onp.random.RandomState(7).permutation(64).reshape(1, 4, 4, 4) * 0.1)
+case("nn.max_pool", lambda x: wsum(_call_op("nn.max_pool", x, (3, 3), (1, 2))),
+     onp.random.RandomState(8).permutation(70).reshape(1, 2, 5, 7) * 0.1, name="overlapping")
+# the gradient operators MXNet runs (first: data, weights and bias; then pooling's, whose
+# gradient with respect to g reads each window's maximum)
+case("nn.conv2d_grad",
+     lambda g, x, w: wsum(list(_call_op("nn.conv2d_grad", g, x, w, np.zeros(4), (2, 1), (1, 0)))),
+     rnd(2, 4, 3, 3), rnd(2, 3, 5, 5), rnd(4, 3, 3, 3), argnum=[0, 1, 2])
+case("nn.max_pool_grad",
+     lambda g, x: wsum(_call_op("nn.max_pool_grad", g, x, (2, 2), (2, 2))),
+     rnd(1, 2, 2, 3), onp.random.RandomState(9).permutation(48).reshape(1, 2, 4, 6) * 0.1,
+     argnum=[0, 1])
 case("nn.relu", lambda x: wsum(_call_op("nn.relu", x)), away0(3, 4))
 case("nn.sigmoid", lambda x: wsum(_call_op("nn.sigmoid", x)), rnd(3, 4))
 # internal operators that gradients are built from (second order runs through them)

@@ -315,3 +315,38 @@ def test_a_scaled_product_scales_its_smaller_operand(monkeypatch):
     assert onp.allclose(got[0], plain[0], rtol=1e-4, atol=1e-4)
     assert seen == [["multiply", "transpose"]]        # X.T scaled, G.T as it was
 
+
+
+def _max_split_grad(xh, axis):
+    """NumPy reference: the gradient of max(x, axis).sum(), ties sharing it evenly."""
+    m = xh.max(axis=axis, keepdims=True)
+    hit = (xh == m)
+    return hit / hit.sum(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_max_gradient_stays_float32_and_splits_ties(mode):
+    """The tie count of max's gradient is counted in the gradient's dtype: as int64 it
+    promoted a float32 softmax step to float64 (NumPy's float32 / int64), and in a
+    compiled graph made MXNet's type inference fail, which cast every node."""
+    xh = onp.array([[1.0, 3.0, 3.0, 0.5], [2.0, -1.0, 0.0, 2.0], [5.0, 5.0, 5.0, 5.0]],
+                   dtype="float32")
+    x = np.array(xh)
+
+    def loss(x):
+        return (np.max(x, axis=1) * np.array([1.0, 2.0, 3.0], dtype="float32")).sum()
+    g = grad_and_loss(loss)
+    want = _max_split_grad(xh, 1) * onp.array([[1.0], [2.0], [3.0]])
+    if mode == "jit":
+        step = minpy.jit(lambda x: g(x)[0])
+        outs = [step(x), step(x)]
+    else:
+        with minpy.lazy(mode == "lazy"):
+            outs = [g(x)[0]]
+    for out in outs:
+        assert out.dtype == onp.float32
+        onp.testing.assert_allclose(out.asnumpy(), want, rtol=1e-6)
+    if mode == "lazy":
+        from minpy.jit import compile as _c
+        nodes, _ = _c.last_graph
+        assert not any("float64" in repr(attrs) for _, attrs, _ in nodes), nodes

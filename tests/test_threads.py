@@ -2,7 +2,8 @@
 shapes they share (one cached graph, one bound executor) and on shapes of their own;
 every loss and every updated weight is checked against NumPy computed in the thread.
 
-CI runs a few seconds per scenario. ``MINPY_THREAD_SECONDS=60`` (or
+CI runs a few seconds per scenario, in this process and in child processes under
+MXNet's naive and threaded engines. ``MINPY_THREAD_SECONDS=60`` (or
 ``python tests/test_threads.py --seconds 60``) runs the long version the issue
 asks for ("8 threads x 60 s: 0 wrong, 0 errors")."""
 from __future__ import annotations
@@ -120,15 +121,23 @@ def test_eight_threads_lazy_and_jit(shared):
     assert tally.wrong == 0
 
 
-def test_threads_under_naive_engine():
-    """MXNET_ENGINE_TYPE=NaiveEngine runs operators in the calling thread."""
-    env = dict(os.environ, MXNET_ENGINE_TYPE="NaiveEngine")
+@pytest.mark.parametrize("var,value,engine", [
+    ("MXNET_ENGINE_TYPE", "NaiveEngine", "NaiveEngine"),   # the user's own setting
+    ("MINPY_ENGINE", "naive", "NaiveEngine"),              # MinPy sets it before MXNet runs
+    ("MINPY_ENGINE", "threaded", "ThreadedEnginePerDevice"),
+])
+def test_threads_under_each_engine(var, value, engine):
+    """The naive engine runs operators in the calling thread, the threaded one hands
+    them to worker threads; MinPy's threads must be safe under both."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MXNET_ENGINE_TYPE", "MINPY_ENGINE")}
+    env[var] = value
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     p = subprocess.run([sys.executable, os.path.abspath(__file__), "--seconds", "2"], env=env,
                        cwd=root, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "0 wrong, 0 errors" in p.stdout, p.stdout[-2000:]
+    assert f"engine {engine} " in p.stdout, p.stdout[-2000:]
 
 
 if __name__ == "__main__":
@@ -138,8 +147,8 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=8)
     a = ap.parse_args()
     t = run_threads("mixed", a.seconds, a.threads)
-    print(f"{a.threads} threads x {a.seconds:g} s: {t.steps} steps, {t.wrong} wrong, "
-          f"{t.errors} errors")
+    print(f"{a.threads} threads x {a.seconds:g} s, engine {minpy.mxnet_engine}: {t.steps} "
+          f"steps, {t.wrong} wrong, {t.errors} errors")
     for e in t.first:
         print(e)
     sys.exit(0 if t.wrong == 0 and t.errors == 0 else 1)

@@ -63,26 +63,12 @@ config = JitConfig()
 
 
 # -- tuned profile (python -m minpy.jit.tune) -----------------------------------------
-PROFILE_ENV = "MINPY_JIT_PROFILE"
+from .._profile import PROFILE_ENV, profile_path  # noqa: E402,F401  (read before mxnet loads)
 _CHOICES = {"vehicle": ("auto", "executor", "cachedop"), "scalar_promotion": ("speculative", "inputs"),
             "native_backward": ("auto", "always", "never"),
             "codegen": ("auto", "off", "always")}
 _MINIMUM = {"max_pending": 1, "cache_capacity": 1, "batch_min_group": 2, "flush_log_size": 1,
             "jit_max_traces": 1}
-
-
-def profile_path():
-    """Where the tuned profile is read from: ``$MINPY_JIT_PROFILE``, else
-    ``$XDG_CONFIG_HOME/minpy/jit_profile.json`` (``~/.config/...`` when unset);
-    ``None`` when ``MINPY_JIT_PROFILE=none``."""
-    import os
-    env = os.environ.get(PROFILE_ENV, "").strip()
-    if env.lower() == "none":
-        return None
-    if env:
-        return os.path.expanduser(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "minpy", "jit_profile.json")
 
 
 def _invalid(key, value, default):

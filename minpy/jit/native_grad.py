@@ -44,6 +44,14 @@ class _Info:
 
 # ----------------------------------------------------------------------------- recording
 
+# operators whose backward pass MXNet runs best ("auto" lets MXNet run a tape holding one):
+# a Function's symbol (its backward would otherwise run eagerly, outside the graph), and
+# convolution and pooling, whose gradients as graph nodes would be forward operators
+# (transposed and dilated convolutions, window masks) several times slower than MXNet's
+# backward operators
+NATIVE_FIRST = frozenset({"_function", "nn.conv2d", "nn.max_pool"})
+
+
 def _pending(d, epoch) -> bool:
     return type(d) is LRef and d.value is None and d.node is not None and d.node.epoch is epoch
 
@@ -57,7 +65,7 @@ def try_record(eng, out: Array, order, leaf_arrays) -> list | None:
     mode = config.native_backward
     if mode == "never" or eng.native_epoch is eng.epoch:
         return None
-    if mode == "auto" and not any(n.op is not None and n.op.name == "_function" for n in order):
+    if mode == "auto" and not any(n.op is not None and n.op.name in NATIVE_FIRST for n in order):
         return None            # MinPy's recorded backward ran faster where both can run
     epoch = eng.epoch
     loss = out._data
@@ -223,21 +231,120 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=()):
                 row.append((pos_b[d[0]], d[1]))
         descs_b.append(tuple(row))
     outs_b = [(pos_b[p], k) for p, k in outs if p in phase_b]
-    group_b = sd_b = None
-    if outs_b:
-        keep_b = set(range(len(order_b)))
-        built_b, sd_b = build(order_b, descs_b, keep_b, ext_b, False)
-        group_b = F.Group([built_b[p][k].as_nd_ndarray() for p, k in outs_b])
-    plan = []
+    # Every output leaves through phase B, packed (one copy out per dtype instead of one
+    # per output): B's own results, and A's values and the gradients read as B's inputs.
+    # Only large A values or gradients are copied on their own, and when B has nothing
+    # else to compute a lone output is.
+    from .compile import _meta
+    n_exp = len(exports)
+    routed = []                       # per graph output: ("b", k) / ("a", j) / ("g", j)
     for p, k in outs:
         if p == v:
-            plan.append(("g", k))
+            routed.append(("g", k))
         elif p in phase_a:
-            plan.append(("a", 1 + exports.index((p, k))))
+            routed.append(("a", exports.index((p, k))))
         else:
-            plan.append(("b", outs_b.index((pos_b[p], k))))
+            routed.append(("b", outs_b.index((pos_b[p], k))))
+    through = [r[0] == "b" or _size(order, outs[i]) <= PACK_MAX_ELEMENTS
+               for i, r in enumerate(routed)]
+    if not outs_b and sum(through) < 2:      # nothing to pack: copied from phase A
+        through = [False] * len(routed)
+    group_b = sd_b = None
+    plan = []
+    if any(through):
+        built_b = {}
+        if outs_b:
+            keep_b = set(range(len(order_b)))
+            built_b, sd_b = build(order_b, descs_b, keep_b, ext_b, False)
+        syms = []
+        for (kind, j), (p, k), thru in zip(routed, outs, through):
+            if not thru:
+                continue
+            if kind == "b":
+                pb, kb = outs_b[j]
+                syms.append(built_b[pb][kb])
+            else:
+                name = f"in{n_ext + j}" if kind == "a" else f"in{n_ext + n_exp + j}"
+                syms.append(_meta(F.var(name).as_np_ndarray(), tuple(order[p].shapes[k]),
+                                  _onp.dtype(order[p].dtypes[k])))
+        group_b, unpack = _pack_all(syms)
+        it = iter(unpack)
+    for (kind, j), thru in zip(routed, through):
+        if thru:
+            plan.append(("b", next(it)))
+        elif kind == "g":
+            plan.append(("g", j))
+        else:
+            plan.append(("a", 1 + j))
     nodes = len(phase_a) + len(phase_b)
     return _TwoPhase(group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes, consts)
+
+
+def _feedback(plan, ext, wrt, names_a):
+    """(packed output, start, stop, [(input, plan position, start, stop)]): the run of
+    packed outputs that match the differentiated float inputs one to one, in order and
+    by shape and dtype (a training step hands back its updated parameters), or None.
+    Each run checks that these very arrays came back before using it."""
+    leaves = [k for k in wrt if f"in{k}" in names_a and hasattr(ext[k], "dtype")
+              and _onp.dtype(ext[k].dtype).kind == "f"]
+    best = None
+    for start_j in range(len(plan)):
+        members, used = [], set()
+        for j in range(start_j, len(plan)):
+            kind, u = plan[j]
+            if kind != "b" or u[1] is None:
+                break
+            if members and (u[0] != members[0][4] or u[1] != members[-1][3]):
+                break
+            match = next((k for k in leaves if k not in used and tuple(ext[k].shape) == u[3]
+                          and (not members or ext[k].dtype == ext[members[0][0]].dtype)), None)
+            if match is None:
+                break
+            used.add(match)
+            members.append((match, j, u[1], u[2], u[0]))
+        if len(members) >= 2 and (best is None or len(members) > len(best)):
+            best = members
+    if best is None:
+        return None
+    return (best[0][4], best[0][2], best[-1][3], [(k, j, a, b) for k, j, a, b, _ in best])
+
+
+# outputs up to this many elements are packed into phase B's one output per dtype
+PACK_MAX_ELEMENTS = 1 << 20
+
+
+def _size(order, out) -> int:
+    p, k = out
+    return int(_onp.prod(order[p].shapes[k])) if order[p].shapes[k] else 1
+
+
+def _pack_all(syms):
+    """A group with one output per dtype, the flattened outputs of that dtype
+    concatenated, and per symbol (output, start, stop, shape) to cut it out again
+    (start None: the output is the symbol itself)."""
+    groups = {}
+    for j, sym in enumerate(syms):
+        dt = _onp.dtype(sym.dtype)
+        groups.setdefault(dt if dt.kind == "f" else ("alone", j), []).append(j)
+    outputs, unpack = [], [None] * len(syms)
+    for members in groups.values():
+        if len(members) < 2:
+            j = members[0]
+            unpack[j] = (len(outputs), None, None, None)
+            sym = syms[j]
+            if sym.list_arguments() == [sym.name]:     # a bare input: an output of its own
+                sym = _mx.sym.np.copy(sym)
+            outputs.append(sym.as_nd_ndarray())
+            continue
+        start, parts = 0, []
+        for j in members:
+            shape = tuple(syms[j].shape)
+            size = int(_onp.prod(shape)) if shape else 1
+            unpack[j] = (len(outputs), start, start + size, shape)
+            parts.append(_mx.sym.np.reshape(syms[j], (-1,)))
+            start += size
+        outputs.append(_mx.sym.np.concatenate(parts, axis=0).as_nd_ndarray())
+    return _mx.sym.Group(outputs), unpack
 
 
 class _TwoPhase:
@@ -254,8 +361,22 @@ class _TwoPhase:
         self.plan = plan
         names_a = group_a.list_arguments()
         args, grads = {}, {}
+        # the packed output whose pieces the next run is likely fed back (a training
+        # step's updated parameters): those inputs are bound as views of one buffer laid
+        # out like it, so that one copy feeds them all
+        self.feed = _feedback(plan, ext, wrt, names_a)
         with ctx.mx:
+            if self.feed is not None:
+                out, lo, hi, members = self.feed
+                dt = _onp.dtype(ext[members[0][0]].dtype).name
+                flat = _mx.nd.zeros((hi - lo,), dtype=dt)
+                for k, j, a, b in members:
+                    args[f"in{k}"] = flat[a - lo:b - lo].reshape(tuple(ext[k].shape))
+                self.feed = (out, lo, hi, [(k, j) for k, j, _, _ in members],
+                             flat.as_np_ndarray())
             for n in names_a:
+                if n in args:
+                    continue
                 if n[0] == "s":
                     args[n] = _mx.nd.zeros((1,), dtype=sd_a[int(n[1:])])
                 else:
@@ -300,6 +421,8 @@ class _TwoPhase:
         # inputs to fill: (position in ext, array) for A's and B's own; scalars likewise
         self.fill = [(int(n[2:]), a, a.as_np_ndarray()) for n, a in
                      list(args.items()) + list(own_b.items()) if n[0] == "i"]
+        self.position = {k: i for i, (k, _, _) in enumerate(self.fill)}
+        self.handed = None                # the last run's packed copies and views
         self.svars = [[int(n[1:]), a, _onp.dtype(a.dtype).name, None]
                       for n, a in list(args.items()) + list(own_b.items()) if n[0] == "s"]
         self.last = [None] * len(self.fill)
@@ -309,10 +432,19 @@ class _TwoPhase:
         return _exclusive(_TwoPhase._run)(self, ext, scalars)
 
     def _run(self, ext, scalars):
-        from .compile import _FULL, _feed_scalars, _zero_sign
+        from .compile import _FULL, _feed_scalars, _view, _zero_sign
         if self.consts:
             ext = [*ext, *self.consts]
         last = self.last
+        feed, handed = self.feed, self.handed
+        if feed is not None and handed is not None:
+            out, lo, hi, members, flat = feed
+            copies, views = handed
+            if all(ext[k] is views[j] for k, j in members):
+                if any(ext[k] is not last[self.position[k]] for k, _ in members):
+                    _view(copies[out], lo, hi, (hi - lo,)).copyto(flat)
+                    for k, _ in members:
+                        last[self.position[k]] = ext[k]
         for i, (k, arr, view) in enumerate(self.fill):
             v = ext[k]
             t = type(v)
@@ -327,9 +459,16 @@ class _TwoPhase:
         _feed_scalars(self.svars, scalars)
         self.exe_a.forward(is_train=True)
         self.exe_a.backward()
-        outs_b = self.exe_b.forward(is_train=False) if self.exe_b is not None else ()
+        copies = [o.copy() for o in self.exe_b.forward(is_train=False)] \
+            if self.exe_b is not None else ()
         res = []
         for kind, j in self.plan:
-            src = self.grads[j] if kind == "g" else (self.outs_a[j] if kind == "a" else outs_b[j])
-            res.append(src.copy().as_np_ndarray())
+            if kind == "b":
+                k, a, b, shape = j
+                res.append(copies[k].as_np_ndarray() if a is None else _view(copies[k], a, b, shape))
+            else:
+                src = self.grads[j] if kind == "g" else self.outs_a[j]
+                res.append(src.copy().as_np_ndarray())
+        if feed is not None:
+            self.handed = (copies, res)
         return res

@@ -293,9 +293,9 @@ def conv2d(x, w, b, pad=0, stride=1):
 
 def max_pool(x, pool_height=2, pool_width=2, stride=None):
     """2-d max pooling of (N, C, H, W) data over ``pool_height x pool_width``
-    windows (``stride`` defaults to the pool size). Only non-overlapping windows
-    (stride == pool size) can be differentiated; other strides raise
-    NotImplementedError in the backward pass.
+    windows (``stride`` defaults to the pool size). The gradient is MXNet's: each
+    window's output gradient goes to the first position (row-major) holding its
+    maximum; overlapping windows add up.
     """
     pool = (int(pool_height), int(pool_width))
     return c("nn.max_pool", _arr(x), pool, stride if stride is not None else pool)

@@ -65,7 +65,12 @@ def _prod_vjp(g, ans, x, axis, dtype, keepdims):
 def _extreme_vjp(g, ans, x, axis, keepdims):
     a = expand_reduced(ans, x.shape, axis, keepdims)
     hit = c("equal", x, a)
-    ties = expand_reduced(c("sum", hit, axis, keepdims=keepdims), x.shape, axis, keepdims)
+    # the tie count in the gradient's float dtype: counted as int64 it would promote a
+    # float32 gradient to float64 (NumPy's float32 / int64), doubling the work and, in a
+    # compiled graph, casting every node (one count <= 2**24 is exact in float32, and
+    # float32 division is correctly rounded, so the values are the same)
+    dt = g.dtype if _onp.dtype(g.dtype).kind == "f" else None
+    ties = expand_reduced(c("sum", hit, axis, dt, keepdims=keepdims), x.shape, axis, keepdims)
     return expand_reduced(g, x.shape, axis, keepdims) * hit / ties
 
 
