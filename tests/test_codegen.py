@@ -398,3 +398,21 @@ def test_large_loops_share_threads_and_stay_exact(always):
         return xp.maximum(a * r + 1.0, 0.0) - xp.square(r), xp.sum(a * a, axis=0)
     _check(f, big, row, rtol=1e-5)
     assert any("omp parallel for" in s for s in codegen.all_sources()[built:])
+
+
+@needs_compiler
+def test_two_phase_graphs_fuse_what_reads_the_gradients(always):
+    """A CNN step whose backward pass MXNet runs: the parameter updates after it fuse."""
+    from benchmarks.workloads import cnn_data, cnn_minpy_loss, cnn_numpy_step, sgd_step
+    params, x, oh = cnn_data(batch=4, size=8, filters=3)
+    step = minpy.jit(sgd_step(cnn_minpy_loss(x.shape, params[0].shape[0]), 4))
+    mp = [mnp.array(p) for p in params]
+    npp = [p.copy() for p in params]
+    before = minpy.jit.stats()["fused_kernels"]
+    for _ in range(3):
+        loss = step(*mp, mnp.array(x), mnp.array(oh))
+        want = cnn_numpy_step(npp, x, oh)
+        onp.testing.assert_allclose(float(loss), float(want), rtol=1e-5)
+    for got, w in zip(mp, npp):
+        onp.testing.assert_allclose(got.asnumpy(), w, rtol=1e-5, atol=1e-6)
+    assert minpy.jit.stats()["fused_kernels"] > before

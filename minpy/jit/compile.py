@@ -539,9 +539,12 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
         if parts is not None:        # MXNet runs the backward pass: two phases
             def build(o, d, k, e, native):
                 return _lowered(o, d, k, e, scalars, baked, native=native)
+
+            def fuse(o, d, k, out, e):       # phase B (what reads the gradients) fuses
+                return _fused(o, d, k, out, e, scalars, baked)
             try:
                 return native_grad.compile_two_phase(order, descs, ext, outs, ctx, parts, build,
-                                                     consts)
+                                                     consts, fuse=fuse)
             except (_LoweringFailed, _mx.base.MXNetError, ValueError):
                 return _INTERPRET
         fused = _fused(order, descs, keep, outs, ext, scalars, baked)

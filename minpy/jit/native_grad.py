@@ -188,10 +188,11 @@ def split(order, descs, keep, outs):
     return v, set(keep) - later, later - {v}
 
 
-def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=()):
+def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=(), fuse=None):
     """The two-phase vehicle for a graph holding a ``_vjp`` node; ``build(order,
     descs, keep, ext, native)`` lowers nodes to symbols (casts resolved) and returns
-    them with the dtypes of promoted scalars."""
+    them with the dtypes of promoted scalars; ``fuse(order, descs, keep, outs, ext)``
+    (generated kernels) may rewrite phase B, which MXNet does not differentiate."""
     v, phase_a, phase_b = parts
     vdesc = descs[v]
     if type(vdesc[0][0]) is not int or any(d[0] != "x" for d in vdesc[1:]):
@@ -255,6 +256,9 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=()):
         built_b = {}
         if outs_b:
             keep_b = set(range(len(order_b)))
+            fused = fuse(order_b, descs_b, keep_b, outs_b, ext_b) if fuse is not None else None
+            if fused is not None:     # same outputs, in the same order, at new positions
+                order_b, descs_b, keep_b, outs_b = fused[0], fused[1], fused[2], list(fused[3])
             built_b, sd_b = build(order_b, descs_b, keep_b, ext_b, False)
         syms = []
         for (kind, j), (p, k), thru in zip(routed, outs, through):
