@@ -24,7 +24,7 @@ class DirectGraph:
     """A compiled graph (vehicle interface: ``run(ext, scalars)``, ``nodes``)."""
 
     __slots__ = ("fn", "kinds", "ins", "outs", "types", "specs", "scal", "consts",
-                 "nodes", "lock", "active", "ptr")
+                 "nodes", "lock", "active", "ptr", "n_rec", "fixed")
 
     def __init__(self, address: int, inputs, ext, out_specs, ctx, nodes, consts=()) -> None:
         self.lock, self.active = threading.RLock(), False
@@ -50,6 +50,8 @@ class DirectGraph:
         self.types = (ctypes.c_int * max(n_in, 1))(*codes)
         self.specs = [(tuple(s), _onp.dtype(t).name) for s, t in out_specs]
         self.consts = list(consts)
+        self.n_rec = len(ext) - len(self.consts)    # inputs after these are folded constants
+        self.fixed = {}          # kernel input -> address of a constant (never written)
         self.nodes = nodes
         self.ptr = ctypes.c_void_p()
 
@@ -78,6 +80,12 @@ class DirectGraph:
                 cell = self.scal[("s", k)]
                 cell[0] = scalars[k]
                 ins[j] = cell.ctypes.data
+                continue
+            if k >= self.n_rec and hasattr(ext[k], "handle"):
+                a = self.fixed.get(j)
+                if a is None:
+                    a = self.fixed[j] = self._address(ext[k])
+                ins[j] = a
                 continue
             v = ext[k]
             t = type(v)
