@@ -15,7 +15,6 @@ engine ``import minpy`` chose.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 
@@ -23,6 +22,7 @@ import minpy   # before mxnet: MinPy sets MXNet's environment (engine, oneDNN fu
 import minpy.numpy as mnp
 import mxnet as mx
 import numpy as onp
+from minpy.jit import codegen
 from minpy.jit import tune as _tune
 from minpy.core import grad_and_loss
 
@@ -33,20 +33,10 @@ from .workloads import (MLP_NAMES, cnn_data, cnn_minpy_loss, cnn_numpy_step, cnn
                         softmax_reductions, symbolic_sgd)
 
 
-@contextlib.contextmanager
-def codegen(mode):
-    old = minpy.jit.config.codegen
-    minpy.jit.config.codegen = mode
-    try:
-        yield
-    finally:
-        minpy.jit.config.codegen = old
-
-
 def pinned(fn, mode):
     """``fn`` run with ``minpy.jit.config.codegen = mode`` (graphs are cached per mode)."""
     def run():
-        with codegen(mode):
+        with codegen.using(mode):
             return fn()
     return run
 
@@ -56,7 +46,7 @@ def variants():
     args = [mnp.array(a) for a in (Wx, Wh, b, xs, target)]
     step = grad_and_loss(lambda Wx, Wh, b, xs, t: rnn_loss(mnp, Wx, Wh, b, xs, t), [0, 1, 2])
     jstep = minpy.jit(step)
-    with codegen("off"):             # the executor jit replays without generated kernels
+    with codegen.using("off"):       # the executor jit replays without generated kernels
         xstep = minpy.jit(step)
         xstep(*args)
     exe = next(iter(xstep.cache.values())).compiled.exe

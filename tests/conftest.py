@@ -44,12 +44,8 @@ def codegen_mode(mode):
     from minpy.jit import codegen
     if mode == "always" and not codegen.available():
         pytest.skip("no C++ compiler: generated kernels are not available")
-    old = minpy.jit.config.codegen
-    minpy.jit.config.codegen = mode
-    try:
+    with codegen.using(mode):
         yield
-    finally:
-        minpy.jit.config.codegen = old
 
 
 @pytest.fixture(params=["off", "always"])

@@ -758,15 +758,21 @@ def _pack(syms):
                 unpack[j] = (len(outputs), None, None, None)
                 outputs.append(syms[j])
             continue
-        start, parts = 0, []
-        for j in members:
-            shape = tuple(syms[j].shape)
-            size = int(_onp.prod(shape)) if shape else 1
-            unpack[j] = (len(outputs), start, start + size, shape)
-            parts.append(_mx.sym.np.reshape(syms[j], (-1,)))
-            start += size
-        outputs.append(_mx.sym.np.concatenate(parts, axis=0))
+        outputs.append(packed(syms, members, unpack, len(outputs)))
     return _mx.sym.Group(outputs), unpack
+
+
+def packed(syms, members, unpack, slot: int):
+    """The symbols ``members`` flattened and concatenated as output ``slot``; records in
+    ``unpack`` where each one lies in it (start, stop, shape)."""
+    start, parts = 0, []
+    for j in members:
+        shape = tuple(syms[j].shape)
+        size = int(_onp.prod(shape)) if shape else 1
+        unpack[j] = (slot, start, start + size, shape)
+        parts.append(_mx.sym.np.reshape(syms[j], (-1,)))
+        start += size
+    return _mx.sym.np.concatenate(parts, axis=0)
 
 
 def _view(flat, start: int, stop: int, shape: tuple):

@@ -340,14 +340,8 @@ def _pack_all(syms):
                 sym = _mx.sym.np.copy(sym)
             outputs.append(sym.as_nd_ndarray())
             continue
-        start, parts = 0, []
-        for j in members:
-            shape = tuple(syms[j].shape)
-            size = int(_onp.prod(shape)) if shape else 1
-            unpack[j] = (len(outputs), start, start + size, shape)
-            parts.append(_mx.sym.np.reshape(syms[j], (-1,)))
-            start += size
-        outputs.append(_mx.sym.np.concatenate(parts, axis=0).as_nd_ndarray())
+        from .compile import packed
+        outputs.append(packed(syms, members, unpack, len(outputs)).as_nd_ndarray())
     return _mx.sym.Group(outputs), unpack
 
 

@@ -10,6 +10,7 @@ on MXNet's own operators.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -44,6 +45,18 @@ def mode() -> str:
     if m not in MODES:
         raise CodegenModeError(f"minpy.jit.config.codegen must be one of {MODES}, not {m!r}")
     return m
+
+
+@contextlib.contextmanager
+def using(m: str):
+    """``minpy.jit.config.codegen`` set to ``m`` inside a ``with`` block. Graphs are
+    cached per mode, so code run under each mode keeps its own compiled graphs."""
+    old = config.codegen
+    config.codegen = m
+    try:
+        yield
+    finally:
+        config.codegen = old
 
 
 def available() -> bool:

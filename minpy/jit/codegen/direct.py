@@ -17,6 +17,8 @@ import mxnet as _mx
 import numpy as _onp
 from mxnet.base import _LIB
 
+from ..compile import _exclusive
+
 _getdata = _LIB.MXNDArrayGetData
 
 
@@ -60,18 +62,8 @@ class DirectGraph:
         _getdata(arr.handle, ctypes.byref(self.ptr))
         return self.ptr.value
 
+    @_exclusive
     def run(self, ext, scalars):
-        with self.lock:
-            if self.active:
-                from ..compile import _Busy
-                raise _Busy()
-            self.active = True
-            try:
-                return self._run(ext, scalars)
-            finally:
-                self.active = False
-
-    def _run(self, ext, scalars):
         if self.consts:
             ext = [*ext, *self.consts]
         ins = self.ins
