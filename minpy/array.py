@@ -295,13 +295,69 @@ def _binop(name: str, reflected: bool = False):
     return f
 
 
+# NumPy's ``ndarray ** scalar`` shortcut (``fast_scalar_power``): for a scalar exponent
+# (a Python or NumPy number, or a NumPy 0-d array) NumPy calls a unary ufunc instead of
+# ``power``, which decides the result's dtype (``bool_array ** 2`` is int8, a float16
+# 0-d array ``** 2.0`` stays float16) and some values (``-inf ** 0.5`` is NaN, via sqrt).
+_FLOAT_SHORTCUTS = {1.0: "positive", -1.0: "reciprocal", 0.0: "ones_like", 0.5: "sqrt",
+                    2.0: "square"}
+
+
+def _pow_shortcut(x: "Array", e: Any, inplace: bool):
+    """The unary operator NumPy's shortcut uses for ``x ** e``, or None. MinPy arrays are
+    never read for it (a 0-d MinPy exponent takes ``power``: dtypes never depend on
+    values, see docs/differences.md)."""
+    t = type(e)
+    if t is int or t is bool:
+        is_float = False
+    elif t is float:
+        is_float = True
+    elif isinstance(e, (_onp.integer, _onp.floating)) or (
+            isinstance(e, _onp.ndarray) and e.ndim == 0 and e.dtype.kind in "iuf"):
+        is_float = e.dtype.kind == "f"
+    else:
+        return None
+    try:
+        v = float(e)
+    except (OverflowError, ValueError):
+        return None
+    kind = x._dtype.kind
+    if kind == "f":
+        return _FLOAT_SHORTCUTS.get(v)
+    if v == 2.0 and kind in "biu":
+        # a float 2.0 with an integer array (not in place) is NumPy's float64 square:
+        # ``power`` gives the same values and dtype
+        return None if (is_float and kind != "b" and not inplace) else "square"
+    return None
+
+
+def _pow(self, other):
+    fast = _pow_shortcut(self, other, False)
+    if fast is not None:
+        return _call.call(REGISTRY[fast], (self,), None)
+    return _call.call(REGISTRY["power"], (self, other), None)
+
+
 def _inplace(name: str):
     """``x op= y``: NumPy computes into ``x``'s buffer, so the result must keep ``x``'s
     shape (no broadcasting of the target) and cast to ``x``'s dtype by 'same_kind'."""
-    ufunc = getattr(_onp, name)
 
     def f(self, other):
-        res = _call.call(REGISTRY[name], (self, other), None)
+        op, operands = REGISTRY[name], (self, other)
+        if name == "power":
+            fast = _pow_shortcut(self, other, True)
+            if fast is not None:
+                op, operands = REGISTRY[fast], (self,)
+        ufunc = getattr(_onp, op.name)
+        try:
+            res = _call.call(op, operands, None)
+        except Exception:
+            # NumPy checks the cast into the target before computing (``bool_array **=
+            # -1`` is its casting error, not the negative power's ValueError)
+            dt = _result_dtype(ufunc, operands)
+            if dt is not None and not _onp.can_cast(dt, self._dtype, "same_kind"):
+                raise _UFuncOutputCastingError(ufunc, "same_kind", dt, self._dtype, 0) from None
+            raise
         # NumPy checks the cast into the target before the target's shape
         if res._dtype != self._dtype and not _onp.can_cast(res._dtype, self._dtype, "same_kind"):
             raise _UFuncOutputCastingError(ufunc, "same_kind", res._dtype, self._dtype, 0)
@@ -312,6 +368,15 @@ def _inplace(name: str):
         self._assign(res.astype(self._dtype, copy=False))
         return self
     return f
+
+
+def _result_dtype(ufunc, operands):
+    """The dtype ``ufunc`` gives for these operands (by their dtypes), or None."""
+    try:
+        with _onp.errstate(all="ignore"):
+            return _onp.dtype(ufunc(*[_call._dummy(o) for o in operands]).dtype)
+    except Exception:
+        return None
 
 
 def _shape_str(shape: tuple) -> str:
@@ -325,6 +390,7 @@ for _dunder, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
     setattr(Array, f"__{_dunder}__", _binop(_op))
     setattr(Array, f"__r{_dunder}__", _binop(_op, True))
     setattr(Array, f"__i{_dunder}__", _inplace(_op))
+Array.__pow__ = _pow
 
 for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
                      ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")):

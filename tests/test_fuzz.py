@@ -175,3 +175,28 @@ def test_oracle_accepts_either_order_of_ties_in_argsort_only():
     assert compare(step, ref, wrong, pool)[0] == "value"
     other = {"k": "call", "name": "argmax", "args": [{"v": 0}], "kw": {}}
     assert compare(other, onp.array([1, 0, 2, 3]), swapped, pool)[0] == "value"
+
+
+def test_oracle_encodes_the_documented_kind_rule_only():
+    """docs/differences.md: a Python int or 0-d array operand counts by its kind, so
+    ``uint8_array - 1`` is uint8 and wraps (NumPy 1.x widens to int16); a negative
+    integer exponent still raises; comparisons and calls that are not ufuncs are NumPy's."""
+    from tests.fuzz.execute import numpy_ref
+    u8 = onp.array([0, 1, 200], "uint8")
+    i32 = onp.array([1, -2], "int32")
+    pool = [u8, i32, onp.array(-(2 ** 40), "int64")]
+    r, e = numpy_ref({"k": "binop", "name": "-", "args": [{"v": 0}, 1]}, pool)
+    assert e is None and r.dtype == onp.uint8 and r.tolist() == [255, 0, 199]
+    r, e = numpy_ref({"k": "iop", "name": "+=", "args": [{"v": 0}, -1]}, pool)
+    assert e is None and r.dtype == onp.uint8 and r.tolist() == [255, 0, 199]
+    r, e = numpy_ref({"k": "call", "name": "bitwise_xor", "args": [{"v": 1}, {"v": 2}]}, pool)
+    assert e is None and r.dtype == onp.int32
+    assert r.tolist() == (i32 ^ onp.int32(0)).tolist()        # -2**40 wraps to 0 in int32
+    r, e = numpy_ref({"k": "binop", "name": "**", "args": [{"v": 0}, -1]}, pool)
+    assert isinstance(e, ValueError)
+    r, e = numpy_ref({"k": "binop", "name": "==", "args": [{"v": 0}, -1]}, pool)
+    assert e is None and r.tolist() == [False, False, False]
+    r, e = numpy_ref({"k": "binop", "name": "+", "args": [{"v": 0}, 1]}, pool)
+    assert r.tolist() == [1, 2, 201]                               # values that fit: NumPy's
+    r, e = numpy_ref({"k": "binop", "name": "+", "args": [{"v": 1}, 2.5]}, pool)
+    assert r.dtype == onp.float64                                   # kinds still promote

@@ -11,10 +11,10 @@ The oracle knows exactly the differences that docs/differences.md documents:
   operand is float64 or the call asked for ``dtype="float64"`` (``astype`` and
   creation functions included);
 * reductions return 0-d arrays, not NumPy scalars;
-* ``np.empty``/``empty_like`` values are arbitrary (only shape and dtype are judged).
-
-Python int scalars are kept small by the generator, so NumPy 1.x's value-based
-widening (``int32 + 2**40``), which MinPy documents as not done, never arises.
+* ``np.empty``/``empty_like`` values are arbitrary (only shape and dtype are judged);
+* the kind rule: a Python number or 0-d array operand of a ufunc or array operator
+  counts by its kind, not its value (``uint8_array - 1`` is uint8; see
+  :func:`kind_rule_step`), where NumPy 1.x widens by value.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 import numpy as onp
 
-from .program import host_array, refs, run_step, step_label, step_refs
+from .program import host_array, refs, resolve, run_step, step_label, step_refs
 
 RTOL = {"float16": 1e-3, "float32": 2e-5, "float64": 1e-7}
 # functions whose float32 result amplifies rounding of the argument (large |x| in exp,
@@ -213,7 +213,76 @@ def _diff(r: onp.ndarray, g: onp.ndarray) -> str:
         return f"MinPy {g.ravel()!r}, NumPy {r.ravel()!r}"
 
 
+# docs/differences.md, "Dtypes, integers and special values": a Python number or a 0-d
+# array operand counts by its kind, not its value (``uint8_array - 1`` stays uint8 and
+# wraps around, where NumPy 1.x widens to int16). Encoded for ufuncs and the array
+# operators: such an operand is first cast to the common dtype NumPy finds for zeros of
+# the same types, so NumPy computes in that dtype too. Comparisons compare the values.
+_OPERATOR_UFUNC = {"+": "add", "-": "subtract", "*": "multiply", "/": "true_divide",
+                   "//": "floor_divide", "%": "remainder", "**": "power",
+                   "&": "bitwise_and", "|": "bitwise_or", "^": "bitwise_xor"}
+
+
+def _by_kind(v: Any) -> bool:
+    if type(v) is int or type(v) is float:
+        return True
+    return isinstance(v, (onp.ndarray, onp.generic)) and onp.ndim(v) == 0
+
+
+def _zero_like(v: Any) -> Any:
+    if type(v) is int or type(v) is float:
+        return type(v)(0)
+    return onp.zeros((), onp.asarray(v).dtype)
+
+
+def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Optional[Exception]]]:
+    """The step NumPy must run under MinPy's documented kind rule, as (step, pool,
+    error): ``step`` reads its by-kind operands, cast, from ``pool``; ``error`` is the
+    error MinPy raises instead (a negative integer exponent, which MinPy checks as
+    NumPy does). None where the rule changes nothing."""
+    k = step["k"]
+    if k in ("binop", "iop"):
+        name = _OPERATOR_UFUNC.get(step["name"].rstrip("=") if k == "iop" else step["name"])
+        nin = 2
+    elif k == "call":
+        name, nin = step["name"], getattr(getattr(onp, step["name"], None), "nin", 0)
+    else:
+        return None
+    uf = getattr(onp, name or "", None)
+    if not isinstance(uf, onp.ufunc) or all(t.endswith("?") for t in uf.types):
+        return None      # not a ufunc, or a comparison (or logical function)
+    specs = step.get("args", [])[:nin]
+    vals = [resolve(a, pool_np, onp) for a in specs]
+    weak = [i for i, v in enumerate(vals) if _by_kind(v)]
+    if not weak or not any(isinstance(v, onp.ndarray) and v.ndim > 0 for v in vals):
+        return None
+    try:
+        common = onp.result_type(*[_zero_like(v) if i in weak else v for i, v in enumerate(vals)])
+    except TypeError:
+        return None
+    if name == "power" and common.kind in "iu" and any(
+            onp.asarray(vals[i]).dtype.kind in "iu" and (onp.asarray(vals[i]) < 0).any()
+            for i in weak if i == 1):
+        return step, pool_np, ValueError("Integers to negative integer powers are not allowed.")
+    pool = list(pool_np)
+    args = list(step["args"])
+    with onp.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in weak:
+            if onp.asarray(vals[i]).dtype.kind == "b" or \
+                    (common.kind in "iub" and onp.asarray(vals[i]).dtype.kind == "f"):
+                continue     # no kind change (bools; floats NumPy rejects for ints)
+            args[i] = {"v": len(pool)}
+            pool.append(onp.asarray(vals[i]).astype(common))
+    return dict(step, args=args), pool, None
+
+
 def numpy_ref(step: dict, pool_np: list) -> tuple[Any, Optional[BaseException]]:
+    ruled = kind_rule_step(step, pool_np)
+    if ruled is not None:
+        if ruled[2] is not None:
+            return None, ruled[2]
+        step, pool_np = ruled[0], ruled[1]
     with warnings.catch_warnings(), onp.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:

@@ -1,0 +1,104 @@
+"""Operators against NumPy where NumPy's answer depends on the kind of call, not only on
+its operands (issue 12): the ``ndarray ** scalar`` shortcut, the order of checks in
+in-place operators. Each case runs in eager, lazy and @jit mode (jit called twice, so
+the replay path runs too)."""
+import warnings
+
+import numpy as onp
+import pytest
+
+import minpy
+import minpy.numpy as np
+from numpy.core._exceptions import _UFuncOutputCastingError
+
+MODES = ["eager", "lazy", "jit"]
+
+
+def run(mode, fn, *args):
+    """``fn(*args)`` in one mode, read back as NumPy (or the exception it raises)."""
+    def host(r):
+        return tuple(host(x) for x in r) if isinstance(r, tuple) else \
+            (r.asnumpy() if hasattr(r, "asnumpy") else r)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if mode == "eager":
+            return host(fn(*args))
+        if mode == "lazy":
+            with minpy.lazy():
+                return host(fn(*args))
+        f = minpy.jit(fn)
+        f(*args)
+        return host(f(*args))
+
+
+def same(got, ref):
+    assert got.dtype == ref.dtype, (got.dtype, ref.dtype)
+    assert got.shape == ref.shape
+    onp.testing.assert_array_equal(got, ref)
+
+
+POW_CASES = [("bool", [True, False], 2), ("bool", [True, False], 2.0),
+             ("int8", [3, -2], 2), ("uint8", [3, 200], 2), ("float16", 1.5, 2.0),
+             ("float16", 1.5, 2), ("float32", [-onp.inf, -0.0, 4.0], 0.5),
+             ("float64", [0.0, 2.0, onp.nan], -1), ("float32", [onp.nan, 2.0], 0.0),
+             ("float32", [onp.nan, 2.0], True), ("int32", 3, 2), ("int64", [5, 2], 3),
+             ("int32", [3, 2], 2.0), ("bool", [True, False], onp.int64(2)),
+             ("float16", 1.5, onp.float64(2.0))]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt,data,e", POW_CASES)
+def test_power_by_a_scalar_takes_numpys_shortcut(dt, data, e, mode):
+    """``x ** 2`` is NumPy's square (bool ** 2 is int8, a float16 0-d array ** 2.0 stays
+    float16), ``x ** 0.5`` its sqrt (-inf ** 0.5 is NaN), ``x ** -1`` its reciprocal."""
+    x = onp.array(data, dtype=dt)
+    with onp.errstate(all="ignore"):
+        ref = x ** e
+    got = run(mode, lambda a: a ** e, np.array(x, dtype=dt))
+    want = onp.dtype("float32") if ref.dtype == onp.float64 and dt != "float64" else ref.dtype
+    same(got, ref.astype(want))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["int8", "uint8", "int32", "int64"])
+def test_integer_power_in_place_by_float_two_is_a_square(dt, mode):
+    """NumPy: ``int_array **= 2.0`` squares in place (no float cast error)."""
+    x = onp.array([3, 2, 0, 5], dtype=dt)
+    ref = x.copy()
+    ref **= 2.0
+
+    def f(a):
+        a = a.copy()
+        a **= 2.0
+        return a
+    same(run(mode, f, np.array(x, dtype=dt)), ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt,e", [("bool", 2), ("bool", 2.0), ("bool", -1), ("bool", "arr"),
+                                  ("int32", 1.5)])
+def test_in_place_checks_the_cast_before_computing(dt, e, mode):
+    """``bool_array **= -1`` is NumPy's casting error (UFuncTypeError, a TypeError), not the
+    ValueError of a negative integer power that computing first would raise."""
+    x = onp.array([True, False], dtype=dt) if dt == "bool" else onp.array([1, 2], dtype=dt)
+    y = onp.array([-3, -1], dtype="int32") if e == "arr" else e
+
+    def f(a, b=None):
+        a = a.copy()
+        a **= (b if b is not None else y)
+        return a
+    with pytest.raises(TypeError) as np_err:
+        f(x, y)
+    assert isinstance(np_err.value, _UFuncOutputCastingError)
+    args = (np.array(x),) + ((np.array(y),) if e == "arr" else ())
+    with pytest.raises(TypeError, match="Cannot cast ufunc"):
+        run(mode, f, *args)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_power_by_a_0d_minpy_array_is_power(mode):
+    """A 0-d MinPy exponent is never read for the shortcut (dtypes do not depend on
+    values): ``float16_0d ** minpy_0d_float`` is power's float32, ``-inf ** 0.5`` inf."""
+    got = run(mode, lambda a, b: a ** b, np.array([-onp.inf, 4.0], dtype="float32"),
+              np.array(0.5, dtype="float32"))
+    same(got, onp.power(onp.array([-onp.inf, 4.0], dtype="float32"), onp.float32(0.5)))
