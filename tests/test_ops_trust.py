@@ -102,3 +102,25 @@ def test_power_by_a_0d_minpy_array_is_power(mode):
     got = run(mode, lambda a, b: a ** b, np.array([-onp.inf, 4.0], dtype="float32"),
               np.array(0.5, dtype="float32"))
     same(got, onp.power(onp.array([-onp.inf, 4.0], dtype="float32"), onp.float32(0.5)))
+
+
+PRODUCTS = [("matmul", (2, 3), (3, 2), {}), ("matmul", (3,), (3, 1), {}),
+            ("dot", (2, 3), (3, 2), {}), ("dot", (), (3, 2), {}),
+            ("tensordot", (2, 3), (3, 2), {"axes": 1}), ("tensordot", (2, 3), (3, 2), {"axes": 0}),
+            ("inner", (2, 3), (2, 3), {}), ("vdot", (2, 3), (2, 3), {}),
+            ("outer", (2, 3), (3,), {}), ("einsum", (2, 3), (3, 2), {})]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name,sa,sb,kw", PRODUCTS)
+def test_uint8_products_wrap_as_numpys(name, sa, sb, kw, mode):
+    """MXNet has no uint8 sum: uint8 products are exact modulo 256, NumPy's uint8."""
+    a = (onp.arange(int(onp.prod(sa))).reshape(sa) * 37 % 251).astype("uint8")
+    b = (onp.arange(int(onp.prod(sb))).reshape(sb) * 91 % 253).astype("uint8")
+    if name == "einsum":
+        ref = onp.einsum("ij,jk->ik", a, b)
+        fn = lambda x, y: np.einsum("ij,jk->ik", x, y)     # noqa: E731
+    else:
+        ref = getattr(onp, name)(a, b, **kw)
+        fn = lambda x, y: getattr(np, name)(x, y, **kw)     # noqa: E731
+    same(run(mode, fn, np.array(a), np.array(b)), onp.asarray(ref))
