@@ -200,3 +200,31 @@ def test_oracle_encodes_the_documented_kind_rule_only():
     assert r.tolist() == [1, 2, 201]                               # values that fit: NumPy's
     r, e = numpy_ref({"k": "binop", "name": "+", "args": [{"v": 1}, 2.5]}, pool)
     assert r.dtype == onp.float64                                   # kinds still promote
+
+
+def test_oracle_accepts_ieee_nan_in_products_only():
+    """docs/differences.md: 0 * NaN is NaN in every product; NumPy's dot by a 0-d or 1x1
+    operand (BLAS scaling) gives 0. Either answer passes for products, not elsewhere."""
+    nan, inf = onp.nan, onp.inf
+    a, b = onp.array([[0.0]]), onp.array([[nan, -inf, 2.0]])
+    pool = [a, b]
+    step = {"k": "call", "name": "dot", "args": [{"v": 0}, {"v": 1}], "kw": {}}
+    ref = onp.dot(a, b)
+    assert onp.isnan(ref).sum() == 0                       # NumPy's BLAS shortcut
+    ieee = minpy.numpy.array(onp.array([[nan, nan, 0.0]]), dtype="float64")
+    wrong = minpy.numpy.array(onp.array([[nan, nan, 1.0]]), dtype="float64")
+    from tests.fuzz.execute import judge
+    assert judge(step, pool, ieee, None) is None
+    assert judge(step, pool, wrong, None)["kind"] == "value"
+    mul = {"k": "call", "name": "multiply", "args": [{"v": 0}, {"v": 1}], "kw": {}}
+    assert judge(mul, pool, minpy.numpy.array(onp.zeros((1, 3)), dtype="float64"), None)
+
+
+def test_oracle_expects_valueerror_for_comparing_unbroadcastable_shapes():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.ones(3, "float32"), onp.ones(2, "float32"), onp.ones((2, 1), "float32")]
+    for name in ("==", "!="):
+        r, e = numpy_ref({"k": "binop", "name": name, "args": [{"v": 0}, {"v": 1}]}, pool)
+        assert isinstance(e, ValueError)
+        r, e = numpy_ref({"k": "binop", "name": name, "args": [{"v": 2}, {"v": 1}]}, pool)
+        assert e is None and r.shape == (2, 2)
