@@ -512,3 +512,29 @@ def test_gradient_flows_through_a_list_of_arrays(mode):
         w = np.array([[1.0, -2.0]], dtype="float64")
         g = grad(lambda x: np.sum(np.array_split(x, 1) * w))(x)
         assert onp.allclose(g.asnumpy(), [1.0, -2.0])
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_cumprod_gradient_at_zeros(axis, mode):
+    """cumprod's gradient divided by x: NaN at zeros (fuzz: cumprod of [0, 0, 0])."""
+    x = onp.array([[0.0, 0.0, 0.0, 1.5], [2.0, 0.0, 3.0, 0.0], [1.5, -2.0, 0.5, 3.0]])
+    w = onp.cos(onp.arange(x.size) * 0.7).reshape(-1) + 1.5
+
+    def f(m, v):
+        r = m.cumprod(v, axis=axis)
+        ww = w.reshape(r.shape)
+        return m.sum(r * (m.array(ww, dtype="float64") if m is np else ww))
+    want = onp.zeros_like(x)
+    for i in range(x.size):
+        e = onp.zeros(x.size)
+        e[i] = 1e-6
+        e = e.reshape(x.shape)
+        want.flat[i] = (f(onp, x + e) - f(onp, x - e)) / 2e-6
+    g = grad(lambda v: f(np, v))
+    if mode == "jit":
+        g = minpy.jit(g)
+        g(np.array(x, dtype="float64"))
+    with minpy.lazy(mode != "eager"):
+        got = g(np.array(x, dtype="float64")).asnumpy()
+    onp.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

@@ -313,10 +313,23 @@ def _cumsum_vjp(g, ans, x, axis, dtype):
 
 
 def _cumprod_vjp(g, ans, x, axis, dtype):
-    # d(prod_{k<=j} x_k)/dx_i = ans_j / x_i for j >= i (x must be nonzero)
+    """d ans_j / d x_i = prod_{k<=j, k!=i} x_k for j >= i. Before the first zero of a lane
+    that is ans_j / x_i; at the first zero it is the cumulative product with that zero
+    taken as 1; after it every term has the zero as a factor (0). No 0/0 NaN at zeros."""
     xf, ax = (c("ravel", x), 0) if axis is None else (x, axis % x.ndim)
-    r = c("flip", c("cumsum", c("flip", g * ans, ax), ax), ax) / xf
-    return c("reshape", r, x.shape) if axis is None else r
+    if xf.ndim == 0:
+        xf, ax = c("reshape", xf, (1,)), 0
+
+    def rev_cumsum(v):
+        return c("flip", c("cumsum", c("flip", v, ax), ax), ax)
+    zero = c("equal", xf, 0)
+    seen = c("cumsum", zero, ax)                        # zeros up to and including i
+    first = c("logical_and", zero, c("equal", seen, 1))
+    ones = c("ones_like", xf)
+    before = rev_cumsum(g * ans) / c("where", zero, ones, xf)
+    at = rev_cumsum(g * c("cumprod", c("where", first, ones, xf), ax))
+    r = c("where", c("equal", seen, 0), before, c("where", first, at, c("zeros_like", xf)))
+    return c("reshape", r, x.shape) if r.shape != x.shape else r
 
 
 def _ptp_vjp(g, ans, x, axis, keepdims):
