@@ -538,3 +538,21 @@ def test_cumprod_gradient_at_zeros(axis, mode):
     with minpy.lazy(mode != "eager"):
         got = g(np.array(x, dtype="float64")).asnumpy()
     onp.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_backward_template_of_fewer_arguments_is_not_reused(mode):
+    """Lazy mode replays recorded backward passes by tape structure; a tape that does not
+    reach every argument was replayed for a call with more arguments (StopIteration)."""
+    x = np.array([1.0, 2.0], dtype="float64")
+    g2 = grad(lambda a, b: np.sum(a * 2.0), [0, 1])
+    g3 = grad(lambda a, b, c: np.sum(a * 2.0), [0, 1, 2])
+    if mode == "jit":
+        g2, g3 = minpy.jit(g2), minpy.jit(g3)
+    for _ in range(2):
+        with minpy.lazy(mode != "eager"):
+            r2 = [v.asnumpy() for v in g2(x, x + 1)]
+            r3 = [v.asnumpy() for v in g3(x, x + 1, x + 2)]
+        assert len(r2) == 2 and len(r3) == 3
+        onp.testing.assert_array_equal(r3[0], [2.0, 2.0])
+        onp.testing.assert_array_equal(r3[2], [0.0, 0.0])
