@@ -81,13 +81,13 @@ def _rint_mx(F, x):
 
 
 def _signbit_mx(F, x):
-    # x < 0, or x is -0.0 (1 / -0.0 == -inf). A NaN with its sign bit set gives
-    # False here (NumPy: True); MXNet has no bit-level access to tell them apart.
-    if operand_dtype(x).kind != "f":
-        return F.np.less(x, 0)
-    neg = F.np.less(x, 0).astype("int8")
-    negzero = F.np.equal(x, 0).astype("int8") * F.np.less(1.0 / x, 0).astype("int8")
-    return F.np.not_equal(neg + negzero, 0)
+    # integers only: a float's sign bit (of -0.0, and of a NaN: arithmetic on x86 makes
+    # NaNs with the sign bit set) has no MXNet operator that reads it, so float
+    # operands run NumPy's signbit (host_when)
+    return F.np.less(x, 0)
+
+
+_signbit_mx.host_when = lambda operands: operands[0]._dtype.kind == "f"
 
 
 def _scale_float(k):
@@ -341,8 +341,9 @@ _power_mx.eager_when = lambda operands, dtypes: dtypes[0].kind != "f"
 
 
 def _copysign_mx(F, x, y):
-    # MXNet's copysign ignores the sign of -0.0. The sign bit of y: y < 0, or 1 / y < 0
-    # for a zero (a NaN counts as positive)
+    # MXNet's copysign ignores the sign of -0.0 and of NaNs: the sign of a Python float
+    # y is read here; a float array y runs NumPy's copysign (host_when), which reads
+    # the sign bit of its NaNs too; an integer y has the sign of y < 0
     dt = result_dtype(x, y, float_only=True)
     if operand_dtype(y) is None:
         mag = F.np.abs(cast(x, dt))
@@ -352,6 +353,10 @@ def _copysign_mx(F, x, y):
     neg = F.np.not_equal(F.np.less(y, 0).astype("int8") +
                          F.np.less(F.np.reciprocal(y), 0).astype("int8"), 0)
     return F.np.where(neg, F.np.negative(mag), mag)
+
+
+_copysign_mx.host_when = lambda operands: \
+    getattr(getattr(operands[1], "_dtype", None), "kind", "") == "f"
 
 
 _BINARY_MX = {
