@@ -228,3 +228,17 @@ def test_oracle_expects_valueerror_for_comparing_unbroadcastable_shapes():
         assert isinstance(e, ValueError)
         r, e = numpy_ref({"k": "binop", "name": name, "args": [{"v": 2}, {"v": 1}]}, pool)
         assert e is None and r.shape == (2, 2)
+
+
+def test_oracle_kind_rule_for_selections_casts_numpys_values():
+    from tests.fuzz.execute import numpy_ref
+    u8 = onp.array([0, 1, 7, 255], "uint8")
+    m = onp.array([True, False, True, False])
+    f16 = onp.array([4.0, -1.0, 0.0, 2.0], "float16")
+    pool = [u8, m, f16, onp.array(2 ** 40, "int64")]
+    r, e = numpy_ref({"k": "call", "name": "where", "args": [{"v": 1}, 300, {"v": 0}]}, pool)
+    assert r.dtype == onp.uint8 and r.tolist() == [44, 1, 44, 255]
+    r, e = numpy_ref({"k": "call", "name": "clip", "args": [{"v": 0}, -1, 2]}, pool)
+    assert r.dtype == onp.uint8 and r.tolist() == [0, 1, 2, 2]
+    r, e = numpy_ref({"k": "call", "name": "where", "args": [{"v": 2}, {"v": 3}, {"v": 2}]}, pool)
+    assert r.dtype == onp.float16 and onp.isinf(r[0])

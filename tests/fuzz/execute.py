@@ -346,7 +346,53 @@ def _unbroadcastable_comparison(step: dict, pool_np: list) -> Optional[Exception
     return None
 
 
+# Selections and bounds (no arithmetic on the by-kind operand): the kind rule gives the
+# dtype, and NumPy's values are cast to it (``np.where(m, 300, uint8_array)`` is uint8,
+# 300 wrapping to 44; ``np.clip(uint8_array, -1, 2)`` is uint8 with NumPy's values)
+_KIND_RULE_RESULT = {"where", "clip", "x.clip"}
+
+
+def _kind_rule_dtype(step: dict, pool_np: list) -> Optional[onp.dtype]:
+    """The result dtype under the kind rule (by-kind operands taken as zeros), where a
+    by-kind operand meets an array of one or more dimensions; else None."""
+    if step_label(step) not in _KIND_RULE_RESULT:
+        return None
+    specs = list(step.get("args", ())) + list(step.get("kw", {}).values())
+    vals = [resolve(a, pool_np, onp) for a in specs]
+    weak = [i for i, v in enumerate(vals) if _by_kind(v)]
+    if not weak or not any(isinstance(v, onp.ndarray) and v.ndim > 0 for v in vals):
+        return None
+    pool = list(pool_np)
+    args = list(step.get("args", ()))
+    kw = dict(step.get("kw", {}))
+    keys = list(kw)
+    for i in weak:
+        spec = {"v": len(pool)}
+        pool.append(_zero_like(vals[i]))
+        if i < len(args):
+            args[i] = spec
+        else:
+            kw[keys[i - len(args)]] = spec
+    with warnings.catch_warnings(), onp.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return onp.asarray(run_step(dict(step, args=args, kw=kw), pool, onp)).dtype
+        except Exception:     # noqa: BLE001 - NumPy's own answer stands
+            return None
+
+
 def numpy_ref(step: dict, pool_np: list) -> tuple[Any, Optional[BaseException]]:
+    r, e = _numpy_ref(step, pool_np)
+    if e is None and isinstance(r, onp.ndarray):
+        dt = _kind_rule_dtype(step, pool_np)
+        if dt is not None and dt != r.dtype:
+            with warnings.catch_warnings(), onp.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                r = r.astype(dt)
+    return r, e
+
+
+def _numpy_ref(step: dict, pool_np: list) -> tuple[Any, Optional[BaseException]]:
     bad = _unbroadcastable_comparison(step, pool_np)
     if bad is not None:
         return None, bad
