@@ -148,3 +148,20 @@ def test_signbit_and_copysign_read_the_sign_bit_of_nans(mode):
         else:
             onp.testing.assert_array_equal(g, r)
     assert ref[0][0] and onp.isnan(h[0] - h[0])     # the premise: inf - inf is a negative NaN
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn", ["var", "std"])
+@pytest.mark.parametrize("src", ["float64", "int64", "bool"])
+def test_var_with_a_dtype_takes_deviations_in_the_data_dtype(fn, src, mode):
+    """NumPy's var(x64, dtype=float32) subtracts the float32 mean from the float64 data:
+    with ddof >= n the tiny remainder divided by 0 is inf (MinPy gave 0/0 = NaN)."""
+    h = onp.array([[0.487832, 1.1], [0.487832, 2.3], [0.487832, -0.7]])
+    x = h if src == "float64" else (h * 1e6 > 5e5) if src == "bool" else (h * 1e6).astype(src)
+    with onp.errstate(all="ignore"):
+        for axis, ddof in ((1, 2), (0, 3), (0, 1), (None, 1)):
+            ref = getattr(onp, fn)(x, axis=axis, ddof=ddof, dtype="float32")
+            got = run(mode, lambda a: getattr(np, fn)(a, axis=axis, ddof=ddof, dtype="float32"),
+                      np.array(x, dtype=src))
+            assert got.dtype == ref.dtype
+            onp.testing.assert_allclose(got, ref, rtol=2e-6)

@@ -253,15 +253,28 @@ _VAR = [("axis", None), ("dtype", None), ("ddof", 0), ("keepdims", False)]
 def _moment(name):
     def lower(F, x, axis, dtype, ddof, keepdims):
         # MXNet computes var/std of integers in integer arithmetic and has no bool kernel
-        x = cast(x, _fdtype(x, dtype))
+        acc = _onp.dtype(_fdtype(x, dtype))
+        # NumPy sums (the mean, the squares) in ``dtype`` but takes the deviations in
+        # the common dtype of x and the mean: var(float64, dtype=float32) subtracts a
+        # float32 mean from the float64 data (not 0 where the data do not round), which
+        # decides inf or NaN when ddof >= n
+        dev = _onp.result_type(operand_dtype(x), acc) if dtype is not None and \
+            acc.kind == "f" else acc
+        raw, x = x, cast(x, acc)
         ax = _red_axis(x, axis)
         n = _count(x.shape, axis) if x.ndim else 1
         if n == 0:
             return _empty_reduction(F, x, axis, keepdims, float("nan"), x.dtype)
         # NumPy's two-pass formula: MXNet's kernel gives NaN where squared deviations
         # overflow (NumPy: inf), and ddof >= n divides by zero as NumPy does
-        d = x - _float_sum(F, x, ax, True, mean=True)
-        v = _float_sum(F, d * d, ax, keepdims, ndim=x.ndim) / float(max(n - ddof, 0))
+        mean = _float_sum(F, x, ax, True, mean=True)
+        if dev != acc:
+            d = cast(raw, dev) - mean.astype(dev.name)
+            sq = (d * d).astype(acc.name)
+        else:
+            d = x - mean
+            sq = d * d
+        v = _float_sum(F, sq, ax, keepdims, ndim=x.ndim) / float(max(n - ddof, 0))
         return F.np.sqrt(v) if name == "std" else v
     lower.__name__ = f"mx_{name}"
     return lower
