@@ -165,3 +165,30 @@ def test_var_with_a_dtype_takes_deviations_in_the_data_dtype(fn, src, mode):
                       np.array(x, dtype=src))
             assert got.dtype == ref.dtype
             onp.testing.assert_allclose(got, ref, rtol=2e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["float64", "int32", "bool"])
+def test_take_from_a_0d_array_along_axis_0_or_minus_1(dt, mode):
+    """NumPy takes from a 0-d array as from its ravel for axis 0 and -1 (every mode);
+    MinPy raised AxisError (mode='raise') or MXNet's error (wrap, clip)."""
+    x = onp.array(1.5).astype(dt)
+    for idx in (0, onp.array([0, -1]), onp.array([[0], [0]]), 3):
+        for axis in (0, -1, None):
+            for how in ("raise", "wrap", "clip"):
+                if how == "raise" and isinstance(idx, int) and idx == 3:
+                    with pytest.raises(IndexError):
+                        run(mode, lambda a: np.take(a, idx, axis=axis, mode=how), np.array(x, dtype=dt))
+                    continue
+                ref = onp.take(x, idx, axis=axis, mode=how)
+                i = np.array(idx) if isinstance(idx, onp.ndarray) else idx
+                got = run(mode, lambda a, j: np.take(a, j, axis=axis, mode=how), np.array(x, dtype=dt), i)
+                same(got, onp.asarray(ref))
+    with pytest.raises(onp.AxisError):
+        run(mode, lambda a: np.take(a, 0, axis=1), np.array(x))
+
+
+def test_take_from_a_0d_array_gradient():
+    g = minpy.grad(lambda a: np.sum(np.take(a, np.array([0, -1, 0]), axis=0) * 2.0))(
+        np.array(1.5, dtype="float64"))
+    assert g.shape == () and float(g) == 6.0
