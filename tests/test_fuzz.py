@@ -242,3 +242,10 @@ def test_oracle_kind_rule_for_selections_casts_numpys_values():
     assert r.dtype == onp.uint8 and r.tolist() == [0, 1, 2, 2]
     r, e = numpy_ref({"k": "call", "name": "where", "args": [{"v": 2}, {"v": 3}, {"v": 2}]}, pool)
     assert r.dtype == onp.float16 and onp.isinf(r[0])
+
+
+def test_oracle_kind_rule_never_casts_an_in_place_target():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.array(0, "int64"), onp.array([1.0], "float16")]
+    r, e = numpy_ref({"k": "iop", "name": "*=", "args": [{"v": 0}, {"v": 1}]}, pool)
+    assert isinstance(e, TypeError)          # NumPy's casting error, checked first

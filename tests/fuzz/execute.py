@@ -309,7 +309,8 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
         return None      # not a ufunc, or a comparison (or logical function)
     specs = step.get("args", [])[:nin]
     vals = [resolve(a, pool_np, onp) for a in specs]
-    weak = [i for i, v in enumerate(vals) if _by_kind(v)]
+    # the target of an in-place operator keeps its dtype: it is the output
+    weak = [i for i, v in enumerate(vals) if _by_kind(v) and not (k == "iop" and i == 0)]
     if not weak or not any(isinstance(v, onp.ndarray) and v.ndim > 0 for v in vals):
         return None
     try:
