@@ -492,11 +492,19 @@ def test_a_wrongly_shaped_vjp_raises_instead_of_a_silent_reshape(monkeypatch):
 
 @pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
 def test_random_programs(mode):
-    """A fixed budget of the random-program gradient fuzzer (``python -m tests.grad_fuzz``
-    runs longer): chains of 3-10 operations, grad against NumPy's central differences."""
-    from tests.grad_fuzz import fuzz
-    failures = fuzz(60, {"eager": 0, "lazy": 100, "jit": 200}[mode], mode, verbose=False)
-    assert not failures, "\n".join(f"seed {s}:\n{d}\n  {r}" for s, d, r in failures)
+    """A fixed budget of the gradient fuzzer (tests/fuzz/grad.py; ``python -m tests.fuzz
+    --grad`` runs longer): random smooth programs, grad against NumPy's central
+    differences, each failure with a reproducer."""
+    from tests.fuzz import grad as gfuzz
+    seed = {"eager": 0, "lazy": 100, "jit": 200}[mode]
+    failures = []
+    for i in range(60):
+        prog = gfuzz.generate(seed, i)
+        prog["index"] = i
+        failures += [(i, f) for f in gfuzz.check(prog, mode)]
+    assert not failures, "\n".join(
+        f"program {i} (seed {seed}): {f['kind']} {f.get('detail', '')[:300]}\n"
+        f"{gfuzz.program_src(gfuzz.generate(seed, i), mode)}" for i, f in failures)
 
 
 @pytest.mark.parametrize("mode", ["eager", "lazy"])
