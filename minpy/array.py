@@ -404,6 +404,33 @@ def _imatmul(self, other):
 
 
 Array.__imatmul__ = _imatmul      # as NumPy 1.x: ``@=`` would need a buffer of a new shape
+
+
+def _shift(name: str, reflected: bool = False, inplace: bool = False):
+    """``<<`` and ``>>``: NumPy's left_shift/right_shift (the namespace's NumPy
+    fallback: MXNet has no shift operators)."""
+    def f(self, other):
+        from . import numpy as _mnp
+        fn = getattr(_mnp, name)
+        if not inplace:
+            return fn(other, self) if reflected else fn(self, other)
+        res = fn(self, other)
+        if res.dtype != self._dtype and not _onp.can_cast(res.dtype, self._dtype, "same_kind"):
+            raise _UFuncOutputCastingError(getattr(_onp, name), "same_kind", res.dtype,
+                                           self._dtype, 0)
+        if tuple(res.shape) != self._shape:
+            raise ValueError(f"non-broadcastable output operand with shape "
+                             f"{_shape_str(self._shape)} doesn't match the broadcast shape "
+                             f"{_shape_str(tuple(res.shape))}")
+        self._assign(res.astype(self._dtype, copy=False))
+        return self
+    return f
+
+
+for _dunder, _op in (("lshift", "left_shift"), ("rshift", "right_shift")):
+    setattr(Array, f"__{_dunder}__", _shift(_op))
+    setattr(Array, f"__r{_dunder}__", _shift(_op, reflected=True))
+    setattr(Array, f"__i{_dunder}__", _shift(_op, inplace=True))
 Array.__neg__ = lambda self: _c("negative", self)
 # NumPy 1.x: ``+bool_array`` is a copy (with a DeprecationWarning), np.positive of one raises
 Array.__pos__ = lambda self: _c("copy" if self._dtype.kind == "b" else "positive", self)

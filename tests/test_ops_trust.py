@@ -192,3 +192,24 @@ def test_take_from_a_0d_array_gradient():
     g = minpy.grad(lambda a: np.sum(np.take(a, np.array([0, -1, 0]), axis=0) * 2.0))(
         np.array(1.5, dtype="float64"))
     assert g.shape == () and float(g) == 6.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_shift_operators(mode):
+    """``x << y`` and ``x >> y`` (and reflected, in place) were TypeErrors."""
+    x = onp.array([1, 2, 3, 100], dtype="uint8")
+    k = onp.array([0, 1, 2, 3], dtype="int32")
+
+    def f(m, a, b):
+        c = a.copy() if m is onp else a.copy()
+        c <<= 1
+        d = b.copy()
+        d >>= 1
+        return a << 2, a >> 1, a << b, 3 << b, c, d
+    ref = f(onp, x, k)
+    got = run(mode, lambda a, b: f(np, a, b), np.array(x), np.array(k))
+    for g, r in zip(got, ref):
+        same(g, r)
+    with pytest.raises(TypeError):
+        b = np.array([True, False])
+        b <<= 2
