@@ -213,3 +213,28 @@ def test_shift_operators(mode):
     with pytest.raises(TypeError):
         b = np.array([True, False])
         b <<= 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["float64", "float32", "int64", "int32"])
+def test_round_halves_to_even_at_every_magnitude(dt, mode):
+    """MXNet's float64 round is wrong for halves beyond 2**31 (round(4198673000.5) gave
+    ...001), and so was round(int64, -1) beyond 2**53; float32 with decimals differed."""
+    rng = onp.random.RandomState(0)
+    v = onp.concatenate([onp.floor(rng.uniform(2 ** e, 2 ** (e + 1), 8)) + 0.5
+                         for e in range(0, 53, 2)])
+    v = onp.concatenate([v, -v, [0.5, 1.5, 2.5, -0.5, onp.inf, -onp.inf, onp.nan, 1e300],
+                         rng.uniform(-1e6, 1e6, 40)])
+    if dt.startswith("int"):
+        v = onp.concatenate([rng.randint(-2 ** 62, 2 ** 62, 60),
+                             [18014398509481985, 25, 15, -25, 2 ** 63 - 1, -2 ** 63]])
+        v = v.astype(dt) if dt == "int64" else (v // 2 ** 33).astype(dt)
+    x = v.astype(dt)
+    for fn, d in (("round", 0), ("around", 2), ("round", -1), ("round", -3), ("rint", 0)):
+        f = (lambda a: np.rint(a)) if fn == "rint" else (lambda a: getattr(np, fn)(a, d))
+        ref = onp.rint(x) if fn == "rint" else getattr(onp, fn)(x, d)
+        if ref.dtype == onp.float64 and dt != "float64":
+            ref = ref.astype("float32")
+        got = run(mode, f, np.array(x, dtype=dt))
+        assert got.dtype == ref.dtype
+        onp.testing.assert_array_equal(got, ref, err_msg=f"{fn}({d})")

@@ -74,10 +74,38 @@ def _plain(mxname):
     return fn
 
 
+_F64, _F16 = _onp.dtype("float64"), _onp.dtype("float16")
+
+
+def _half_even(F, x):
+    """Round half to even at every magnitude. MXNet's rint rounds halves down
+    (rint(0.5) == 0); its round rounds halves to even, but wrongly for float64 beyond
+    2**31 (round(4198673000.5) is 4198673001): floor, then the exact remainder."""
+    r = F.np.floor(x)
+    d = x - r                                   # exact, in [0, 1) (NaN for inf/NaN)
+    odd = F.np.not_equal(r - 2.0 * F.np.floor(r * 0.5), 0)
+    up = F.np.greater(d, 0.5).astype("int8") + \
+        F.np.equal(d, 0.5).astype("int8") * odd.astype("int8")
+    return F.np.where(F.np.not_equal(up, 0), r + 1.0, r)
+
+
+def _round_float(F, x, decimals):
+    """NumPy's round of a float array: x * 10**d (or x / 10**-d), round half to even,
+    back, in x's dtype. MXNet's round halves to even right for float32 (not for large
+    float64), but with decimals its result is not NumPy's (433597472 to -3 decimals
+    is 433598020). float16 keeps MXNet's, which does not overflow (documented)."""
+    dt = operand_dtype(x)
+    if dt == _F16 or (dt != _F64 and decimals == 0):
+        return F.np.round(x, decimals)
+    rnd = _half_even if dt == _F64 else (lambda F, v: F.np.round(v))
+    if decimals == 0:
+        return rnd(F, x)
+    f = 10.0 ** abs(decimals)
+    return rnd(F, x * f) / f if decimals > 0 else rnd(F, x / f) * f
+
+
 def _rint_mx(F, x):
-    # MXNet's rint rounds halves down (rint(0.5) == 0, rint(-0.5) == -1); its round
-    # rounds halves to even, like NumPy's rint.
-    return F.np.round(x) if operand_dtype(x).kind == "f" else x
+    return _round_float(F, x, 0) if operand_dtype(x).kind == "f" else x
 
 
 def _signbit_mx(F, x):
@@ -156,14 +184,14 @@ def _round_mx(F, x, decimals):
     float64 (``round(15, -1) == 20``, halves to even)."""
     dt = operand_dtype(x)
     if dt.kind == "f":
-        return F.np.round(x, decimals)
+        return _round_float(F, x, decimals)
     if decimals >= 0:
         return x
     f = 10.0 ** (-decimals)
-    return (F.np.round(x.astype("float64") / f) * f).astype(dt.name)
+    return (_half_even(F, x.astype("float64") / f) * f).astype(dt.name)
 
 
-_round_mx.float_plain = lambda F, x, decimals: F.np.round(x, decimals)
+_round_mx.float_plain = _round_float
 defop("round", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
 defop("around", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
 for _name in ("isnan", "isinf", "isfinite", "logical_not", "isposinf", "isneginf"):
