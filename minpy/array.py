@@ -321,13 +321,19 @@ def _pow_shortcut(x: "Array", e: Any, inplace: bool):
         v = float(e)
     except (OverflowError, ValueError):
         return None
-    kind = x._dtype.kind
+    # Where ``power`` gives the same dtype and values, it stays: it is what graphs and
+    # MXNet-run backward passes are tuned for (registry ``mxgrad``). The shortcut
+    # differs for 0-d arrays (NumPy promotes 0-d ``power`` operands as scalars), bool
+    # arrays (square is int8), sqrt (-inf ** 0.5 is NaN) and integer ``**= 2.0``.
+    kind, zero_d = x._dtype.kind, x._shape == ()
     if kind == "f":
-        return _FLOAT_SHORTCUTS.get(v)
+        name = _FLOAT_SHORTCUTS.get(v)
+        return name if zero_d or name == "sqrt" else None
     if v == 2.0 and kind in "biu":
-        # a float 2.0 with an integer array (not in place) is NumPy's float64 square:
-        # ``power`` gives the same values and dtype
-        return None if (is_float and kind != "b" and not inplace) else "square"
+        if kind == "b" or inplace:
+            return "square"
+        # a float 2.0 with an integer array is NumPy's float64 square: power's values
+        return "square" if zero_d and not is_float else None
     return None
 
 
