@@ -249,3 +249,12 @@ def test_oracle_kind_rule_never_casts_an_in_place_target():
     pool = [onp.array(0, "int64"), onp.array([1.0], "float16")]
     r, e = numpy_ref({"k": "iop", "name": "*=", "args": [{"v": 0}, {"v": 1}]}, pool)
     assert isinstance(e, TypeError)          # NumPy's casting error, checked first
+
+
+def test_oracle_negative_power_in_place_checks_the_cast_first():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.array([False]), onp.array([3, 4], "uint8")]
+    r, e = numpy_ref({"k": "iop", "name": "**=", "args": [{"v": 0}, -2]}, pool)
+    assert isinstance(e, TypeError) and not isinstance(e, ValueError)
+    r, e = numpy_ref({"k": "iop", "name": "**=", "args": [{"v": 1}, -2]}, pool)
+    assert isinstance(e, ValueError)

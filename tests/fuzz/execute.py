@@ -320,6 +320,8 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
     if name == "power" and common.kind in "iu" and any(
             onp.asarray(vals[i]).dtype.kind in "iu" and (onp.asarray(vals[i]) < 0).any()
             for i in weak if i == 1):
+        if k == "iop" and not onp.can_cast(common, onp.asarray(vals[0]).dtype, "same_kind"):
+            return None      # NumPy checks the cast into the target first (bool **= -2)
         return step, pool_np, ValueError("Integers to negative integer powers are not allowed.")
     pool = list(pool_np)
     args = list(step["args"])
