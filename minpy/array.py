@@ -377,10 +377,15 @@ def _inplace(name: str):
 
 
 def _result_dtype(ufunc, operands):
-    """The dtype ``ufunc`` gives for these operands (by their dtypes), or None."""
+    """The dtype ``ufunc`` gives for these operands (by their dtypes and ranks, not
+    their shapes: NumPy checks the cast into the target before broadcasting), or None."""
+    def dummy(o):
+        if type(o) is Array:
+            return _onp.zeros((1,) * len(o._shape), o._dtype)
+        return _call._dummy(o)
     try:
         with _onp.errstate(all="ignore"):
-            return _onp.dtype(ufunc(*[_call._dummy(o) for o in operands]).dtype)
+            return _onp.dtype(ufunc(*[dummy(o) for o in operands]).dtype)
     except Exception:
         return None
 

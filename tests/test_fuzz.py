@@ -258,3 +258,10 @@ def test_oracle_negative_power_in_place_checks_the_cast_first():
     assert isinstance(e, TypeError) and not isinstance(e, ValueError)
     r, e = numpy_ref({"k": "iop", "name": "**=", "args": [{"v": 1}, -2]}, pool)
     assert isinstance(e, ValueError)
+
+
+def test_oracle_power_by_a_0d_array_is_np_power():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.array(0.0, "float32"), onp.array(1.0, "float64")]
+    r, e = numpy_ref({"k": "binop", "name": "**", "args": [{"v": 0}, {"v": 1}]}, pool)
+    assert r.dtype == onp.float64            # np.power; NumPy's shortcut would be float32

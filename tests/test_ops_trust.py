@@ -238,3 +238,16 @@ def test_round_halves_to_even_at_every_magnitude(dt, mode):
         got = run(mode, f, np.array(x, dtype=dt))
         assert got.dtype == ref.dtype
         onp.testing.assert_array_equal(got, ref, err_msg=f"{fn}({d})")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_in_place_cast_error_comes_before_the_shape_error(mode):
+    """NumPy: ``int64 /= float32`` of unbroadcastable shapes is the casting error."""
+    def f(a, b):
+        a = a.copy()
+        a /= b
+        return a
+    with pytest.raises(TypeError):
+        f(onp.array([4, 4, 4]), onp.array([1.5, 2.0], "float32"))
+    with pytest.raises(TypeError, match="Cannot cast ufunc"):
+        run(mode, f, np.array([4, 4, 4], dtype="int64"), np.array([1.5, 2.0], dtype="float32"))
