@@ -564,3 +564,25 @@ def test_backward_template_of_fewer_arguments_is_not_reused(mode):
         assert len(r2) == 2 and len(r3) == 3
         onp.testing.assert_array_equal(r3[0], [2.0, 2.0])
         onp.testing.assert_array_equal(r3[2], [0.0, 0.0])
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_hypot_gradient_at_the_origin_is_zero(mode):
+    """hypot's gradient divided by hypot: NaN at (0, 0) (fuzz, seed 45); central
+    differences give 0 there."""
+    x = onp.array([0.0, 0.776, -1.27, 0.0])
+    y = onp.array([0.0, 0.65, 0.85, 0.0])
+    g = grad(lambda a, b: np.sum(np.hypot(a, b) * np.array([1.0, -2.0, 0.5, 3.0],
+                                                         dtype="float64")), [0, 1])
+    if mode == "jit":
+        g = minpy.jit(g)
+        g(np.array(x, dtype="float64"), np.array(y, dtype="float64"))
+    with minpy.lazy(mode != "eager"):
+        gx, gy = [v.asnumpy() for v in g(np.array(x, dtype="float64"),
+                                         np.array(y, dtype="float64"))]
+    h = onp.hypot(x, y)
+    w = onp.array([1.0, -2.0, 0.5, 3.0])
+    safe = onp.where(h == 0, 1.0, h)
+    onp.testing.assert_allclose(gx, w * x / safe, rtol=1e-12)
+    onp.testing.assert_allclose(gy, w * y / safe, rtol=1e-12)
+    assert gx[0] == 0.0 and gy[3] == 0.0

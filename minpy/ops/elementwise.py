@@ -240,8 +240,9 @@ _BINARY = {
                 lambda g, ans, x, y: unbroadcast(g * (x > y), y)),
     "arctan2": (lambda g, ans, x, y: unbroadcast(g * y / (x * x + y * y), x),
                 lambda g, ans, x, y: unbroadcast(-g * x / (x * x + y * y), y)),
-    "hypot": (lambda g, ans, x, y: unbroadcast(g * x / ans, x),
-              lambda g, ans, x, y: unbroadcast(g * y / ans, y)),
+    # at (0, 0), where hypot has a kink, 0 (central differences' value), not 0 / 0
+    "hypot": (lambda g, ans, x, y: unbroadcast(g * x / c("where", ans == 0, 1.0, ans), x),
+              lambda g, ans, x, y: unbroadcast(g * y / c("where", ans == 0, 1.0, ans), y)),
     "mod": (lambda g, ans, x, y: unbroadcast(g, x),
             lambda g, ans, x, y: unbroadcast(-g * c("floor", x / y), y)),
     "floor_divide": (lambda g, ans, x, y: unbroadcast(c("zeros_like", g), x),
