@@ -295,13 +295,75 @@ def _binop(name: str, reflected: bool = False):
     return f
 
 
+# NumPy's ``ndarray ** scalar`` shortcut (``fast_scalar_power``): for a scalar exponent
+# (a Python or NumPy number, or a NumPy 0-d array) NumPy calls a unary ufunc instead of
+# ``power``, which decides the result's dtype (``bool_array ** 2`` is int8, a float16
+# 0-d array ``** 2.0`` stays float16) and some values (``-inf ** 0.5`` is NaN, via sqrt).
+_FLOAT_SHORTCUTS = {1.0: "positive", -1.0: "reciprocal", 0.0: "ones_like", 0.5: "sqrt",
+                    2.0: "square"}
+
+
+def _pow_shortcut(x: "Array", e: Any, inplace: bool):
+    """The unary operator NumPy's shortcut uses for ``x ** e``, or None. MinPy arrays are
+    never read for it (a 0-d MinPy exponent takes ``power``: dtypes never depend on
+    values, see docs/differences.md)."""
+    t = type(e)
+    if t is int or t is bool:
+        is_float = False
+    elif t is float:
+        is_float = True
+    elif isinstance(e, (_onp.integer, _onp.floating)) or (
+            isinstance(e, _onp.ndarray) and e.ndim == 0 and e.dtype.kind in "iuf"):
+        is_float = e.dtype.kind == "f"
+    else:
+        return None
+    try:
+        v = float(e)
+    except (OverflowError, ValueError):
+        return None
+    # Where ``power`` gives the same dtype and values, it stays: it is what graphs and
+    # MXNet-run backward passes are tuned for (registry ``mxgrad``). The shortcut
+    # differs for 0-d arrays (NumPy promotes 0-d ``power`` operands as scalars), bool
+    # arrays (square is int8), sqrt (-inf ** 0.5 is NaN) and integer ``**= 2.0``.
+    kind, zero_d = x._dtype.kind, x._shape == ()
+    if kind == "f":
+        name = _FLOAT_SHORTCUTS.get(v)
+        return name if zero_d or name == "sqrt" else None
+    if v == 2.0 and kind in "biu":
+        if kind == "b" or inplace:
+            return "square"
+        # a float 2.0 with an integer array is NumPy's float64 square: power's values
+        return "square" if zero_d and not is_float else None
+    return None
+
+
+def _pow(self, other):
+    fast = _pow_shortcut(self, other, False)
+    if fast is not None:
+        return _call.call(REGISTRY[fast], (self,), None)
+    return _call.call(REGISTRY["power"], (self, other), None)
+
+
 def _inplace(name: str):
     """``x op= y``: NumPy computes into ``x``'s buffer, so the result must keep ``x``'s
     shape (no broadcasting of the target) and cast to ``x``'s dtype by 'same_kind'."""
-    ufunc = getattr(_onp, name)
 
     def f(self, other):
-        res = _call.call(REGISTRY[name], (self, other), None)
+        op, operands = REGISTRY[name], (self, other)
+        if name == "power":
+            fast = _pow_shortcut(self, other, True)
+            if fast is not None:
+                op, operands = REGISTRY[fast], (self,)
+        ufunc = getattr(_onp, op.name)
+        try:
+            res = _call.call(op, operands, None)
+        except Exception:
+            # NumPy checks the cast into the target before computing (``bool_array **=
+            # -1`` is its casting error, not the negative power's ValueError)
+            dt = _result_dtype(ufunc, operands)
+            if dt is not None and not _onp.can_cast(dt, self._dtype, "same_kind"):
+                raise _UFuncOutputCastingError(ufunc, "same_kind", dt, self._dtype, 0) from None
+            raise
         # NumPy checks the cast into the target before the target's shape
         if res._dtype != self._dtype and not _onp.can_cast(res._dtype, self._dtype, "same_kind"):
             raise _UFuncOutputCastingError(ufunc, "same_kind", res._dtype, self._dtype, 0)
@@ -312,6 +374,20 @@ def _inplace(name: str):
         self._assign(res.astype(self._dtype, copy=False))
         return self
     return f
+
+
+def _result_dtype(ufunc, operands):
+    """The dtype ``ufunc`` gives for these operands (by their dtypes and ranks, not
+    their shapes: NumPy checks the cast into the target before broadcasting), or None."""
+    def dummy(o):
+        if type(o) is Array:
+            return _onp.zeros((1,) * len(o._shape), o._dtype)
+        return _call._dummy(o)
+    try:
+        with _onp.errstate(all="ignore"):
+            return _onp.dtype(ufunc(*[dummy(o) for o in operands]).dtype)
+    except Exception:
+        return None
 
 
 def _shape_str(shape: tuple) -> str:
@@ -325,6 +401,7 @@ for _dunder, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
     setattr(Array, f"__{_dunder}__", _binop(_op))
     setattr(Array, f"__r{_dunder}__", _binop(_op, True))
     setattr(Array, f"__i{_dunder}__", _inplace(_op))
+Array.__pow__ = _pow
 
 for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
                      ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")):
@@ -338,6 +415,33 @@ def _imatmul(self, other):
 
 
 Array.__imatmul__ = _imatmul      # as NumPy 1.x: ``@=`` would need a buffer of a new shape
+
+
+def _shift(name: str, reflected: bool = False, inplace: bool = False):
+    """``<<`` and ``>>``: NumPy's left_shift/right_shift (the namespace's NumPy
+    fallback: MXNet has no shift operators)."""
+    def f(self, other):
+        from . import numpy as _mnp
+        fn = getattr(_mnp, name)
+        if not inplace:
+            return fn(other, self) if reflected else fn(self, other)
+        res = fn(self, other)
+        if res.dtype != self._dtype and not _onp.can_cast(res.dtype, self._dtype, "same_kind"):
+            raise _UFuncOutputCastingError(getattr(_onp, name), "same_kind", res.dtype,
+                                           self._dtype, 0)
+        if tuple(res.shape) != self._shape:
+            raise ValueError(f"non-broadcastable output operand with shape "
+                             f"{_shape_str(self._shape)} doesn't match the broadcast shape "
+                             f"{_shape_str(tuple(res.shape))}")
+        self._assign(res.astype(self._dtype, copy=False))
+        return self
+    return f
+
+
+for _dunder, _op in (("lshift", "left_shift"), ("rshift", "right_shift")):
+    setattr(Array, f"__{_dunder}__", _shift(_op))
+    setattr(Array, f"__r{_dunder}__", _shift(_op, reflected=True))
+    setattr(Array, f"__i{_dunder}__", _shift(_op, inplace=True))
 Array.__neg__ = lambda self: _c("negative", self)
 # NumPy 1.x: ``+bool_array`` is a copy (with a DeprecationWarning), np.positive of one raises
 Array.__pos__ = lambda self: _c("copy" if self._dtype.kind == "b" else "positive", self)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as _onp
 
+from . import _pytree
 from .array import Array
 from .dispatch import call as _call
 
@@ -364,19 +365,17 @@ def _numeric_nest(x) -> bool:
                isinstance(v, (int, float, _onp.number)) for v in x)
 
 
+def _data_leaf(x) -> bool:
+    return isinstance(x, (list, tuple)) and bool(x) and _numeric_nest(x)
+
+
 def _flatten(x, label: str, out: list):
     """Leaves of a parameter tree (dicts, lists, tuples, named tuples, nested) into
-    ``out`` as (label, value); returns a function rebuilding the tree from an iterator."""
-    if isinstance(x, dict):
-        parts = [(k, _flatten(v, f"{label}[{k!r}]", out)) for k, v in x.items()]
-        return lambda it: type(x)((k, f(it)) for k, f in parts)
-    if isinstance(x, (list, tuple)) and not (x and _numeric_nest(x)):
-        parts = [_flatten(v, f"{label}[{j}]", out) for j, v in enumerate(x)]
-        if hasattr(x, "_fields"):
-            return lambda it: type(x)(*[f(it) for f in parts])
-        return lambda it: type(x)([f(it) for f in parts])
-    out.append((label, x))
-    return lambda it: next(it)
+    ``out`` as (label, value); returns a function rebuilding the tree from an iterator.
+    A list of numbers is array data, one leaf."""
+    leaves, paths, struct = _pytree.flatten(x, is_leaf=_data_leaf)
+    out.extend((label + "".join(f"[{k!r}]" for k in p), v) for v, p in zip(leaves, paths))
+    return lambda it: _pytree.build(struct, it)
 
 
 def _grad_impl(fun: Callable, argnum, args: tuple, kwargs: dict):

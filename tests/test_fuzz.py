@@ -176,3 +176,93 @@ def test_oracle_accepts_either_order_of_ties_in_argsort_only():
     assert compare(step, ref, wrong, pool)[0] == "value"
     other = {"k": "call", "name": "argmax", "args": [{"v": 0}], "kw": {}}
     assert compare(other, onp.array([1, 0, 2, 3]), swapped, pool)[0] == "value"
+
+
+def test_oracle_encodes_the_documented_kind_rule_only():
+    """docs/differences.md: a Python int or 0-d array operand counts by its kind, so
+    ``uint8_array - 1`` is uint8 and wraps (NumPy 1.x widens to int16); a negative
+    integer exponent still raises; comparisons and calls that are not ufuncs are NumPy's."""
+    from tests.fuzz.execute import numpy_ref
+    u8 = onp.array([0, 1, 200], "uint8")
+    i32 = onp.array([1, -2], "int32")
+    pool = [u8, i32, onp.array(-(2 ** 40), "int64")]
+    r, e = numpy_ref({"k": "binop", "name": "-", "args": [{"v": 0}, 1]}, pool)
+    assert e is None and r.dtype == onp.uint8 and r.tolist() == [255, 0, 199]
+    r, e = numpy_ref({"k": "iop", "name": "+=", "args": [{"v": 0}, -1]}, pool)
+    assert e is None and r.dtype == onp.uint8 and r.tolist() == [255, 0, 199]
+    r, e = numpy_ref({"k": "call", "name": "bitwise_xor", "args": [{"v": 1}, {"v": 2}]}, pool)
+    assert e is None and r.dtype == onp.int32
+    assert r.tolist() == (i32 ^ onp.int32(0)).tolist()        # -2**40 wraps to 0 in int32
+    r, e = numpy_ref({"k": "binop", "name": "**", "args": [{"v": 0}, -1]}, pool)
+    assert isinstance(e, ValueError)
+    r, e = numpy_ref({"k": "binop", "name": "==", "args": [{"v": 0}, -1]}, pool)
+    assert e is None and r.tolist() == [False, False, False]
+    r, e = numpy_ref({"k": "binop", "name": "+", "args": [{"v": 0}, 1]}, pool)
+    assert r.tolist() == [1, 2, 201]                               # values that fit: NumPy's
+    r, e = numpy_ref({"k": "binop", "name": "+", "args": [{"v": 1}, 2.5]}, pool)
+    assert r.dtype == onp.float64                                   # kinds still promote
+
+
+def test_oracle_accepts_ieee_nan_in_products_only():
+    """docs/differences.md: 0 * NaN is NaN in every product; NumPy's dot by a 0-d or 1x1
+    operand (BLAS scaling) gives 0. Either answer passes for products, not elsewhere."""
+    nan, inf = onp.nan, onp.inf
+    a, b = onp.array([[0.0]]), onp.array([[nan, -inf, 2.0]])
+    pool = [a, b]
+    step = {"k": "call", "name": "dot", "args": [{"v": 0}, {"v": 1}], "kw": {}}
+    ref = onp.dot(a, b)
+    assert onp.isnan(ref).sum() == 0                       # NumPy's BLAS shortcut
+    ieee = minpy.numpy.array(onp.array([[nan, nan, 0.0]]), dtype="float64")
+    wrong = minpy.numpy.array(onp.array([[nan, nan, 1.0]]), dtype="float64")
+    from tests.fuzz.execute import judge
+    assert judge(step, pool, ieee, None) is None
+    assert judge(step, pool, wrong, None)["kind"] == "value"
+    mul = {"k": "call", "name": "multiply", "args": [{"v": 0}, {"v": 1}], "kw": {}}
+    assert judge(mul, pool, minpy.numpy.array(onp.zeros((1, 3)), dtype="float64"), None)
+
+
+def test_oracle_expects_valueerror_for_comparing_unbroadcastable_shapes():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.ones(3, "float32"), onp.ones(2, "float32"), onp.ones((2, 1), "float32")]
+    for name in ("==", "!="):
+        r, e = numpy_ref({"k": "binop", "name": name, "args": [{"v": 0}, {"v": 1}]}, pool)
+        assert isinstance(e, ValueError)
+        r, e = numpy_ref({"k": "binop", "name": name, "args": [{"v": 2}, {"v": 1}]}, pool)
+        assert e is None and r.shape == (2, 2)
+
+
+def test_oracle_kind_rule_for_selections_casts_numpys_values():
+    from tests.fuzz.execute import numpy_ref
+    u8 = onp.array([0, 1, 7, 255], "uint8")
+    m = onp.array([True, False, True, False])
+    f16 = onp.array([4.0, -1.0, 0.0, 2.0], "float16")
+    pool = [u8, m, f16, onp.array(2 ** 40, "int64")]
+    r, e = numpy_ref({"k": "call", "name": "where", "args": [{"v": 1}, 300, {"v": 0}]}, pool)
+    assert r.dtype == onp.uint8 and r.tolist() == [44, 1, 44, 255]
+    r, e = numpy_ref({"k": "call", "name": "clip", "args": [{"v": 0}, -1, 2]}, pool)
+    assert r.dtype == onp.uint8 and r.tolist() == [0, 1, 2, 2]
+    r, e = numpy_ref({"k": "call", "name": "where", "args": [{"v": 2}, {"v": 3}, {"v": 2}]}, pool)
+    assert r.dtype == onp.float16 and onp.isinf(r[0])
+
+
+def test_oracle_kind_rule_never_casts_an_in_place_target():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.array(0, "int64"), onp.array([1.0], "float16")]
+    r, e = numpy_ref({"k": "iop", "name": "*=", "args": [{"v": 0}, {"v": 1}]}, pool)
+    assert isinstance(e, TypeError)          # NumPy's casting error, checked first
+
+
+def test_oracle_negative_power_in_place_checks_the_cast_first():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.array([False]), onp.array([3, 4], "uint8")]
+    r, e = numpy_ref({"k": "iop", "name": "**=", "args": [{"v": 0}, -2]}, pool)
+    assert isinstance(e, TypeError) and not isinstance(e, ValueError)
+    r, e = numpy_ref({"k": "iop", "name": "**=", "args": [{"v": 1}, -2]}, pool)
+    assert isinstance(e, ValueError)
+
+
+def test_oracle_power_by_a_0d_array_is_np_power():
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.array(0.0, "float32"), onp.array(1.0, "float64")]
+    r, e = numpy_ref({"k": "binop", "name": "**", "args": [{"v": 0}, {"v": 1}]}, pool)
+    assert r.dtype == onp.float64            # np.power; NumPy's shortcut would be float32

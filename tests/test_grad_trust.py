@@ -492,11 +492,19 @@ def test_a_wrongly_shaped_vjp_raises_instead_of_a_silent_reshape(monkeypatch):
 
 @pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
 def test_random_programs(mode):
-    """A fixed budget of the random-program gradient fuzzer (``python -m tests.grad_fuzz``
-    runs longer): chains of 3-10 operations, grad against NumPy's central differences."""
-    from tests.grad_fuzz import fuzz
-    failures = fuzz(60, {"eager": 0, "lazy": 100, "jit": 200}[mode], mode, verbose=False)
-    assert not failures, "\n".join(f"seed {s}:\n{d}\n  {r}" for s, d, r in failures)
+    """A fixed budget of the gradient fuzzer (tests/fuzz/grad.py; ``python -m tests.fuzz
+    --grad`` runs longer): random smooth programs, grad against NumPy's central
+    differences, each failure with a reproducer."""
+    from tests.fuzz import grad as gfuzz
+    seed = {"eager": 0, "lazy": 100, "jit": 200}[mode]
+    failures = []
+    for i in range(60):
+        prog = gfuzz.generate(seed, i)
+        prog["index"] = i
+        failures += [(i, f) for f in gfuzz.check(prog, mode)]
+    assert not failures, "\n".join(
+        f"program {i} (seed {seed}): {f['kind']} {f.get('detail', '')[:300]}\n"
+        f"{gfuzz.program_src(gfuzz.generate(seed, i), mode)}" for i, f in failures)
 
 
 @pytest.mark.parametrize("mode", ["eager", "lazy"])
@@ -512,3 +520,69 @@ def test_gradient_flows_through_a_list_of_arrays(mode):
         w = np.array([[1.0, -2.0]], dtype="float64")
         g = grad(lambda x: np.sum(np.array_split(x, 1) * w))(x)
         assert onp.allclose(g.asnumpy(), [1.0, -2.0])
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_cumprod_gradient_at_zeros(axis, mode):
+    """cumprod's gradient divided by x: NaN at zeros (fuzz: cumprod of [0, 0, 0])."""
+    x = onp.array([[0.0, 0.0, 0.0, 1.5], [2.0, 0.0, 3.0, 0.0], [1.5, -2.0, 0.5, 3.0]])
+    w = onp.cos(onp.arange(x.size) * 0.7).reshape(-1) + 1.5
+
+    def f(m, v):
+        r = m.cumprod(v, axis=axis)
+        ww = w.reshape(r.shape)
+        return m.sum(r * (m.array(ww, dtype="float64") if m is np else ww))
+    want = onp.zeros_like(x)
+    for i in range(x.size):
+        e = onp.zeros(x.size)
+        e[i] = 1e-6
+        e = e.reshape(x.shape)
+        want.flat[i] = (f(onp, x + e) - f(onp, x - e)) / 2e-6
+    g = grad(lambda v: f(np, v))
+    if mode == "jit":
+        g = minpy.jit(g)
+        g(np.array(x, dtype="float64"))
+    with minpy.lazy(mode != "eager"):
+        got = g(np.array(x, dtype="float64")).asnumpy()
+    onp.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_backward_template_of_fewer_arguments_is_not_reused(mode):
+    """Lazy mode replays recorded backward passes by tape structure; a tape that does not
+    reach every argument was replayed for a call with more arguments (StopIteration)."""
+    x = np.array([1.0, 2.0], dtype="float64")
+    g2 = grad(lambda a, b: np.sum(a * 2.0), [0, 1])
+    g3 = grad(lambda a, b, c: np.sum(a * 2.0), [0, 1, 2])
+    if mode == "jit":
+        g2, g3 = minpy.jit(g2), minpy.jit(g3)
+    for _ in range(2):
+        with minpy.lazy(mode != "eager"):
+            r2 = [v.asnumpy() for v in g2(x, x + 1)]
+            r3 = [v.asnumpy() for v in g3(x, x + 1, x + 2)]
+        assert len(r2) == 2 and len(r3) == 3
+        onp.testing.assert_array_equal(r3[0], [2.0, 2.0])
+        onp.testing.assert_array_equal(r3[2], [0.0, 0.0])
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_hypot_gradient_at_the_origin_is_zero(mode):
+    """hypot's gradient divided by hypot: NaN at (0, 0) (fuzz, seed 45); central
+    differences give 0 there."""
+    x = onp.array([0.0, 0.776, -1.27, 0.0])
+    y = onp.array([0.0, 0.65, 0.85, 0.0])
+    g = grad(lambda a, b: np.sum(np.hypot(a, b) * np.array([1.0, -2.0, 0.5, 3.0],
+                                                         dtype="float64")), [0, 1])
+    if mode == "jit":
+        g = minpy.jit(g)
+        g(np.array(x, dtype="float64"), np.array(y, dtype="float64"))
+    with minpy.lazy(mode != "eager"):
+        gx, gy = [v.asnumpy() for v in g(np.array(x, dtype="float64"),
+                                         np.array(y, dtype="float64"))]
+    h = onp.hypot(x, y)
+    w = onp.array([1.0, -2.0, 0.5, 3.0])
+    safe = onp.where(h == 0, 1.0, h)
+    onp.testing.assert_allclose(gx, w * x / safe, rtol=1e-12)
+    onp.testing.assert_allclose(gy, w * y / safe, rtol=1e-12)
+    assert gx[0] == 0.0 and gy[3] == 0.0

@@ -341,6 +341,11 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
     check = getattr(mx, "eager_when", None)
     if check is not None and check(operands, entry.dtypes):
         entry.eager = True      # the lowering checks values (NumPy raises on some)
+    check = getattr(mx, "host_when", None)
+    if check is not None and check(operands):
+        # MXNet cannot compute this signature (the sign bit of a NaN): it takes the path
+        # of zero-size calls, NumPy's implementation on host copies, never a graph
+        entry.empty = True
     if len(_shape_cache) > 100000:
         _shape_cache.clear()
     _shape_cache[key] = entry

@@ -23,6 +23,7 @@ from typing import Any, Optional
 import mxnet as _mx
 import numpy as _onp
 
+from .. import _pytree
 from ..array import Array
 from ..dispatch import call as _call
 
@@ -192,45 +193,27 @@ def reset_stats() -> None:
 
 def _flatten(tree, path, leaves, paths):
     """Leaves in a stable order: dict keys sorted (workers may build dicts in another
-    order), lists and tuples by position. Returns the structure to rebuild from."""
-    if isinstance(tree, dict):
-        try:
-            keys = sorted(tree)
-        except TypeError:
-            keys = list(tree)
-        kids = {k: _flatten(tree[k], f"{path}/{k}", leaves, paths) for k in keys}
-        return ("dict", type(tree), list(tree), kids)
-    if isinstance(tree, (list, tuple)):
-        kind = "namedtuple" if isinstance(tree, tuple) and hasattr(tree, "_fields") else \
-            ("tuple" if isinstance(tree, tuple) else "list")
-        return (kind, type(tree), None,
-                [_flatten(v, f"{path}/{i}", leaves, paths) for i, v in enumerate(tree)])
-    if isinstance(tree, Array):
-        leaf = tree
-    elif isinstance(tree, (_onp.ndarray, _onp.generic, int, float)) and not isinstance(tree, bool):
-        from .. import numpy as mnp
-        leaf = mnp.array(tree)
-    else:
-        raise TypeError(f"minpy.distributed.allreduce: the leaf at {path or '/'} is a "
-                        f"{type(tree).__name__}; leaves must be MinPy or NumPy arrays (in dicts, "
-                        f"lists and tuples)")
-    leaves.append(leaf)
-    paths.append(path or "/")
-    return None
+    order), lists and tuples by position; NumPy data and numbers become MinPy arrays.
+    Returns the structure to rebuild from (minpy._pytree, shared with grad)."""
+    found, where, struct = _pytree.flatten(tree, sort_keys=True)
+    for x, p in zip(found, where):
+        at = path + "".join(f"/{k}" for k in p)
+        if isinstance(x, Array):
+            leaf = x
+        elif isinstance(x, (_onp.ndarray, _onp.generic, int, float)) and not isinstance(x, bool):
+            from .. import numpy as mnp
+            leaf = mnp.array(x)
+        else:
+            raise TypeError(f"minpy.distributed.allreduce: the leaf at {at or '/'} is a "
+                            f"{type(x).__name__}; leaves must be MinPy or NumPy arrays (in "
+                            f"dicts, lists and tuples)")
+        leaves.append(leaf)
+        paths.append(at or "/")
+    return struct
 
 
 def _unflatten(struct, it):
-    if struct is None:
-        return next(it)
-    kind, typ, keys, kids = struct
-    if kind == "dict":
-        vals = {k: _unflatten(s, it) for k, s in kids.items()}   # in the sorted order
-        out = {k: vals[k] for k in keys}                          # back in the tree's order
-        return out if typ is dict else typ(out)
-    vals = [_unflatten(k, it) for k in kids]
-    if kind == "namedtuple":
-        return typ(*vals)
-    return typ(vals)
+    return _pytree.build(struct, it)
 
 
 # ----------------------------------------------------------------------------- layouts

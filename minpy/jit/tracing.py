@@ -55,12 +55,17 @@ def _tracing():
 # ----------------------------------------------------------------------------- pytrees
 
 def _flatten(obj, leaves: list):
+    """The structure of ``obj`` (hashable: part of the signature), its leaves appended to
+    ``leaves``. Lists, tuples, named tuples and dicts are containers; a dict keeps its
+    keys' order, so what a jitted function returns comes back in the user's order."""
     t = type(obj)
     if t is list or t is tuple:
         return (t, tuple(_flatten(v, leaves) for v in obj))
     if t is dict:
-        keys = tuple(sorted(obj, key=repr))
+        keys = tuple(obj)
         return (dict, keys, tuple(_flatten(obj[k], leaves) for k in keys))
+    if issubclass(t, tuple) and hasattr(t, "_fields"):
+        return (t, tuple(_flatten(v, leaves) for v in obj), True)
     leaves.append(obj)
     return None
 
@@ -70,6 +75,8 @@ def _unflatten(tree, it):
         return next(it)
     if tree[0] is dict:
         return {k: _unflatten(t, it) for k, t in zip(tree[1], tree[2])}
+    if len(tree) == 3:       # a named tuple
+        return tree[0](*[_unflatten(t, it) for t in tree[1]])
     return tree[0](_unflatten(t, it) for t in tree[1])
 
 

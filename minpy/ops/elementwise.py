@@ -74,20 +74,48 @@ def _plain(mxname):
     return fn
 
 
+_F64, _F16 = _onp.dtype("float64"), _onp.dtype("float16")
+
+
+def _half_even(F, x):
+    """Round half to even at every magnitude. MXNet's rint rounds halves down
+    (rint(0.5) == 0); its round rounds halves to even, but wrongly for float64 beyond
+    2**31 (round(4198673000.5) is 4198673001): floor, then the exact remainder."""
+    r = F.np.floor(x)
+    d = x - r                                   # exact, in [0, 1) (NaN for inf/NaN)
+    odd = F.np.not_equal(r - 2.0 * F.np.floor(r * 0.5), 0)
+    up = F.np.greater(d, 0.5).astype("int8") + \
+        F.np.equal(d, 0.5).astype("int8") * odd.astype("int8")
+    return F.np.where(F.np.not_equal(up, 0), r + 1.0, r)
+
+
+def _round_float(F, x, decimals):
+    """NumPy's round of a float array: x * 10**d (or x / 10**-d), round half to even,
+    back, in x's dtype. MXNet's round halves to even right for float32 (not for large
+    float64), but with decimals its result is not NumPy's (433597472 to -3 decimals
+    is 433598020). float16 keeps MXNet's, which does not overflow (documented)."""
+    dt = operand_dtype(x)
+    if dt == _F16 or (dt != _F64 and decimals == 0):
+        return F.np.round(x, decimals)
+    rnd = _half_even if dt == _F64 else (lambda F, v: F.np.round(v))
+    if decimals == 0:
+        return rnd(F, x)
+    f = 10.0 ** abs(decimals)
+    return rnd(F, x * f) / f if decimals > 0 else rnd(F, x / f) * f
+
+
 def _rint_mx(F, x):
-    # MXNet's rint rounds halves down (rint(0.5) == 0, rint(-0.5) == -1); its round
-    # rounds halves to even, like NumPy's rint.
-    return F.np.round(x) if operand_dtype(x).kind == "f" else x
+    return _round_float(F, x, 0) if operand_dtype(x).kind == "f" else x
 
 
 def _signbit_mx(F, x):
-    # x < 0, or x is -0.0 (1 / -0.0 == -inf). A NaN with its sign bit set gives
-    # False here (NumPy: True); MXNet has no bit-level access to tell them apart.
-    if operand_dtype(x).kind != "f":
-        return F.np.less(x, 0)
-    neg = F.np.less(x, 0).astype("int8")
-    negzero = F.np.equal(x, 0).astype("int8") * F.np.less(1.0 / x, 0).astype("int8")
-    return F.np.not_equal(neg + negzero, 0)
+    # integers only: a float's sign bit (of -0.0, and of a NaN: arithmetic on x86 makes
+    # NaNs with the sign bit set) has no MXNet operator that reads it, so float
+    # operands run NumPy's signbit (host_when)
+    return F.np.less(x, 0)
+
+
+_signbit_mx.host_when = lambda operands: operands[0]._dtype.kind == "f"
 
 
 def _scale_float(k):
@@ -156,14 +184,14 @@ def _round_mx(F, x, decimals):
     float64 (``round(15, -1) == 20``, halves to even)."""
     dt = operand_dtype(x)
     if dt.kind == "f":
-        return F.np.round(x, decimals)
+        return _round_float(F, x, decimals)
     if decimals >= 0:
         return x
     f = 10.0 ** (-decimals)
-    return (F.np.round(x.astype("float64") / f) * f).astype(dt.name)
+    return (_half_even(F, x.astype("float64") / f) * f).astype(dt.name)
 
 
-_round_mx.float_plain = lambda F, x, decimals: F.np.round(x, decimals)
+_round_mx.float_plain = _round_float
 defop("round", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
 defop("around", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
 for _name in ("isnan", "isinf", "isfinite", "logical_not", "isposinf", "isneginf"):
@@ -212,8 +240,9 @@ _BINARY = {
                 lambda g, ans, x, y: unbroadcast(g * (x > y), y)),
     "arctan2": (lambda g, ans, x, y: unbroadcast(g * y / (x * x + y * y), x),
                 lambda g, ans, x, y: unbroadcast(-g * x / (x * x + y * y), y)),
-    "hypot": (lambda g, ans, x, y: unbroadcast(g * x / ans, x),
-              lambda g, ans, x, y: unbroadcast(g * y / ans, y)),
+    # at (0, 0), where hypot has a kink, 0 (central differences' value), not 0 / 0
+    "hypot": (lambda g, ans, x, y: unbroadcast(g * x / c("where", ans == 0, 1.0, ans), x),
+              lambda g, ans, x, y: unbroadcast(g * y / c("where", ans == 0, 1.0, ans), y)),
     "mod": (lambda g, ans, x, y: unbroadcast(g, x),
             lambda g, ans, x, y: unbroadcast(-g * c("floor", x / y), y)),
     "floor_divide": (lambda g, ans, x, y: unbroadcast(c("zeros_like", g), x),
@@ -341,8 +370,9 @@ _power_mx.eager_when = lambda operands, dtypes: dtypes[0].kind != "f"
 
 
 def _copysign_mx(F, x, y):
-    # MXNet's copysign ignores the sign of -0.0. The sign bit of y: y < 0, or 1 / y < 0
-    # for a zero (a NaN counts as positive)
+    # MXNet's copysign ignores the sign of -0.0 and of NaNs: the sign of a Python float
+    # y is read here; a float array y runs NumPy's copysign (host_when), which reads
+    # the sign bit of its NaNs too; an integer y has the sign of y < 0
     dt = result_dtype(x, y, float_only=True)
     if operand_dtype(y) is None:
         mag = F.np.abs(cast(x, dt))
@@ -352,6 +382,10 @@ def _copysign_mx(F, x, y):
     neg = F.np.not_equal(F.np.less(y, 0).astype("int8") +
                          F.np.less(F.np.reciprocal(y), 0).astype("int8"), 0)
     return F.np.where(neg, F.np.negative(mag), mag)
+
+
+_copysign_mx.host_when = lambda operands: \
+    getattr(getattr(operands[1], "_dtype", None), "kind", "") == "f"
 
 
 _BINARY_MX = {

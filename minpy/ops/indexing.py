@@ -379,8 +379,13 @@ defop("_setitem_keep", nin=-1, bind=_keep_bind, nondiff=True,
 def _take_bind(a, indices, axis=None, out=None, mode="raise"):
     if mode != "raise" and mode != "clip" and mode != "wrap":
         raise ValueError(f"minpy.numpy.take: unknown mode {mode!r}")
+    shape = tuple(getattr(a, "shape", _onp.shape(a)))
+    if not shape and axis is not None:
+        # NumPy takes from a 0-d array as from its 1-element ravel along axis 0 or -1
+        if axis != 0 and axis != -1:
+            raise _onp.AxisError(axis, 1)
+        axis = None
     if mode == "raise":
-        shape = tuple(getattr(a, "shape", _onp.shape(a)))
         if axis is None:
             n = int(_onp.prod(shape))
         else:

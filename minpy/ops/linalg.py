@@ -9,6 +9,7 @@ from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
 
 
 _F16, _F32 = _onp.dtype("float16"), _onp.dtype("float32")
+_U8, _I32 = _onp.dtype("uint8"), _onp.dtype("int32")
 
 
 def _in_float(fn, int_fn=None):
@@ -19,6 +20,11 @@ def _in_float(fn, int_fn=None):
     def lower(F, a, b, **attrs):
         dt = result_dtype(a, b)
         if dt.kind in "iu":
+            if dt == _U8:
+                # MXNet has no uint8 sum: int32 products and sums wrap to the same
+                # value modulo 256
+                r = (int_fn or fn)(F, cast(a, _I32), cast(b, _I32), **attrs)
+                return r.astype("uint8")
             return (int_fn or fn)(F, cast(a, dt), cast(b, dt), **attrs)
         # float16 products accumulate in float32, as NumPy's do (MXNet's CPU tensordot
         # has no float16 kernel)

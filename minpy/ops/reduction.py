@@ -258,15 +258,28 @@ _VAR = [("axis", None), ("dtype", None), ("ddof", 0), ("keepdims", False)]
 def _moment(name):
     def lower(F, x, axis, dtype, ddof, keepdims):
         # MXNet computes var/std of integers in integer arithmetic and has no bool kernel
-        x = cast(x, _fdtype(x, dtype))
+        acc = _onp.dtype(_fdtype(x, dtype))
+        # NumPy sums (the mean, the squares) in ``dtype`` but takes the deviations in
+        # the common dtype of x and the mean: var(float64, dtype=float32) subtracts a
+        # float32 mean from the float64 data (not 0 where the data do not round), which
+        # decides inf or NaN when ddof >= n
+        dev = _onp.result_type(operand_dtype(x), acc) if dtype is not None and \
+            acc.kind == "f" else acc
+        raw, x = x, cast(x, acc)
         ax = _red_axis(x, axis)
         n = _count(x.shape, axis) if x.ndim else 1
         if n == 0:
             return _empty_reduction(F, x, axis, keepdims, float("nan"), x.dtype)
         # NumPy's two-pass formula: MXNet's kernel gives NaN where squared deviations
         # overflow (NumPy: inf), and ddof >= n divides by zero as NumPy does
-        d = x - _float_sum(F, x, ax, True, mean=True)
-        v = _float_sum(F, d * d, ax, keepdims, ndim=x.ndim) / float(max(n - ddof, 0))
+        mean = _float_sum(F, x, ax, True, mean=True)
+        if dev != acc:
+            d = cast(raw, dev) - mean.astype(dev.name)
+            sq = (d * d).astype(acc.name)
+        else:
+            d = x - mean
+            sq = d * d
+        v = _float_sum(F, sq, ax, keepdims, ndim=x.ndim) / float(max(n - ddof, 0))
         return F.np.sqrt(v) if name == "std" else v
     lower.__name__ = f"mx_{name}"
     return lower
@@ -318,10 +331,23 @@ def _cumsum_vjp(g, ans, x, axis, dtype):
 
 
 def _cumprod_vjp(g, ans, x, axis, dtype):
-    # d(prod_{k<=j} x_k)/dx_i = ans_j / x_i for j >= i (x must be nonzero)
+    """d ans_j / d x_i = prod_{k<=j, k!=i} x_k for j >= i. Before the first zero of a lane
+    that is ans_j / x_i; at the first zero it is the cumulative product with that zero
+    taken as 1; after it every term has the zero as a factor (0). No 0/0 NaN at zeros."""
     xf, ax = (c("ravel", x), 0) if axis is None else (x, axis % x.ndim)
-    r = c("flip", c("cumsum", c("flip", g * ans, ax), ax), ax) / xf
-    return c("reshape", r, x.shape) if axis is None else r
+    if xf.ndim == 0:
+        xf, ax = c("reshape", xf, (1,)), 0
+
+    def rev_cumsum(v):
+        return c("flip", c("cumsum", c("flip", v, ax), ax), ax)
+    zero = c("equal", xf, 0)
+    seen = c("cumsum", zero, ax)                        # zeros up to and including i
+    first = c("logical_and", zero, c("equal", seen, 1))
+    ones = c("ones_like", xf)
+    before = rev_cumsum(g * ans) / c("where", zero, ones, xf)
+    at = rev_cumsum(g * c("cumprod", c("where", first, ones, xf), ax))
+    r = c("where", c("equal", seen, 0), before, c("where", first, at, c("zeros_like", xf)))
+    return c("reshape", r, x.shape) if r.shape != x.shape else r
 
 
 def _ptp_vjp(g, ans, x, axis, keepdims):

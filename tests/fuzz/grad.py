@@ -54,7 +54,11 @@ class GradGen(Gen):
     def one(self) -> None:
         rng = self.rng
         kind = rng.choices(["unary", "binary", "binop", "reduce", "shape", "linalg", "getitem",
-                            "setitem", "iop", "div"], [14, 10, 10, 10, 14, 6, 8, 5, 4, 3])[0]
+                            "setitem", "iop", "div", "kinked", "mixed"],
+                           [14, 10, 10, 10, 14, 6, 8, 5, 4, 3, 4, 4])[0]
+        if kind in ("kinked", "mixed"):
+            getattr(self, "g_" + kind)()
+            return
         if kind == "unary":
             i = _need(self.pick())
             self.add({"k": "call", "name": rng.choice(SMOOTH_UNARY), "args": [{"v": i}]})
@@ -107,6 +111,74 @@ class GradGen(Gen):
             i = _need(self.pick())
             self.add({"k": "iop", "name": rng.choice(["+=", "-=", "*="]),
                       "args": [{"v": i}, {"v": self.partner(i)}]})
+
+    def arrays(self, pred=None) -> list[int]:
+        # intermediate bool masks of the "mixed" steps are operands of those steps only
+        return Gen.arrays(self, lambda v: v.dtype == onp.float64 and (pred is None or pred(v)))
+
+    def _last(self) -> dict:
+        return {"v": len(self.pool) - 1}
+
+    def _const(self, a: onp.ndarray) -> dict:
+        return {"a": a.ravel().tolist(), "dt": a.dtype.name, "sh": list(a.shape)}
+
+    def g_kinked(self) -> None:
+        """Piecewise-smooth functions away from their kinks and ties: maximum/minimum
+        against an offset partner, sort/ptp/std of inputs (no ties), a power whose base
+        stays positive."""
+        rng = self.rng
+        i = _need(self.pick())
+        a = self.pool[i]
+        r = rng.random()
+        if r < 0.35:
+            j = self.partner(i)
+            hi = rng.random() < 0.5
+            self.add({"k": "binop", "name": "*", "args": [{"v": j}, 1.01 if hi else 0.99]})
+            self.add({"k": "binop", "name": "+", "args": [self._last(), 0.003 if hi else -0.003]})
+            self.add({"k": "call", "name": "maximum" if hi else "minimum",
+                      "args": [{"v": i}, self._last()]})
+        elif r < 0.55:
+            j = self.partner(i)
+            self.add({"k": "call", "name": "square", "args": [{"v": i}]})
+            self.add({"k": "binop", "name": "+", "args": [self._last(), 0.5]})
+            base = len(self.pool) - 1
+            self.add({"k": "call", "name": "tanh", "args": [{"v": j}]})
+            self.add({"k": "call", "name": "power", "args": [{"v": base}, self._last()]})
+        else:
+            # inputs only: computed values may tie (broadcast copies)
+            ins = [p for p in self.arrays() if self.pool[p].ndim and
+                   self.steps[self._owner(p)]["k"] == "input"]
+            i = _need(rng.choice(ins) if ins else None)
+            a = self.pool[i]
+            name = rng.choice(["sort", "ptp", "std"])
+            ax = rng.randint(-a.ndim, a.ndim - 1)
+            if name == "std" and a.shape[ax] < 2:
+                raise _Skip      # std of one element: sqrt at 0
+            self.add({"k": "call", "name": name, "args": [{"v": i}], "kw": {"axis": ax}})
+
+    def g_mixed(self) -> None:
+        """Integer and bool operands mixed into float expressions: they get no gradient,
+        the float operand does (int constants, masks, a where on a comparison)."""
+        rng = self.rng
+        i = _need(self.pick())
+        a = self.pool[i]
+        n = a.shape[-1] if a.ndim else 1
+        ints = self._const(onp.arange(1, n + 1, dtype="int64") - 2)
+        r = rng.random()
+        if r < 0.25:
+            self.add({"k": "binop", "name": rng.choice(["*", "+"]), "args": [{"v": i}, ints]})
+        elif r < 0.45:
+            self.add({"k": "binop", "name": ">", "args": [{"v": i}, 0.2]})
+            self.add({"k": "binop", "name": "*", "args": [{"v": i}, self._last()]})
+        elif r < 0.7:
+            self.add({"k": "binop", "name": ">", "args": [{"v": i}, 0.0]})
+            mask = len(self.pool) - 1
+            self.add({"k": "binop", "name": "*", "args": [{"v": i}, 0.1]})
+            self.add({"k": "call", "name": "where", "args": [{"v": mask}, {"v": i}, self._last()]})
+        else:
+            self.add({"k": "call", "name": "square", "args": [{"v": i}]})
+            self.add({"k": "binop", "name": "+", "args": [self._last(), 1.0]})
+            self.add({"k": "call", "name": "power", "args": [self._last(), ints]})
 
     def _owner(self, p: int) -> int:
         pos = 0

@@ -10,10 +10,6 @@ failures are not judged against KNOWN. Regenerate both with
 """
 
 KNOWN: dict[str, str] = {
-    'dtype|x+y|int64,int32':
-        'a 0-d int64 operand counts by kind, not value (docs/differences.md, "Dtypes never '
-        'depend on values"): int32, where NumPy 1.x widens to int64 for a large value; '
-        'the oracle does not encode this rule yet',
 }
 
 UNSTABLE: dict[str, str] = {

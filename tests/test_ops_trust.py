@@ -1,0 +1,253 @@
+"""Operators against NumPy where NumPy's answer depends on the kind of call, not only on
+its operands (issue 12): the ``ndarray ** scalar`` shortcut, the order of checks in
+in-place operators. Each case runs in eager, lazy and @jit mode (jit called twice, so
+the replay path runs too)."""
+import warnings
+
+import numpy as onp
+import pytest
+
+import minpy
+import minpy.numpy as np
+from numpy.core._exceptions import _UFuncOutputCastingError
+
+MODES = ["eager", "lazy", "jit"]
+
+
+def run(mode, fn, *args):
+    """``fn(*args)`` in one mode, read back as NumPy (or the exception it raises)."""
+    def host(r):
+        return tuple(host(x) for x in r) if isinstance(r, tuple) else \
+            (r.asnumpy() if hasattr(r, "asnumpy") else r)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if mode == "eager":
+            return host(fn(*args))
+        if mode == "lazy":
+            with minpy.lazy():
+                return host(fn(*args))
+        f = minpy.jit(fn)
+        f(*args)
+        return host(f(*args))
+
+
+def same(got, ref):
+    assert got.dtype == ref.dtype, (got.dtype, ref.dtype)
+    assert got.shape == ref.shape
+    onp.testing.assert_array_equal(got, ref)
+
+
+POW_CASES = [("bool", [True, False], 2), ("bool", [True, False], 2.0),
+             ("int8", [3, -2], 2), ("uint8", [3, 200], 2), ("float16", 1.5, 2.0),
+             ("float16", 1.5, 2), ("float32", [-onp.inf, -0.0, 4.0], 0.5),
+             ("float64", [0.0, 2.0, onp.nan], -1), ("float32", [onp.nan, 2.0], 0.0),
+             ("float32", [onp.nan, 2.0], True), ("int32", 3, 2), ("int64", [5, 2], 3),
+             ("int32", [3, 2], 2.0), ("bool", [True, False], onp.int64(2)),
+             ("float16", 1.5, onp.float64(2.0))]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt,data,e", POW_CASES)
+def test_power_by_a_scalar_takes_numpys_shortcut(dt, data, e, mode):
+    """``x ** 2`` is NumPy's square (bool ** 2 is int8, a float16 0-d array ** 2.0 stays
+    float16), ``x ** 0.5`` its sqrt (-inf ** 0.5 is NaN), ``x ** -1`` its reciprocal."""
+    x = onp.array(data, dtype=dt)
+    with onp.errstate(all="ignore"):
+        ref = x ** e
+    got = run(mode, lambda a: a ** e, np.array(x, dtype=dt))
+    want = onp.dtype("float32") if ref.dtype == onp.float64 and dt != "float64" else ref.dtype
+    same(got, ref.astype(want))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["int8", "uint8", "int32", "int64"])
+def test_integer_power_in_place_by_float_two_is_a_square(dt, mode):
+    """NumPy: ``int_array **= 2.0`` squares in place (no float cast error)."""
+    x = onp.array([3, 2, 0, 5], dtype=dt)
+    ref = x.copy()
+    ref **= 2.0
+
+    def f(a):
+        a = a.copy()
+        a **= 2.0
+        return a
+    same(run(mode, f, np.array(x, dtype=dt)), ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt,e", [("bool", 2), ("bool", 2.0), ("bool", -1), ("bool", "arr"),
+                                  ("int32", 1.5)])
+def test_in_place_checks_the_cast_before_computing(dt, e, mode):
+    """``bool_array **= -1`` is NumPy's casting error (UFuncTypeError, a TypeError), not the
+    ValueError of a negative integer power that computing first would raise."""
+    x = onp.array([True, False], dtype=dt) if dt == "bool" else onp.array([1, 2], dtype=dt)
+    y = onp.array([-3, -1], dtype="int32") if e == "arr" else e
+
+    def f(a, b=None):
+        a = a.copy()
+        a **= (b if b is not None else y)
+        return a
+    with pytest.raises(TypeError) as np_err:
+        f(x, y)
+    assert isinstance(np_err.value, _UFuncOutputCastingError)
+    args = (np.array(x),) + ((np.array(y),) if e == "arr" else ())
+    with pytest.raises(TypeError, match="Cannot cast ufunc"):
+        run(mode, f, *args)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_power_by_a_0d_minpy_array_is_power(mode):
+    """A 0-d MinPy exponent is never read for the shortcut (dtypes do not depend on
+    values): ``float16_0d ** minpy_0d_float`` is power's float32, ``-inf ** 0.5`` inf."""
+    got = run(mode, lambda a, b: a ** b, np.array([-onp.inf, 4.0], dtype="float32"),
+              np.array(0.5, dtype="float32"))
+    same(got, onp.power(onp.array([-onp.inf, 4.0], dtype="float32"), onp.float32(0.5)))
+
+
+PRODUCTS = [("matmul", (2, 3), (3, 2), {}), ("matmul", (3,), (3, 1), {}),
+            ("dot", (2, 3), (3, 2), {}), ("dot", (), (3, 2), {}),
+            ("tensordot", (2, 3), (3, 2), {"axes": 1}), ("tensordot", (2, 3), (3, 2), {"axes": 0}),
+            ("inner", (2, 3), (2, 3), {}), ("vdot", (2, 3), (2, 3), {}),
+            ("outer", (2, 3), (3,), {}), ("einsum", (2, 3), (3, 2), {})]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name,sa,sb,kw", PRODUCTS)
+def test_uint8_products_wrap_as_numpys(name, sa, sb, kw, mode):
+    """MXNet has no uint8 sum: uint8 products are exact modulo 256, NumPy's uint8."""
+    a = (onp.arange(int(onp.prod(sa))).reshape(sa) * 37 % 251).astype("uint8")
+    b = (onp.arange(int(onp.prod(sb))).reshape(sb) * 91 % 253).astype("uint8")
+    if name == "einsum":
+        ref = onp.einsum("ij,jk->ik", a, b)
+        fn = lambda x, y: np.einsum("ij,jk->ik", x, y)     # noqa: E731
+    else:
+        ref = getattr(onp, name)(a, b, **kw)
+        fn = lambda x, y: getattr(np, name)(x, y, **kw)     # noqa: E731
+    same(run(mode, fn, np.array(a), np.array(b)), onp.asarray(ref))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_signbit_and_copysign_read_the_sign_bit_of_nans(mode):
+    """NumPy reads a NaN's sign bit (x86 arithmetic makes -NaN: inf - inf); MXNet's
+    operators cannot, so MinPy gave signbit False and copysign a positive result."""
+    h = onp.array([-onp.inf, 1.0, onp.nan, -0.0, 0.0, -1.0], "float64")
+    ints = onp.array([-1, 2, 3, -4, 5, 6])
+
+    def f(m, x, k):
+        y = x - x
+        return (m.signbit(y), m.signbit(x), m.copysign(2.0, y), m.copysign(x, -0.0),
+                m.copysign(x, k), m.copysign(y, x), m.signbit(k))
+    with onp.errstate(all="ignore"):
+        ref = f(onp, h, ints)
+    got = run(mode, lambda x, k: f(np, x, k), np.array(h, dtype="float64"), np.array(ints))
+    for g, r in zip(got, ref):
+        assert g.dtype == r.dtype
+        if r.dtype.kind == "f":
+            onp.testing.assert_array_equal(onp.signbit(g), onp.signbit(r))
+            onp.testing.assert_array_equal(onp.abs(g), onp.abs(r))
+        else:
+            onp.testing.assert_array_equal(g, r)
+    assert ref[0][0]            # the premise: inf - inf is a NaN with its sign bit set
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn", ["var", "std"])
+@pytest.mark.parametrize("src", ["float64", "int64", "bool"])
+def test_var_with_a_dtype_takes_deviations_in_the_data_dtype(fn, src, mode):
+    """NumPy's var(x64, dtype=float32) subtracts the float32 mean from the float64 data:
+    with ddof >= n the tiny remainder divided by 0 is inf (MinPy gave 0/0 = NaN)."""
+    h = onp.array([[0.487832, 1.1], [0.487832, 2.3], [0.487832, -0.7]])
+    x = h if src == "float64" else (h * 1e6 > 5e5) if src == "bool" else (h * 1e6).astype(src)
+    with onp.errstate(all="ignore"):
+        for axis, ddof in ((1, 2), (0, 3), (0, 1), (None, 1)):
+            ref = getattr(onp, fn)(x, axis=axis, ddof=ddof, dtype="float32")
+            got = run(mode, lambda a: getattr(np, fn)(a, axis=axis, ddof=ddof, dtype="float32"),
+                      np.array(x, dtype=src))
+            assert got.dtype == ref.dtype
+            onp.testing.assert_allclose(got, ref, rtol=2e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["float64", "int32", "bool"])
+def test_take_from_a_0d_array_along_axis_0_or_minus_1(dt, mode):
+    """NumPy takes from a 0-d array as from its ravel for axis 0 and -1 (every mode);
+    MinPy raised AxisError (mode='raise') or MXNet's error (wrap, clip)."""
+    x = onp.array(1.5).astype(dt)
+    for idx in (0, onp.array([0, -1]), onp.array([[0], [0]]), 3):
+        for axis in (0, -1, None):
+            for how in ("raise", "wrap", "clip"):
+                if how == "raise" and isinstance(idx, int) and idx == 3:
+                    with pytest.raises(IndexError):
+                        run(mode, lambda a: np.take(a, idx, axis=axis, mode=how), np.array(x, dtype=dt))
+                    continue
+                ref = onp.take(x, idx, axis=axis, mode=how)
+                i = np.array(idx) if isinstance(idx, onp.ndarray) else idx
+                got = run(mode, lambda a, j: np.take(a, j, axis=axis, mode=how), np.array(x, dtype=dt), i)
+                same(got, onp.asarray(ref))
+    with pytest.raises(onp.AxisError):
+        run(mode, lambda a: np.take(a, 0, axis=1), np.array(x))
+
+
+def test_take_from_a_0d_array_gradient():
+    g = minpy.grad(lambda a: np.sum(np.take(a, np.array([0, -1, 0]), axis=0) * 2.0))(
+        np.array(1.5, dtype="float64"))
+    assert g.shape == () and float(g) == 6.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_shift_operators(mode):
+    """``x << y`` and ``x >> y`` (and reflected, in place) were TypeErrors."""
+    x = onp.array([1, 2, 3, 100], dtype="uint8")
+    k = onp.array([0, 1, 2, 3], dtype="int32")
+
+    def f(m, a, b):
+        c = a.copy() if m is onp else a.copy()
+        c <<= 1
+        d = b.copy()
+        d >>= 1
+        return a << 2, a >> 1, a << b, 3 << b, c, d
+    ref = f(onp, x, k)
+    got = run(mode, lambda a, b: f(np, a, b), np.array(x), np.array(k))
+    for g, r in zip(got, ref):
+        same(g, r)
+    with pytest.raises(TypeError):
+        b = np.array([True, False])
+        b <<= 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["float64", "float32", "int64", "int32"])
+def test_round_halves_to_even_at_every_magnitude(dt, mode):
+    """MXNet's float64 round is wrong for halves beyond 2**31 (round(4198673000.5) gave
+    ...001), and so was round(int64, -1) beyond 2**53; float32 with decimals differed."""
+    rng = onp.random.RandomState(0)
+    v = onp.concatenate([onp.floor(rng.uniform(2 ** e, 2 ** (e + 1), 8)) + 0.5
+                         for e in range(0, 53, 2)])
+    v = onp.concatenate([v, -v, [0.5, 1.5, 2.5, -0.5, onp.inf, -onp.inf, onp.nan, 1e300],
+                         rng.uniform(-1e6, 1e6, 40)])
+    if dt.startswith("int"):
+        v = onp.concatenate([rng.randint(-2 ** 62, 2 ** 62, 60),
+                             [18014398509481985, 25, 15, -25, 2 ** 63 - 1, -2 ** 63]])
+        v = v.astype(dt) if dt == "int64" else (v // 2 ** 33).astype(dt)
+    x = v.astype(dt)
+    for fn, d in (("round", 0), ("around", 2), ("round", -1), ("round", -3), ("rint", 0)):
+        f = (lambda a: np.rint(a)) if fn == "rint" else (lambda a: getattr(np, fn)(a, d))
+        ref = onp.rint(x) if fn == "rint" else getattr(onp, fn)(x, d)
+        if ref.dtype == onp.float64 and dt != "float64":
+            ref = ref.astype("float32")
+        got = run(mode, f, np.array(x, dtype=dt))
+        assert got.dtype == ref.dtype
+        onp.testing.assert_array_equal(got, ref, err_msg=f"{fn}({d})")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_in_place_cast_error_comes_before_the_shape_error(mode):
+    """NumPy: ``int64 /= float32`` of unbroadcastable shapes is the casting error."""
+    def f(a, b):
+        a = a.copy()
+        a /= b
+        return a
+    with pytest.raises(TypeError):
+        f(onp.array([4, 4, 4]), onp.array([1.5, 2.0], "float32"))
+    with pytest.raises(TypeError, match="Cannot cast ufunc"):
+        run(mode, f, np.array([4, 4, 4], dtype="int64"), np.array([1.5, 2.0], dtype="float32"))
