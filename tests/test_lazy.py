@@ -463,3 +463,29 @@ def test_graph_with_a_result_computed_wider_than_its_dtype_still_compiles():
     want[0, 1:] -= 3.0 / 2          # the two tied maxima share the row's gradient
     want[1, 0] -= 3.0
     onp.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("codegen", ["off", "auto"])
+def test_inf_and_nan_scalars_in_graphs(codegen):
+    """MXNet cannot hold inf or nan as an operator attribute ("Out of range value for
+    scalar"): such scalars are fed as graph inputs, in lazy mode and under @jit."""
+    minpy.jit.config.codegen = codegen
+    v0 = np.array([False, True])
+    with minpy.lazy():
+        v5 = v0 - float("inf")
+        v17 = v5 > -2
+        v23 = np.log2(v17)
+        got = [v5.asnumpy(), v17.asnumpy(), v23.asnumpy()]
+    with onp.errstate(all="ignore"):
+        w5 = onp.array([False, True]) - onp.float32(onp.inf)
+        want = [w5, w5 > -2, onp.log2((w5 > -2).astype("float32"))]
+    for g, w in zip(got, want):
+        onp.testing.assert_array_equal(g, w)
+    f = minpy.jit(lambda a, s: (a * s + 1.0, a - s))
+    xh = onp.array([1.0, -2.0, 0.0], "float32")
+    for s in (float("inf"), float("-inf"), float("nan"), 2.0):
+        r = f(np.array(xh), s)
+        with onp.errstate(all="ignore"):
+            w = (xh * onp.float32(s) + onp.float32(1.0), xh - onp.float32(s))
+        for a, b in zip(r, w):
+            onp.testing.assert_array_equal(a.asnumpy(), b)

@@ -224,8 +224,8 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
             compiled = _INTERPRET
         else:
             try:
-                compiled = _compile(engine, nodes, descs, keep, ext, scalars, set(baked), outs,
-                                    nodes[0].ctx)
+                compiled = _compile(engine, nodes, descs, keep, ext, scalars,
+                                    _bakeable(scalars, baked), outs, nodes[0].ctx)
             except codegen.SettingError:
                 raise                # codegen="always" without a compiler, or a bad setting
             except Exception:        # compiling must never cost correctness: interpret
@@ -252,6 +252,13 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
         r.value = v
         if detach:
             r.node = None
+
+
+def _bakeable(scalars, baked) -> set:
+    """The baked positions whose values MXNet can hold as an operator attribute: its
+    parameter parser refuses inf and nan ("Out of range value for scalar"), so those
+    are fed as graph inputs instead."""
+    return {i for i in baked if type(scalars[i]) is not float or _math.isfinite(scalars[i])}
 
 
 def run_checked(compiled, ext, scalars):
@@ -888,7 +895,7 @@ _FULL_OP = _mx.nd._internal._full
 def _FULL(shape, value, dtype, out):  # noqa: N802 - replaces MXNet's _full at its call sites
     """MXNet's ``_full`` into ``out``; -0.0 is copied in, since ``_full`` writes +0.0 for
     any zero (``x / s`` with a promoted scalar ``s = -0.0`` gave +inf)."""
-    if value == 0 and _math.copysign(1.0, value) < 0:
-        out[:] = _onp.full(shape, value, dtype=dtype)
+    if value == 0 and _math.copysign(1.0, value) < 0 or not _math.isfinite(value):
+        out[:] = _onp.full(shape, value, dtype=dtype)      # (and inf / nan: see _bakeable)
         return
     _FULL_OP(shape=shape, value=value, dtype=dtype, out=out)
