@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 
 from .. import counters as _stats
 from ..config import config

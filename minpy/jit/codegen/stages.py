@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as _onp
 
-from .emit import (CTYPE, MXTYPE, Kernel, Unsupported, _strides, _Val, broadcast_strides,
+from .emit import (CTYPE, MXTYPE, Kernel, Unsupported, _strides, _Val,
                    compute_type, literal)
 from .ops_cpp import ELEMENTWISE, PRODUCTS, REDUCTIONS, SCALAR_GRAD
 
