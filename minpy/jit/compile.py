@@ -604,8 +604,6 @@ def _fused(order, descs, keep, outs, ext, scalars, baked):
         raise
     except Exception as e:          # a kernel that cannot be built costs speed, never a result
         _stats.bump("kernel_failures")
-        if codegen.mode() == "always":
-            raise
         import warnings
         warnings.warn(f"minpy.jit: generated kernels were skipped for a graph: {e}",
                       RuntimeWarning, stacklevel=2)

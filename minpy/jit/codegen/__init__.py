@@ -91,10 +91,11 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
                 consumers.setdefault((id(d[1]), d[2]), []).append(n)
     ext = list(ext)
 
+    fusible = {n for n in pnodes if supported(n, ext, scalars, baked, config.codegen_dot_max)}
     banned: set = set()
 
     def ok(n):
-        return n not in banned and supported(n, ext, scalars, baked, config.codegen_dot_max)
+        return n in fusible and n not in banned
 
     smallest = 1 if m == "always" else config.codegen_min_nodes
     for _ in range(4):        # cut again without the nodes a cluster could not keep
@@ -118,7 +119,8 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
     source = library_source(plans, stages)
     path, seconds, hit = toolchain.build(source)
     addr = loader.addresses(path, [p.name for p in plans])
-    loader.kernel_op()
+    if not _direct(plans, pnodes):
+        loader.kernel_op()     # MXNet's extension glue: built once per machine, seconds
     _record(source, path, seconds, hit, len(plans), sum(len(p.nodes) for p in plans))
     repl, removed, fused = {}, set(), []
     for p in plans:
@@ -136,6 +138,13 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
     return from_ir(kept, pouts)
 
 
+def _direct(plans, pnodes) -> bool:
+    """Whether the fused graph will be one kernel reading only graph inputs, run by the
+    direct vehicle (which needs no MXNet operator)."""
+    return config.codegen_direct and len(plans) == 1 and \
+        len(plans[0].nodes) == len(pnodes) and all(d[0] in ("x", "s") for d in plans[0].inputs)
+
+
 def direct_graph(order, descs, outs, ext, ctx, nodes, consts):
     """A ``DirectGraph`` when the fused graph is one kernel reading only graph inputs
     (``config.codegen_direct``), else None."""
@@ -145,25 +154,8 @@ def direct_graph(order, descs, outs, ext, ctx, nodes, consts):
         return None
     from .direct import DirectGraph
     node = order[0]
-    g = DirectGraph(node.op.address, descs[0], ext,
-                    list(zip(node.shapes, node.dtypes)), ctx, nodes, consts)
-    pick = [k for _, k in outs]
-    if pick == list(range(len(node.shapes))):
-        return g
-    return _Reordered(g, pick)
-
-
-class _Reordered:
-    """A direct graph whose outputs the caller wants in another order."""
-
-    __slots__ = ("graph", "pick", "nodes")
-
-    def __init__(self, graph, pick) -> None:
-        self.graph, self.pick, self.nodes = graph, pick, graph.nodes
-
-    def run(self, ext, scalars):
-        vals = self.graph.run(ext, scalars)
-        return [vals[k] for k in self.pick]
+    return DirectGraph(node.op.address, descs[0], ext, list(zip(node.shapes, node.dtypes)),
+                       [k for _, k in outs], nodes, consts)
 
 
 def _record(source, path, seconds, hit, kernels, nodes) -> None:

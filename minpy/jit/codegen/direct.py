@@ -26,9 +26,9 @@ class DirectGraph:
     """A compiled graph (vehicle interface: ``run(ext, scalars)``, ``nodes``)."""
 
     __slots__ = ("fn", "kinds", "ins", "outs", "types", "specs", "scal", "consts",
-                 "nodes", "lock", "active", "ptr", "n_rec", "fixed")
+                 "nodes", "lock", "active", "ptr", "n_rec", "fixed", "pick")
 
-    def __init__(self, address: int, inputs, ext, out_specs, ctx, nodes, consts=()) -> None:
+    def __init__(self, address: int, inputs, ext, out_specs, pick, nodes, consts=()) -> None:
         self.lock, self.active = threading.RLock(), False
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
         self.fn = proto(address)
@@ -51,6 +51,7 @@ class DirectGraph:
         self.outs = (ctypes.c_void_p * max(n_out, 1))()
         self.types = (ctypes.c_int * max(n_in, 1))(*codes)
         self.specs = [(tuple(s), _onp.dtype(t).name) for s, t in out_specs]
+        self.pick = pick          # the kernel output behind each graph output
         self.consts = list(consts)
         self.n_rec = len(ext) - len(self.consts)    # inputs after these are folded constants
         self.fixed = {}          # kernel input -> address of a constant (never written)
@@ -93,4 +94,4 @@ class DirectGraph:
             self.outs[j] = self._address(a)
             res.append(a)
         self.fn(self.ins, self.outs, self.types)
-        return res
+        return [res[k] for k in self.pick]

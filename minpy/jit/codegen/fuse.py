@@ -12,17 +12,11 @@ import hashlib
 import numpy as _onp
 
 from . import emit, mathfn
-from .stages import generate
+from .stages import generate, ref_meta, refkey
 from .ops_cpp import ELEMENTWISE, MOVES, PRODUCTS, REDUCTIONS, SCALAR_GRAD
 
 _FLOATS = ("float32", "float64")
 _READABLE = ("float32", "float64", "bool")
-
-
-def _ref_dtype(d, ext):
-    if d[0] == "x":
-        return str(_onp.dtype(ext[d[1]].dtype)), tuple(ext[d[1]].shape)
-    return str(d[1].dtypes[d[2]]), tuple(d[1].shapes[d[2]])
 
 
 def supported(n, ext, scalars, baked, dot_max: int) -> bool:
@@ -46,7 +40,7 @@ def supported(n, ext, scalars, baked, dot_max: int) -> bool:
             if type(v) is int and not -2 ** 62 < v < 2 ** 62:
                 return False
             continue
-        dt, shp = _ref_dtype(d, ext)
+        shp, dt = ref_meta(d, ext)
         if dt not in _READABLE or 0 in shp:
             return False
         arrays += 1
@@ -61,11 +55,11 @@ def supported(n, ext, scalars, baked, dot_max: int) -> bool:
     if name in REDUCTIONS:
         if any(attrs.get(k) is not None for k in ("dtype", "initial", "where", "out")):
             return False
-        return outs[0] in _FLOATS and _ref_dtype(n.ins[0], ext)[0] in _FLOATS
+        return outs[0] in _FLOATS and ref_meta(n.ins[0], ext)[1] in _FLOATS
     if name in PRODUCTS:
         if len(n.ins) != 2 or outs[0] not in _FLOATS:
             return False
-        (da, sa), (db, sb) = (_ref_dtype(d, ext) for d in n.ins)
+        (sa, da), (sb, db) = (ref_meta(d, ext) for d in n.ins)
         if len(sa) != 2 or len(sb) != 2 or da not in _FLOATS or db not in _FLOATS:
             return False
         if name != "_matmul_t" and attrs:
@@ -227,12 +221,12 @@ def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages
                 continue
             if d[0] == "s" and d[2] in baked:
                 continue
-            key = ("n", id(d[1]), d[2]) if d[0] == "n" else (d[0], d[-1] if d[0] == "s" else d[1])
+            key = refkey(d)
             if key not in seen:
                 seen.add(key)
                 inputs.append(d)
     for d in inputs:                 # MXNet hands extension operators float arrays only
-        if d[0] != "s" and _ref_dtype(d, ext)[0] not in _FLOATS:
+        if d[0] != "s" and ref_meta(d, ext)[1] not in _FLOATS:
             reader = next(n for n in nodes if any(e is d or e == d for e in n.ins))
             raise emit.Unsupported("a non-float array enters the cluster", reader)
     outputs = []
@@ -255,7 +249,7 @@ def plan(nodes, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages
         if d[0] == "s":
             for n in nodes:
                 if any(e[0] == "s" and e[2] == d[2] for e in n.ins):
-                    dts = [_onp.dtype(_ref_dtype(e, ext)[0]) for e in n.ins if e[0] != "s"]
+                    dts = [_onp.dtype(ref_meta(e, ext)[1]) for e in n.ins if e[0] != "s"]
                     sdt[d[2]] = scalar_dtype(scalars[d[2]], n, dts)
                     break
     text = "\n".join(head + ([f"  char* arena = minpy_arena({arena});"] if arena else []) + body)

@@ -57,16 +57,16 @@ def generate(name, nodes, inputs, outputs, ext, scalars, baked, stages=None) -> 
         if d[0] == "s":
             head.append(f"  const double s{d[2]} = minpy_scalar(in[{j}], itypes[{j}]);")
             K.decl[f"s{d[2]}"] = "double"
-            vals[("s", d[2])] = _Val((), "float64", expr=f"s{d[2]}")
+            vals[refkey(d)] = _Val((), "float64", expr=f"s{d[2]}")
             continue
-        shape, dtype = _ref_meta(d, ext)
+        shape, dtype = ref_meta(d, ext)
         if dtype not in MXTYPE:
             raise Unsupported(f"input dtype {dtype}")
         ct = CTYPE[dtype]
         head.append(f"  const {ct}* __restrict in{j} = "
                     f"reinterpret_cast<const {ct}*>(in[{j}]);")
         K.decl[f"in{j}"] = f"const {ct}*"
-        vals[_refkey(d)] = _Val(shape, dtype, ptr=f"in{j}")
+        vals[refkey(d)] = _Val(shape, dtype, ptr=f"in{j}")
     outptr = {}
     for j, (n, k) in enumerate(outputs):
         ct = CTYPE[str(n.dtypes[k])]
@@ -80,8 +80,7 @@ def generate(name, nodes, inputs, outputs, ext, scalars, baked, stages=None) -> 
             k = d[2]
             if k in baked:
                 return scalars[k]
-            return vals[("s", k)]
-        return vals[_refkey(d)]
+        return vals[refkey(d)]
 
     def home(n, k):
         """Memory for output k of n: the operator's output, else scratch."""
@@ -132,11 +131,16 @@ def generate(name, nodes, inputs, outputs, ext, scalars, baked, stages=None) -> 
     return head, K.lines, K.arena
 
 
-def _refkey(d):
-    return ("x", d[1]) if d[0] == "x" else ("n", id(d[1]), d[2])
+def refkey(d):
+    """What identifies a graph reference inside a cluster (a node output, a graph
+    input, or a fed scalar)."""
+    if d[0] == "n":
+        return ("n", id(d[1]), d[2])
+    return ("x", d[1]) if d[0] == "x" else ("s", d[2])
 
 
-def _ref_meta(d, ext):
+def ref_meta(d, ext):
+    """(shape, dtype name) of a reference to a node output or a graph input."""
     if d[0] == "x":
         b = ext[d[1]]
         return tuple(b.shape), str(_onp.dtype(b.dtype))
