@@ -555,6 +555,21 @@ def _attempt(step: dict, pool: list, mnp) -> tuple[Any, Optional[BaseException]]
         return None, e
 
 
+def _judged(i: int, step: dict, pool: list, out: Any, exc, mode: str, call: int = 1,
+            data: str = "data") -> Optional[Failure]:
+    """Step ``i`` judged on the operand values ``pool`` holds; None when it is clean or an
+    operand cannot be read (that operand's own step was judged already)."""
+    try:
+        pnp = _np_operands(step, pool)
+    except Exception:     # noqa: BLE001
+        return None
+    f = judge(step, pnp, out, exc, data)
+    if f:
+        f["_pnp"] = pnp
+        _where(f, i, step, mode, call)
+    return f
+
+
 def run_eager(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
     import minpy.numpy as mnp
     fails: list[Failure] = []
@@ -566,16 +581,10 @@ def run_eager(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
             continue
         progress(f"S {i} {step_label(step)}")
         out, exc = _attempt(step, pool, mnp)
-        try:
-            pnp = _np_operands(step, pool)
-        except Exception as e:    # noqa: BLE001 - an operand cannot be read: judged already
-            pnp = None
-        if pnp is not None:
-            f = judge(step, pnp, out, exc)
-            if f:
-                f["_pnp"] = pnp
-                fails.append(_where(f, i, step, "eager"))
-                out = None if f["kind"] in ("unexpected_exception",) else out
+        f = _judged(i, step, pool, out, exc, "eager")
+        if f:
+            fails.append(f)
+            out = None if f["kind"] in ("unexpected_exception",) else out
         _push(pool, step, None if exc else out, failed)
     return fails
 
@@ -592,14 +601,9 @@ def run_lazy(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
     def judge_pending():
         progress("J")
         for i, step, pool_at, out, exc in pending:
-            try:
-                pnp = _np_operands(step, pool_at)
-            except Exception:     # noqa: BLE001
-                continue
-            f = judge(step, pnp, out, exc)
+            f = _judged(i, step, pool_at, out, exc, "lazy")
             if f:
-                f["_pnp"] = pnp
-                fails.append(_where(f, i, step, "lazy"))
+                fails.append(f)
         pending.clear()
 
     try:
@@ -682,14 +686,9 @@ def run_jit(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
             out = None if exc else (pool[start:start + n] if multi else pool[start])
             if exc is None and (out is None or (multi and any(o is None for o in out))):
                 continue
-            try:
-                pnp = _np_operands(step, pool)
-            except Exception:     # noqa: BLE001
-                continue
-            f = judge(step, pnp, out, exc, data)
+            f = _judged(i, step, pool, out, exc, "jit", call, data)
             if f:
-                f["_pnp"] = pnp
-                fails.append(_where(f, i, step, "jit", call))
+                fails.append(f)
         if call == 1:
             first_errors = set(errors)
     return fails
