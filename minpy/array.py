@@ -364,16 +364,22 @@ def _inplace(name: str):
             if dt is not None and not _onp.can_cast(dt, self._dtype, "same_kind"):
                 raise _UFuncOutputCastingError(ufunc, "same_kind", dt, self._dtype, 0) from None
             raise
-        # NumPy checks the cast into the target before the target's shape
-        if res._dtype != self._dtype and not _onp.can_cast(res._dtype, self._dtype, "same_kind"):
-            raise _UFuncOutputCastingError(ufunc, "same_kind", res._dtype, self._dtype, 0)
-        if res._shape != self._shape:
-            raise ValueError(f"non-broadcastable output operand with shape "
-                             f"{_shape_str(self._shape)} doesn't match the broadcast shape "
-                             f"{_shape_str(res._shape)}")
-        self._assign(res.astype(self._dtype, copy=False))
-        return self
+        return _store_in_place(self, res, ufunc)
     return f
+
+
+def _store_in_place(self, res, ufunc):
+    """An in-place operator's result written into ``self`` with NumPy's checks, in its
+    order: the cast into the target first, then the target's shape."""
+    dt = _onp.dtype(res.dtype)
+    if dt != self._dtype and not _onp.can_cast(dt, self._dtype, "same_kind"):
+        raise _UFuncOutputCastingError(ufunc, "same_kind", dt, self._dtype, 0)
+    if tuple(res.shape) != self._shape:
+        raise ValueError(f"non-broadcastable output operand with shape "
+                         f"{_shape_str(self._shape)} doesn't match the broadcast shape "
+                         f"{_shape_str(tuple(res.shape))}")
+    self._assign(res.astype(self._dtype, copy=False))
+    return self
 
 
 def _result_dtype(ufunc, operands):
@@ -425,16 +431,7 @@ def _shift(name: str, reflected: bool = False, inplace: bool = False):
         fn = getattr(_mnp, name)
         if not inplace:
             return fn(other, self) if reflected else fn(self, other)
-        res = fn(self, other)
-        if res.dtype != self._dtype and not _onp.can_cast(res.dtype, self._dtype, "same_kind"):
-            raise _UFuncOutputCastingError(getattr(_onp, name), "same_kind", res.dtype,
-                                           self._dtype, 0)
-        if tuple(res.shape) != self._shape:
-            raise ValueError(f"non-broadcastable output operand with shape "
-                             f"{_shape_str(self._shape)} doesn't match the broadcast shape "
-                             f"{_shape_str(tuple(res.shape))}")
-        self._assign(res.astype(self._dtype, copy=False))
-        return self
+        return _store_in_place(self, fn(self, other), getattr(_onp, name))
     return f
 
 
