@@ -417,3 +417,14 @@ def test_two_phase_graphs_fuse_what_reads_the_gradients(always):
     for got, w in zip(mp, npp):
         onp.testing.assert_allclose(got.asnumpy(), w, rtol=1e-5, atol=1e-6)
     assert minpy.jit.stats()["fused_kernels"] > before
+
+
+@needs_compiler
+@pytest.mark.parametrize("red", ["sum", "max"])
+def test_reduction_of_a_0d_operand_fuses(always, red):
+    """A 0-d operand reduced over axis 0 (MinPy accepts it: its one element)."""
+    built = minpy.jit.stats()["kernel_failures"]
+    x = mnp.array(onp.float32(1.5))
+    with minpy.lazy():
+        got = getattr(mnp, red)(x * 2.0 + 1.0, axis=0).asnumpy()
+    assert float(got) == 4.0 and minpy.jit.stats()["kernel_failures"] == built

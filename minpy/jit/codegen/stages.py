@@ -208,7 +208,7 @@ def _copy(K, v, shape, dtype, dst, emit=True):
 
 
 def _axes(axis, ndim):
-    if axis is None:
+    if axis is None or ndim == 0:     # a 0-d operand: its one element, for axis 0 or -1 too
         return tuple(range(ndim))
     if isinstance(axis, int):
         axis = (axis,)
