@@ -203,6 +203,7 @@ def async_main(out_path):
         return float(model.loss(model.forward(Xs, "train"), ys))
 
     before = shard_loss()
+    dist.barrier()     # no worker trains before both pulled and measured the initial parameters
     solver.train()
     onp.savez(out_path, loss=onp.array(solver.loss_history), acc=onp.array(solver.train_acc_history),
               before=onp.array(before), after=onp.array(shard_loss()))
