@@ -251,3 +251,25 @@ def test_in_place_cast_error_comes_before_the_shape_error(mode):
         f(onp.array([4, 4, 4]), onp.array([1.5, 2.0], "float32"))
     with pytest.raises(TypeError, match="Cannot cast ufunc"):
         run(mode, f, np.array([4, 4, 4], dtype="int64"), np.array([1.5, 2.0], dtype="float32"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,idx,axis", [((0, 0), [5, 7], 1), ((0, 3), [5], 1), ((2, 0), [5], 0),
+                                            ((0, 3), [5], None), ((0, 3), [], None), ((0, 3), 5, 1),
+                                            ((2, 0), [5], 1), ((0, 0), [], 0), ((3, 0, 2), [9], 2)])
+def test_take_checks_indices_only_where_numpy_gathers(shape, idx, axis, mode):
+    """NumPy checks indices while gathering: nothing gathered (an empty leading extent or no
+    indices) checks nothing, and an empty axis raises only for a non-empty result. MinPy
+    raised IndexError where NumPy returns an empty array."""
+    x = onp.zeros(shape, dtype="float32")
+    i = onp.array(idx, dtype="int64") if isinstance(idx, list) else idx
+
+    def f(a, j):
+        return np.take(a, j, axis=axis)
+    try:
+        ref = onp.take(x, i, axis=axis)
+    except IndexError as e:
+        with pytest.raises(IndexError, match=str(e).split()[0]):
+            run(mode, f, np.array(x), np.array(i) if isinstance(i, onp.ndarray) else i)
+        return
+    same(run(mode, f, np.array(x), np.array(i) if isinstance(i, onp.ndarray) else i), ref)

@@ -392,7 +392,15 @@ def _take_bind(a, indices, axis=None, out=None, mode="raise"):
             if not -len(shape) <= axis < len(shape):
                 raise _onp.AxisError(axis, len(shape))
             n = shape[axis]
-        if isinstance(indices, (int, _onp.integer)):
+        outer = int(_onp.prod(shape[:axis])) if axis is not None else 1
+        count = 1 if isinstance(indices, (int, _onp.integer)) else int(_onp.prod(_onp.shape(indices)))
+        inner = int(_onp.prod(shape[axis + 1:])) if axis is not None else 1
+        if n == 0 and outer * count * inner:
+            raise IndexError("cannot do a non-empty take from an empty axes.")
+        if not outer or not count:
+            # NumPy checks indices only while it gathers; gathering nothing checks nothing
+            mode = "clip"
+        elif isinstance(indices, (int, _onp.integer)):
             if not -n <= indices < n:
                 raise IndexError(f"index {indices} is out of bounds for axis "
                                  f"{0 if axis is None else axis} with size {n}")
