@@ -273,3 +273,54 @@ def test_take_checks_indices_only_where_numpy_gathers(shape, idx, axis, mode):
             run(mode, f, np.array(x), np.array(i) if isinstance(i, onp.ndarray) else i)
         return
     same(run(mode, f, np.array(x), np.array(i) if isinstance(i, onp.ndarray) else i), ref)
+
+
+WIDE_CASES = [
+    ("add broadcast", lambda M, a, b: a + b, (2, 1, 3, 1, 2, 1), (1, 2, 1, 2, 1, 3)),
+    ("tanh 7-d", lambda M, a, b: M.tanh(a) * b, (1, 2, 1, 2, 1, 2, 3), (3,)),
+    ("sum axis", lambda M, a, b: M.sum(a * 2.0, axis=(1, 4)) + b.sum(), (2, 3, 1, 2, 2, 3), (2,)),
+    ("transpose", lambda M, a, b: M.transpose(a) - 1.0, (2, 1, 3, 1, 2, 1, 2), (1,)),
+    ("getitem None", lambda M, a, b: a[None, None, None, :, M.asarray(b.astype("int64"))],
+     (3, 4, 2), (2,)),
+    ("setitem view", None, (2, 3, 4), (2,)),
+    ("concatenate", lambda M, a, b: M.concatenate([a, a], axis=5), (1, 2, 1, 1, 2, 3), (1,)),
+]
+
+
+def _wide_setitem(M, a, b):
+    x = a * 1.0
+    x[None, None, None, None, :, M.asarray(b.astype("int64"))] = 2.5
+    return x
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", [c[0] for c in WIDE_CASES])
+def test_arrays_wider_than_mxnet_kernels_compute_numpys_values(case, mode):
+    """MXNet's broadcasting kernels stop at 5 dimensions (and shapes at 6): calls with a
+    6-d or wider operand, result or indexed view raised MXNet's errors; they run NumPy's
+    implementation."""
+    _, fn, sa, sb = next(c for c in WIDE_CASES if c[0] == case)
+    fn = fn or _wide_setitem
+    rng = onp.random.RandomState(0)
+    a = rng.randn(*sa).astype("float32")
+    b = (onp.arange(int(onp.prod(sb))) % 2).reshape(sb).astype("float32")
+    ref = fn(onp, a, b)
+    got = run(mode, lambda x, y: fn(np, x, y), np.array(a), np.array(b))
+    same(got, ref.astype("float32"))
+
+
+def test_gradient_through_a_6d_array():
+    rng = onp.random.RandomState(1)
+    a = rng.randn(2, 1, 3, 1, 2, 2)
+    b = rng.randn(1, 2, 1, 2, 1, 2)
+
+    def f(x):
+        return np.sum(np.tanh(x * np.array(b)) ** 2)
+    g = minpy.grad(f)(np.array(a)).asnumpy()
+    eps, num = 1e-6, onp.zeros_like(a)
+    for i in range(a.size):
+        d = onp.zeros(a.size)
+        d[i] = eps
+        d = d.reshape(a.shape)
+        num.flat[i] = (onp.sum(onp.tanh((a + d) * b) ** 2) - onp.sum(onp.tanh((a - d) * b) ** 2)) / (2 * eps)
+    onp.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)

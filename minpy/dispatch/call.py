@@ -342,7 +342,11 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
     if check is not None and check(operands, entry.dtypes):
         entry.eager = True      # the lowering checks values (NumPy raises on some)
     check = getattr(mx, "host_when", None)
-    if check is not None and check(operands):
+    if _too_wide(entry.shapes, operands, getattr(mx, "widest", None), kw):
+        # MXNet's broadcasting kernels stop at 5 dimensions and its shapes at 6 (an abort,
+        # or an error NumPy does not raise): such calls run NumPy's implementation
+        entry.empty = True
+    elif check is not None and check(operands):
         # MXNet cannot compute this signature (the sign bit of a NaN): it takes the path
         # of zero-size calls, NumPy's implementation on host copies, never a graph
         entry.empty = True
@@ -350,6 +354,21 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
         _shape_cache.clear()
     _shape_cache[key] = entry
     return entry
+
+
+MX_MAX_NDIM = 5      # the widest array every MXNet kernel handles
+
+
+def _too_wide(shapes, operands, widest, kw) -> bool:
+    """Whether a result, an operand or (``widest``: the lowering's own rule) an array the
+    lowering makes on the way has more dimensions than MXNet handles."""
+    nd = max((len(s) for s in shapes), default=0)
+    for o in operands:
+        if type(o) is Array and len(o._shape) > nd:
+            nd = len(o._shape)
+    if widest is not None and nd <= MX_MAX_NDIM:
+        nd = max(nd, widest(operands, kw))
+    return nd > MX_MAX_NDIM
 
 
 _WIDE_INTS = frozenset("iIlLqQ")     # integer types float32 cannot hold exactly

@@ -193,6 +193,20 @@ def _getitem_mx(F, x, *arrays, index):
     return _sym.take(F, x, arrays, index)
 
 
+def _view_width(first: int):
+    """The dimensions of ``x[index]`` for a lowering whose index arrays start at
+    operand ``first`` (x is operand 0): MXNet's kernels must hold that view too."""
+    def width(operands, kw) -> int:
+        arrays = operands[first:]
+        nones = sum(1 for t in kw["index"] if t[0] == "n")
+        adv = max((len(getattr(a, "shape", ())) for a in arrays), default=0)
+        return len(operands[0].shape) + nones - len(arrays) + adv
+    return width
+
+
+_getitem_mx.widest = _view_width(1)
+
+
 def _getitem_np(x, *arrays, index):
     return x[build_index(index, arrays)]
 
@@ -222,6 +236,7 @@ def _index_add_np(base, g, *arrays, index):
     return out
 
 
+_index_add_mx.widest = _view_width(2)
 defop("_index_add", nin=-1, bind=_index_add_bind, mx=_index_add_mx, np=_index_add_np,
       grad=lambda g, ans, operands, index: [g, c("_getitem", g, *operands[2:], index=index)]
       + [None] * (len(operands) - 2))
@@ -317,6 +332,9 @@ def _setitem_mx(F, x, value, *arrays, index, unique=False):
     return _sym.assign(F, x, value, arrays, index, unique)
 
 
+_setitem_mx.widest = _view_width(2)
+
+
 def _setitem_np(x, value, *arrays, index, unique=False):
     out = _onp.array(x, copy=True)
     out[build_index(index, arrays)] = value
@@ -370,10 +388,13 @@ def _keep_bind(x, *arrays, index):
     return (x, *arrays), (("index", index),)
 
 
-defop("_setitem_keep", nin=-1, bind=_keep_bind, nondiff=True,
-      mx=lambda F, x, *arrays, index: _sym.keep_mask(F, tuple(int(s) for s in x.shape), arrays,
-                                                     index, _onp.dtype(x.dtype).name),
-      np=_keep_np)
+def _keep_mx(F, x, *arrays, index):
+    return _sym.keep_mask(F, tuple(int(s) for s in x.shape), arrays, index,
+                          _onp.dtype(x.dtype).name)
+
+
+_keep_mx.widest = _view_width(1)
+defop("_setitem_keep", nin=-1, bind=_keep_bind, nondiff=True, mx=_keep_mx, np=_keep_np)
 
 
 def _take_bind(a, indices, axis=None, out=None, mode="raise"):
