@@ -2,6 +2,7 @@
 its operands (issue 12): the ``ndarray ** scalar`` shortcut, the order of checks in
 in-place operators. Each case runs in eager, lazy and @jit mode (jit called twice, so
 the replay path runs too)."""
+import operator
 import warnings
 
 import numpy as onp
@@ -324,3 +325,35 @@ def test_gradient_through_a_6d_array():
         d = d.reshape(a.shape)
         num.flat[i] = (onp.sum(onp.tanh((a + d) * b) ** 2) - onp.sum(onp.tanh((a - d) * b) ** 2)) / (2 * eps)
     onp.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("codegen", ["off", "always"])
+@pytest.mark.parametrize("dt", ["uint8", "int8", "int32"])
+def test_comparison_with_a_changing_python_int_in_a_graph(dt, codegen):
+    """A Python int that changes between flushes becomes a graph input; it took the
+    array's dtype, so ``uint8_array < -1`` compared with 255 (silently True)."""
+    from minpy.jit import codegen as cg
+    if codegen == "always" and not cg.available():
+        pytest.skip("no C++ compiler")
+    x = onp.array([0, 3, 100, 127], dtype=dt)
+    f = minpy.jit(lambda a, s: np.logical_and(a < s, (a + 1) >= s))
+    with cg.using(codegen):
+        for s in (5, -1, 300, 70000, -129, 2 ** 40, 101):
+            ref = onp.logical_and(x < s, (x + onp.array(1, dt)) >= onp.int64(s))
+            with minpy.lazy():
+                lz = (np.array(x) < s).asnumpy()
+            same(lz, x < s)
+            same(f(np.array(x), s).asnumpy(), ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["float16", "float32", "int8", "uint8"])
+def test_0d_array_compared_with_a_python_scalar_as_numpy_does(dt, mode):
+    """NumPy treats a 0-d array as a scalar: with a Python float it compares in float64
+    (``float32(0.1) == 0.1`` is False); MinPy compared in the array's dtype."""
+    for v, s in ((0.1, 0.1), (0.0010004043579101562, 0.001), (3, 3.0000001), (100, 1000), (1, -1)):
+        a = onp.array(v).astype(dt)
+        for op in (operator.eq, operator.ne, operator.lt, operator.ge):
+            ref = op(a, s)
+            got = run(mode, lambda x: op(x, s), np.array(a, dtype=dt))
+            same(onp.asarray(got), onp.asarray(ref))

@@ -385,7 +385,7 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype):
     in float32 first. An integer result is computed in its dtype (``square`` of
     bool is int8 in NumPy; ``int32 + int64`` adds in int64); a bool result
     (comparisons) in NumPy's common operand dtype, undemoted (``int64 == 0.5``
-    compares in float64)."""
+    compares in float64; so does a 0-d float32 array with a Python float)."""
     kind = out.kind
     if kind == "f":
         target = out
@@ -398,7 +398,10 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype):
         target = out
     else:
         try:
-            target = _onp.result_type(*[o._dtype if isinstance(o, Array) else
+            # a 0-d array is a scalar to NumPy: with only scalars a Python float is
+            # float64 (``float32(0.1) == 0.1`` is False, compared in float64)
+            target = _onp.result_type(*[(o._dtype if o._shape else _onp.zeros((), o._dtype))
+                                        if isinstance(o, Array) else
                                         _SCALAR_DUMMY.get(type(o), o) for o in operands])
         except TypeError:
             return None

@@ -35,6 +35,7 @@ from .passes import optimise
 
 _MXND = _mx.np.ndarray
 _F64 = _onp.dtype("float64")
+_I64 = _onp.dtype("int64")
 _INTERPRET = "interpret"
 
 cache: "collections.OrderedDict" = collections.OrderedDict()
@@ -386,6 +387,10 @@ def _scalar_dtype(value, node, arg_dtypes):
     kinds = "b" if type(value) is bool else ("iuf" if type(value) is int else "f")
     for dt in arg_dtypes:
         if dt is not None and dt.kind in kinds:
+            if dt.kind in "iu" and node.dtypes[0].kind == "b":
+                # a comparison: NumPy compares an int outside the array's range in a
+                # wider type (``uint8_array < -1``); int64 gives its answer for any value
+                return _I64
             return dt
     out = node.dtypes[0]
     return out if out.kind in kinds else _mconfig.default_dtype

@@ -291,6 +291,15 @@ def _zero_like(v: Any) -> Any:
     return onp.zeros((), onp.asarray(v).dtype)
 
 
+def _gathers(vals) -> bool:
+    """Whether a ufunc on these operands computes any element (NumPy's loop checks,
+    such as a negative integer exponent, run per element)."""
+    try:
+        return bool(onp.broadcast(*[onp.asarray(v) for v in vals]).size)
+    except ValueError:
+        return True
+
+
 def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Optional[Exception]]]:
     """The step NumPy must run under MinPy's documented kind rule, as (step, pool,
     error): ``step`` reads its by-kind operands, cast, from ``pool``; ``error`` is the
@@ -317,7 +326,7 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
         common = onp.result_type(*[_zero_like(v) if i in weak else v for i, v in enumerate(vals)])
     except TypeError:
         return None
-    if name == "power" and common.kind in "iu" and any(
+    if name == "power" and common.kind in "iu" and _gathers(vals) and any(
             onp.asarray(vals[i]).dtype.kind in "iu" and (onp.asarray(vals[i]) < 0).any()
             for i in weak if i == 1):
         if k == "iop" and not onp.can_cast(common, onp.asarray(vals[0]).dtype, "same_kind"):
