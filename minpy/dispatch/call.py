@@ -310,9 +310,10 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
     if hit is not None:
         return hit
     kw = dict(attrs)
-    if op.shape is not None:
-        res = op.shape(operands, kw)
-    else:
+    # a shape rule may decline (None): NumPy's function on dummies answers then, which
+    # costs the whole computation (a product's rule saves a GEMM on zeros per signature)
+    res = op.shape(operands, kw) if op.shape is not None else None
+    if res is None:
         with _onp.errstate(all="ignore"), _warnings.catch_warnings():
             _warnings.simplefilter("ignore")     # warnings belong to the values, not dummies
             try:
@@ -455,7 +456,7 @@ def _run_zero_size(op: Op, operands: tuple, info: Inferred, ctx):
     if all(0 in s for s in info.shapes):
         return [Array._wrap(_mx.np.zeros(s, dtype=d, ctx=ctx.mx), s, d, ctx)
                 for s, d in zip(info.shapes, info.dtypes)]
-    if op.np is None or op.random or op.shape is not None:
+    if op.np is None or op.random:
         return None
     host = [o._host("fallback") if type(o) is Array else o for o in operands]
     with _onp.errstate(all="ignore"):

@@ -38,9 +38,19 @@ def _matmul_t_vjp_b(g, ans, a, b, ta, tb):
     return c("_matmul_t", a, g, not ta, False)
 
 
+def _matmul_t_shape(ops, kw):
+    """The product's shape without multiplying dummies (None: NumPy's error)."""
+    a, b = ops
+    ta, tb = kw["ta"], kw["tb"]
+    if a.shape[0 if ta else 1] != b.shape[1 if tb else 0]:
+        return None
+    return ((a.shape[1 if ta else 0], b.shape[0 if tb else 1]),), \
+        (_onp.result_type(a.dtype, b.dtype),)
+
+
 # op(a) @ op(b) for 2-D float arrays, op = transpose when the flag is set
 defop("_matmul_t", nin=2, params=[("ta", False), ("tb", False)], mx=_matmul_t_mx,
-      np=_matmul_t_np, grad=(_matmul_t_vjp_a, _matmul_t_vjp_b))
+      np=_matmul_t_np, grad=(_matmul_t_vjp_a, _matmul_t_vjp_b), shape=_matmul_t_shape)
 
 
 def matmul_t(a, b, ta: bool, tb: bool):

@@ -110,6 +110,18 @@ def _int_inner(F, a, b):
     return _int_tensordot(F, a, b, (a.ndim - 1,), (b.ndim - 1,))
 
 
+def _product_shape(ops, kw):
+    """``dot``/``matmul`` of 1-d and 2-d operands, whose inference on dummies would
+    multiply zeros at full size; other ranks, mismatches (NumPy's error) and zero-size
+    operands decline to NumPy."""
+    a, b = ops
+    sa, sb = getattr(a, "shape", None), getattr(b, "shape", None)
+    if sa is None or sb is None or not (0 < len(sa) <= 2 and 0 < len(sb) <= 2) or \
+            sa[-1] != sb[0] or 0 in sa or 0 in sb:
+        return None
+    return (sa[:-1] + sb[1:],), (_onp.result_type(a.dtype, b.dtype),)
+
+
 def _swap(a):
     return c("swapaxes", a, -1, -2)
 
@@ -133,7 +145,7 @@ def _matmul_vjp_b(g, ans, a, b):
 
 
 defop("matmul", nin=2, grad=(_matmul_vjp_a, _matmul_vjp_b),
-      mx=_in_float(lambda F, a, b: F.np.matmul(a, b), _int_matmul))
+      mx=_in_float(lambda F, a, b: F.np.matmul(a, b), _int_matmul), shape=_product_shape)
 
 
 def _dot_vjp(which):
@@ -156,7 +168,8 @@ def _dot_mx(F, a, b):
     return F.np.dot(a, b)
 
 
-defop("dot", nin=2, mx=_in_float(_dot_mx, _int_dot), grad=(_dot_vjp(0), _dot_vjp(1)))
+defop("dot", nin=2, mx=_in_float(_dot_mx, _int_dot), grad=(_dot_vjp(0), _dot_vjp(1)),
+      shape=_product_shape)
 
 
 def _canon_axes(axes, na: int, nb: int):

@@ -48,8 +48,6 @@ METHODS = ["sum", "mean", "prod", "max", "min", "argmax", "argmin", "std", "var"
 OPS_BIN = [o for o in BINOPS]
 OPS_IN = [o for o in INPLACE]
 
-I32 = onp.iinfo("int32")
-I64 = onp.iinfo("int64")
 
 
 # ----------------------------------------------------------------------------- values
@@ -60,21 +58,22 @@ def _values(rng: random.Random, n: int, dt: str, special: bool) -> list:
         s = special and rng.random() < 0.3
         if dt == "bool":
             out.append(rng.random() < 0.5)
-        elif dt in FLOATS:
+        elif onp.dtype(dt).kind == "f":
             if s:
                 out.append(rng.choice([float("nan"), float("inf"), float("-inf"), -0.0, 0.0,
                                        1e30, -1e30, 1e-30, 2.5, -0.5, 1e5, 65504.0, 88.5]))
             else:
                 out.append(round(rng.uniform(-3, 3), rng.choice([1, 2, 6])))
         else:
-            info = I32 if dt == "int32" else I64
+            # int32/int64 inputs, and inputs made in a result's dtype (uint8, int8, ...)
+            info = onp.iinfo(dt)
             if s:
-                big = [info.max, info.min, 0, -1, 2 ** 31 - 1]
+                big = [info.max, info.min, 0, -1 if info.min < 0 else 1, min(info.max, 2 ** 31 - 1)]
                 if dt == "int64":
                     big += [2 ** 53 + 1, -(2 ** 53) - 1, 2 ** 62, 2 ** 40]
                 out.append(rng.choice(big))
             else:
-                out.append(rng.randint(-5, 5))
+                out.append(rng.randint(max(-5, info.min), 5))
     return out
 
 
