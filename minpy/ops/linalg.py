@@ -210,7 +210,34 @@ def _tensordot_bind(a, b, axes=2):
     return (a, b), (("axes", axes),)
 
 
+def _tensordot_shape(ops, kw):
+    """The free axes of a, then of b (as ``_product_shape``: None leaves odd axes,
+    mismatches and zero sizes to NumPy)."""
+    a, b = ops
+    sa, sb = getattr(a, "shape", None), getattr(b, "shape", None)
+    if sa is None or sb is None or 0 in sa or 0 in sb:
+        return None
+    axes = kw["axes"]
+    try:
+        if isinstance(axes, int):
+            if not 0 <= axes <= min(len(sa), len(sb)):
+                return None
+        elif any(not -n <= i < n for ax, n in zip(axes, (len(sa), len(sb)))
+                 for i in ((ax,) if isinstance(ax, int) else ax)):
+            return None
+        a_ax, b_ax = _canon_axes(axes, len(sa), len(sb))
+    except (TypeError, ValueError):
+        return None
+    if len(a_ax) != len(b_ax) or len(set(a_ax)) != len(a_ax) or len(set(b_ax)) != len(b_ax) or \
+            any(sa[i] != sb[j] for i, j in zip(a_ax, b_ax)):
+        return None
+    shape = tuple(d for i, d in enumerate(sa) if i not in a_ax) + \
+        tuple(d for i, d in enumerate(sb) if i not in b_ax)
+    return (shape,), (_onp.result_type(a.dtype, b.dtype),)
+
+
 defop("tensordot", nin=2, bind=_tensordot_bind, grad=(_tensordot_vjp(0), _tensordot_vjp(1)),
+      shape=_tensordot_shape,
       mx=_in_float(lambda F, a, b, axes: F.np.tensordot(a, b, axes),
                    lambda F, a, b, axes: _int_tensordot(F, a, b, *_canon_axes(axes, a.ndim, b.ndim))))
 
