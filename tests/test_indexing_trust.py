@@ -617,3 +617,38 @@ def test_nonfinite_float_into_integer_array_raises_like_numpy(value, cls, lazy):
         x[1:] = 2.7                               # finite floats truncate, as NumPy's int()
         ref[1:] = 2.7
         onp.testing.assert_array_equal(x.asnumpy(), ref)
+
+
+ELEMENT_WRITES = [((), "int32", ()), ((3,), "int64", 0), ((3,), "uint8", -1), ((2, 2), "int32", (0, 1)),
+                  ((3,), "int32", slice(None)), ((2, 2), "int32", 0)]
+ELEMENT_VALUES = [onp.array([[NAN]]), onp.array([[INF]]), onp.array([NAN]), onp.array(INF),
+                  onp.array(-INF, "float32"), onp.array(1e30), onp.array(NAN), onp.array(2.5),
+                  onp.array([[2.5]])]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,dt,idx", ELEMENT_WRITES)
+def test_writing_one_integer_element_converts_the_value_as_numpy(shape, dt, idx, mode):
+    """NumPy writes one element of an integer array through ``int()``: a NaN, an
+    infinity or a value beyond int64 raises (a 1+-d value as 'a sequence'); MinPy
+    stored an arbitrary integer without an error."""
+    for v in ELEMENT_VALUES:
+        def f(x, y):
+            x = x.copy()
+            x[idx] = y
+            return x
+        def mine():
+            args = [np.array(Z(shape, dt), dtype=dt), np.array(v, dtype=v.dtype)]
+            if mode == "lazy":
+                with minpy.lazy():            # x.copy() makes the target pending
+                    return f(*args).asnumpy()
+            return run_in(mode, f, [Z(shape, dt), v]).asnumpy()
+        ref, rerr = outcome(lambda: f(Z(shape, dt), v))
+        got, gerr = outcome(mine)
+        if rerr is not None:
+            assert type(gerr) is type(rerr), (v, gerr, rerr)
+            assert str(rerr) in str(gerr)
+        else:
+            assert gerr is None, (v, gerr)
+            assert got.dtype == ref.dtype
+            onp.testing.assert_array_equal(got, ref)

@@ -137,10 +137,12 @@ def test_signbit_and_copysign_read_the_sign_bit_of_nans(mode):
     def f(m, x, k):
         y = x - x
         return (m.signbit(y), m.signbit(x), m.copysign(2.0, y), m.copysign(x, -0.0),
-                m.copysign(x, k), m.copysign(y, x), m.signbit(k))
+                m.copysign(x, k), m.copysign(y, x), m.signbit(k),
+                m.copysign(k, y), m.copysign(k, y.astype("float32")))   # float64, demoted
     with onp.errstate(all="ignore"):
         ref = f(onp, h, ints)
     got = run(mode, lambda x, k: f(np, x, k), np.array(h, dtype="float64"), np.array(ints))
+    ref = ref[:-1] + (ref[-1].astype("float32"),)     # MinPy's demotion rule
     for g, r in zip(got, ref):
         assert g.dtype == r.dtype
         if r.dtype.kind == "f":
@@ -357,3 +359,16 @@ def test_0d_array_compared_with_a_python_scalar_as_numpy_does(dt, mode):
             ref = op(a, s)
             got = run(mode, lambda x: op(x, s), np.array(a, dtype=dt))
             same(onp.asarray(got), onp.asarray(ref))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_round_float16_equals_numpy_on_every_value(mode):
+    """NumPy rounds float16 with decimals through float16 steps (x * 10**d rounded to
+    float16 first: round(0.5498, 1) is 0.6); MinPy scaled in float32 (0.5)."""
+    bits = onp.arange(0, 65536, dtype=onp.uint16).view(onp.float16)
+    for d in (-5, -1, 0, 1, 3, 6):
+        with onp.errstate(all="ignore"):
+            ref = onp.round(bits, d)
+        got = run(mode, lambda a: np.round(a, d), np.array(bits, dtype="float16"))
+        assert got.dtype == ref.dtype
+        onp.testing.assert_array_equal(got, ref)

@@ -330,7 +330,8 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
     entry = Inferred(tuple(tuple(int(d) for d in s) for s in res[0]),
                      tuple(_HOLDABLE.get(d, d) for d in dts), kw, operands)
     if op.promote:
-        entry.casts = _promotion(operands, _onp.dtype(res[1][0]), entry.dtypes[0])
+        entry.casts = _promotion(operands, _onp.dtype(res[1][0]), entry.dtypes[0],
+                                 getattr(op.mx, "half", False))
     entry.lower = mx = op.mx
     plain = getattr(mx, "plain", None)
     if plain is not None and op.promote and entry.casts is None and \
@@ -375,7 +376,7 @@ def _too_wide(shapes, operands, widest, kw) -> bool:
 _WIDE_INTS = frozenset("iIlLqQ")     # integer types float32 cannot hold exactly
 
 
-def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype):
+def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = False):
     """Casts that make MXNet compute in the dtype NumPy computes in (or an exact
     equivalent: float16 results are computed in float32 and rounded, as NumPy does).
 
@@ -393,8 +394,10 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype):
         if numpy_out != out and any(type(o) is Array and o._dtype.char in _WIDE_INTS
                                     for o in operands):
             target = numpy_out
-        elif out == _F16:
-            target = _F32       # NumPy's float16 loops compute in float32 and round
+        elif out == _F16 and not half:
+            # NumPy's float16 loops compute in float32 and round (``half``: the lowering
+            # rounds its float16 steps itself)
+            target = _F32
     elif kind in "iu":
         target = out
     else:
@@ -419,6 +422,7 @@ def _after_casts(op: Op, operands: tuple, attrs: tuple, outer: Inferred) -> Infe
     if inner.dtypes != outer.dtypes:
         fixed = Inferred(inner.shapes, outer.dtypes, inner.kw, operands)
         fixed.lower = inner.lower
+        fixed.empty, fixed.eager = inner.empty, inner.eager    # the host path stays taken
         inner = fixed
     outer.cast_info = inner
     return inner

@@ -93,9 +93,18 @@ def _round_float(F, x, decimals):
     """NumPy's round of a float array: x * 10**d (or x / 10**-d), round half to even,
     back, in x's dtype. MXNet's round halves to even right for float32 (not for large
     float64), but with decimals its result is not NumPy's (433597472 to -3 decimals
-    is 433598020). float16 keeps MXNet's, which does not overflow (documented)."""
+    is 433598020). float16 rounds each step to float16 as NumPy's loops do (the
+    scaled value may overflow to inf there too): equal on all 65536 float16 values."""
     dt = operand_dtype(x)
-    if dt == _F16 or (dt != _F64 and decimals == 0):
+    if dt == _F16:
+        x = x.astype("float32")
+        if decimals == 0:
+            return F.np.round(x).astype("float16")
+        f = 10.0 ** abs(decimals)
+        y = (x * f if decimals > 0 else x / f).astype("float16").astype("float32")
+        y = F.np.round(y)
+        return (y / f if decimals > 0 else y * f).astype("float16")
+    if dt != _F64 and decimals == 0:
         return F.np.round(x, decimals)
     rnd = _half_even if dt == _F64 else (lambda F, v: F.np.round(v))
     if decimals == 0:
@@ -192,6 +201,7 @@ def _round_mx(F, x, decimals):
 
 
 _round_mx.float_plain = _round_float
+_round_mx.half = True
 defop("round", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
 defop("around", params=[("decimals", 0)], mx=_round_mx, grad=_zero, promote=True)
 for _name in ("isnan", "isinf", "isfinite", "logical_not", "isposinf", "isneginf"):

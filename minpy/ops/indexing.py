@@ -256,6 +256,8 @@ def _setitem_bind(x, value, index=None):
         _value_fits(value, index, shape)     # NumPy checks the value's shape first
         raise
     _scalar_fits(x, value)
+    if not arrays and len(template) == len(shape) and all(t[0] == "i" for t in template):
+        _element_fits(x, value)
     unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
     return (x, value, *arrays), (("index", template), ("unique", unique))
 
@@ -274,6 +276,36 @@ def _scalar_fits(x, value) -> None:
     if not info.min <= int(value) <= info.max:
         raise OverflowError(f"minpy.numpy._setitem: {value!r} is out of range for "
                             f"{_onp.dtype(x.dtype).name}")
+
+
+def _element_fits(x, value) -> None:
+    """Writing one element of an integer array, NumPy converts a float array value with
+    ``int()`` too: NaN, infinities and values beyond int64 raise (a value of 1 or more
+    dimensions as 'a sequence'). Only concrete values are read: a value the @jit trace
+    computes is stored as MXNet casts it (docs/differences.md)."""
+    from ..array import Array
+    from ..jit.graph import LRef
+    if getattr(getattr(x, "dtype", None), "kind", None) not in ("i", "u") or \
+            getattr(getattr(value, "dtype", None), "kind", None) != "f" or \
+            int(_onp.prod(_onp.shape(value))) != 1:
+        return
+    if isinstance(value, Array):
+        if type(value._data) is LRef and value._data.value is None and \
+                _call_mod._lazy.engine is not None and _call_mod._lazy.engine.tracing is not None:
+            return
+        host = value._mx("setitem").asnumpy()
+    else:
+        host = _onp.asarray(value)
+    v = float(host.reshape(-1)[0])
+    if v == v and abs(v) < 2.0 ** 63:
+        return
+    if host.ndim:
+        raise ValueError("setting an array element with a sequence.")
+    if v != v:
+        raise ValueError("cannot convert float NaN to integer")
+    if abs(v) == float("inf"):
+        raise OverflowError("cannot convert float infinity to integer")
+    raise OverflowError("Python int too large to convert to C long")
 
 
 def _value_fits(value, index, shape) -> None:
