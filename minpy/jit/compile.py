@@ -180,9 +180,10 @@ class _Entry:
     learning rate costs one extra compile, not one per step.
     """
 
-    __slots__ = ("baked", "by_values", "last")
+    __slots__ = ("baked", "by_values", "last", "key")
 
-    def __init__(self, nscalars: int) -> None:
+    def __init__(self, nscalars: int, key=None) -> None:
+        self.key = key            # the key it was stored under (the same object)
         self.baked = tuple(range(nscalars)) if config.scalar_promotion == "speculative" else ()
         self.by_values: dict = {}
         self.last = None
@@ -198,10 +199,12 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
     with _CACHE_LOCK:
         entry = cache.get(key)
         if entry is None:
-            entry = cache[key] = _Entry(len(scalars))
+            entry = cache[key] = _Entry(len(scalars), key)
             while len(cache) > config.cache_capacity:
                 cache.popitem(last=False)
-        else:
+        elif next(reversed(cache)) is not entry.key:
+            # a loop flushing one graph finds it most recent already: no second
+            # comparison of the whole key to move it there
             cache.move_to_end(key)
         baked = entry.baked
         vkey = _values_key(scalars, baked) if baked else ()
@@ -213,10 +216,7 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
             vkey = _values_key(scalars, baked)
         entry.last = scalars
     hit = compiled is not None
-    if hit:
-        _stats.bump("cache_hits")
-    else:
-        _stats.bump("cache_misses")
+    if not hit:
         if descs is None:
             descs = _indexed(nodes)
         keep = _live_nodes(descs, outs)
@@ -239,15 +239,15 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
     if compiled is not _INTERPRET:
         values = run_checked(compiled, ext, scalars)
         if values is not None:
-            _stats.bump("executed_graphs")
-            _stats.bump("executed_nodes", compiled.nodes)
+            _stats.executed(compiled.nodes)
     if values is None:
         # interpreted, or the graph failed as a whole: node by node, so that an error
         # stays with the outputs of the node that raised it (and what reads them)
         if descs is None:
             descs = _indexed(nodes)
         values = _interpret(nodes, descs, ext, scalars, outs)
-    last_graph = (key[1] if key[0] == "multi-epoch" else key[0], outs)
+    items = key.items
+    last_graph = (items[1] if items[0] == "multi-epoch" else items[0], outs)
     for r, v in zip(refs, values):
         r.value = v
         if detach:
@@ -302,7 +302,11 @@ def _zero_sign(v):
 
 
 def _values_key(scalars, baked) -> tuple:
-    return tuple([(v, True) if _zero_sign(v) else v for v in (scalars[i] for i in baked)])
+    # ``baked`` is every position when its length is (positions only ever drop out)
+    vals = tuple(scalars) if len(baked) == len(scalars) else tuple([scalars[i] for i in baked])
+    if 0 in vals:       # rare: only a zero can be -0.0, which must key apart from 0.0
+        return tuple([(v, True) if _zero_sign(v) else v for v in vals])
+    return vals
 
 
 # ----------------------------------------------------------------------------- interpreting

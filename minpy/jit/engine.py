@@ -18,6 +18,7 @@ from ..array import Array
 from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
+from .compile import run_epoch, run_graph
 from .graph import Failed, LNode, LRef, user_frame
 
 _MXND = _mx.np.ndarray
@@ -208,7 +209,12 @@ class Engine:
 
     # -- flush -------------------------------------------------------------------------
     def flush(self, reason: str = "flush", extra=()) -> None:
-        from .compile import run_epoch, run_graph
+        if not self.live and not self.nodes and not extra and self.tracing is None and \
+                not self.busy and not self.deferred:
+            # nothing pending (the end of a ``with minpy.lazy():`` block whose result
+            # was read already): no graph, only the reason is used up
+            self.reason = None
+            return
         if self.busy:
             # re-entered (a signal handler, or a read made while this engine records or
             # flushes): compute only the values asked for, apart from the epoch in
@@ -303,15 +309,27 @@ def _set_thread(flag: bool) -> None:
         _state.engine = None
 
 
-@contextlib.contextmanager
-def lazy(flag: bool = True):
-    """``with minpy.lazy():`` records lazily inside the block; ``lazy(False)`` forces eager."""
-    prev = _state.engine is not None
-    _set_thread(flag)
-    try:
-        yield
-    finally:
-        _set_thread(prev)
+class lazy(contextlib.ContextDecorator):
+    """``with minpy.lazy():`` records lazily inside the block; ``lazy(False)`` forces eager.
+
+    A class rather than a generator: entering and leaving a block is on the path of a
+    short lazy loop body (microseconds). Also usable as a decorator."""
+
+    __slots__ = ("flag", "prev")
+
+    def __init__(self, flag: bool = True) -> None:
+        self.flag = flag
+        self.prev = []            # a stack: one object may be entered again while inside
+
+    def __enter__(self) -> None:
+        self.prev.append(_state.engine is not None)
+        _set_thread(self.flag)
+
+    def __exit__(self, *exc) -> None:
+        _set_thread(self.prev.pop())
+
+    def _recreate_cm(self) -> "lazy":
+        return lazy(self.flag)    # a decorated function's calls (any thread) each their own
 
 
 def flush() -> None:
