@@ -305,7 +305,17 @@ class Inferred:
 
 def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
     """Output shapes and dtypes as NumPy would give them (cached per signature)."""
-    key = (op, attrs, *[(o._shape, o._dtype) if type(o) is Array else type(o) for o in operands])
+    n = len(operands)
+    if n == 2:      # the common signatures, spelled out (the same key as the general form)
+        a, b = operands
+        key = (op, attrs, (a._shape, a._dtype) if type(a) is Array else type(a),
+               (b._shape, b._dtype) if type(b) is Array else type(b))
+    elif n == 1 and type(operands[0]) is Array:
+        a = operands[0]
+        key = (op, attrs, (a._shape, a._dtype))
+    else:
+        key = (op, attrs, *[(o._shape, o._dtype) if type(o) is Array else type(o)
+                            for o in operands])
     hit = _shape_cache.get(key)
     if hit is not None:
         return hit
@@ -541,7 +551,7 @@ def call(op: Op, args: tuple, kwargs: dict):
             return from_host_result(r, _context.current_context(), f64)
     if ctx is None:
         ctx = _context.current_context()
-    pol = _policy.current_policy()
+    pol = _policy.current_policy() if _policy.pushed else _policy._global
     if pol.__class__ is _PREFER:
         backend = "mxnet" if op.mx is not None else "numpy"
     else:

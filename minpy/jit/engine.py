@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import weakref
 
 import mxnet as _mx
@@ -19,9 +20,13 @@ from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
 from .compile import run_epoch, run_graph
-from .graph import Failed, LNode, LRef, user_frame
+from .graph import Failed, LNode, LRef, _inside, inside as _is_inside, user_frame
 
 _MXND = _mx.np.ndarray
+_getframe = sys._getframe
+_new = object.__new__
+_weakref = weakref.ref
+_SCALAR_DESC = {t: ("s", t) for t in (float, int, bool)}   # one key part per scalar type
 
 
 class _Epoch:
@@ -81,23 +86,38 @@ class Engine:
                             stale = v
                             break
                         d = v
-                    k = self.ext_ids.get(id(d))
+                    ext_ids = self.ext_ids
+                    k = ext_ids.get(id(d))
                     if k is None:
-                        k = self.ext_ids[id(d)] = len(ext)
+                        k = ext_ids[id(d)] = len(ext)
                         ext.append(d)
                         if self.tracing is not None:
                             self.tracing.ext_handles.append(o)
                     desc.append(("x", k, o._shape, o._dtype.char))
                     inputs.append(d)
                 else:
-                    desc.append(("s", type(o)))
+                    t = type(o)
+                    desc.append(_SCALAR_DESC.get(t) or ("s", t))
                     scalars.append(o)
                     inputs.append(o)
             if stale is None:
                 nodes = self.nodes
+                where = None
+                if config.record_source_lines:
+                    # the user's line: the first frame above ``call`` outside minpy
+                    # (``graph.user_frame``, inlined: it runs once per recorded call)
+                    f = _getframe(2)
+                    while f is not None:
+                        code = f.f_code
+                        v = _inside.get(code)
+                        if v is None:
+                            v = _is_inside(code)
+                        if not v:
+                            where = (code.co_filename, f.f_lineno)
+                            break
+                        f = f.f_back
                 node = LNode(op, inputs, attrs, info, ctx, len(nodes), epoch,
-                             (op, attrs, tuple(desc)),
-                             user_frame(3) if config.record_source_lines else None)
+                             (op, attrs, tuple(desc)), where)
                 nodes.append(node)
         except BaseException:
             self._take_back(n_ext, n_scalars)
@@ -113,15 +133,21 @@ class Engine:
             stale[0].materialise(stale[1], "stale")
             return self.record(op, operands, attrs, info, ctx)
         shapes = info.shapes
+        live = self.live
         if len(shapes) == 1:
-            a = Array._wrap(LRef(node, 0), shapes[0], info.dtypes[0], ctx)
-            self.live.append(weakref.ref(a))
+            a = _new(Array)          # Array._wrap, inlined
+            a._data = LRef(node, 0)
+            a._shape = shapes[0]
+            a._dtype = info.dtypes[0]
+            a._ctx = ctx
+            a._rec = None
+            live.append(_weakref(a))
             out = [a]
         else:
             out = []
             for i, (s, d) in enumerate(zip(shapes, info.dtypes)):
                 a = Array._wrap(LRef(node, i), s, d, ctx)
-                self.live.append(weakref.ref(a))
+                live.append(_weakref(a))
                 out.append(a)
         if len(nodes) >= config.max_pending or self.deferred:
             self.flush("bound" if not self.deferred else "deferred")

@@ -82,17 +82,29 @@ class LRef:
 _CONTEXTLIB = contextlib.__file__
 
 
+def inside(code) -> bool:
+    """Whether a code object belongs to the minpy package (remembered in ``_inside``)."""
+    v = _inside.get(code)
+    if v is None:
+        # contextlib's frames too: a ``with minpy.lazy():`` block exits through them
+        v = _inside[code] = code.co_filename.startswith(_PKG) or \
+            code.co_filename == _CONTEXTLIB
+    return v
+
+
 def user_frame(depth: int = 2):
     """(filename, line) of the first caller outside the minpy package."""
-    f = sys._getframe(depth)
+    return frame_outside(sys._getframe(depth))
+
+
+def frame_outside(f):
+    """(filename, line) of ``f`` or the first frame above it outside the minpy package."""
     while f is not None:
         code = f.f_code
-        inside = _inside.get(code)
-        if inside is None:
-            # contextlib's frames too: a ``with minpy.lazy():`` block exits through them
-            inside = _inside[code] = code.co_filename.startswith(_PKG) or \
-                code.co_filename == _CONTEXTLIB
-        if not inside:
+        v = _inside.get(code)
+        if v is None:
+            v = inside(code)
+        if not v:
             return (code.co_filename, f.f_lineno)
         f = f.f_back
     return None
