@@ -272,7 +272,9 @@ def run_checked(compiled, ext, scalars):
         values = compiled.run(ext, scalars)
     except Exception:        # MXNetError (synchronous), _Busy
         return None
-    if config.wait_outputs and not _settled(values):
+    # a vehicle whose outputs exist when ``run`` returns (a kernel called directly, not
+    # through MXNet's engine) has nothing to wait for
+    if config.wait_outputs and not compiled.synchronous and not _settled(values):
         return None
     return values
 
@@ -673,6 +675,7 @@ class _Compiled:
 
     __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack", "consts", "sizes",
                  "promote", "alt", "runs", "heavy", "lock", "active")
+    synchronous = False  # outputs may still be computed by MXNet's engine
 
     def __init__(self, syms, ext, sdtypes, ctx, nodes, consts=()) -> None:
         self.lock, self.active = threading.RLock(), False
@@ -804,6 +807,7 @@ class _CachedGraph:
     outputs, so nothing is copied in or out."""
 
     __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx", "folded", "lock", "active")
+    synchronous = False  # outputs may still be computed by MXNet's engine
 
     def __init__(self, syms, ext, sdtypes, ctx, nodes, folded=()) -> None:
         self.lock, self.active = threading.RLock(), False

@@ -109,7 +109,7 @@ class Engine:
                     f = _getframe(2)
                     while f is not None:
                         code = f.f_code
-                        v = _inside.get(code)
+                        v = _inside.get(id(code))
                         if v is None:
                             v = _is_inside(code)
                         if not v:
@@ -261,8 +261,7 @@ class Engine:
             epoch = self.epoch
             refs, handles, stale = [], [], []
             seen = set()
-            for w in self.live:
-                a = w()
+            for a in [w() for w in self.live]:     # most are dead intermediates
                 if a is None:
                     continue
                 d = a._data

@@ -6,7 +6,11 @@ import os
 import sys
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_inside: dict = {}     # code object -> True when it belongs to the minpy package
+# id(code object) -> True when it belongs to the minpy package. Keyed by id: hashing a
+# code object hashes its constants and names every time (0.5 us for a large function,
+# several per recorded call); the objects are kept in _codes so an id is never reused.
+_inside: dict = {}
+_codes: list = []
 
 
 class LNode:
@@ -84,11 +88,12 @@ _CONTEXTLIB = contextlib.__file__
 
 def inside(code) -> bool:
     """Whether a code object belongs to the minpy package (remembered in ``_inside``)."""
-    v = _inside.get(code)
+    v = _inside.get(id(code))
     if v is None:
         # contextlib's frames too: a ``with minpy.lazy():`` block exits through them
-        v = _inside[code] = code.co_filename.startswith(_PKG) or \
-            code.co_filename == _CONTEXTLIB
+        v = code.co_filename.startswith(_PKG) or code.co_filename == _CONTEXTLIB
+        _codes.append(code)
+        _inside[id(code)] = v
     return v
 
 
@@ -101,7 +106,7 @@ def frame_outside(f):
     """(filename, line) of ``f`` or the first frame above it outside the minpy package."""
     while f is not None:
         code = f.f_code
-        v = _inside.get(code)
+        v = _inside.get(id(code))
         if v is None:
             v = inside(code)
         if not v:

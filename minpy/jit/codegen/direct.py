@@ -31,6 +31,7 @@ class DirectGraph:
     __slots__ = ("fn", "kinds", "ins", "outs", "types", "specs", "scal", "consts",
                  "nodes", "lock", "active", "ptr", "n_rec", "fixed", "pick", "plan", "plain",
                  "alloc")
+    synchronous = True        # its outputs exist when run() returns: nothing to wait for
 
     def __init__(self, address: int, inputs, ext, out_specs, pick, nodes, consts=(),
                  ctx=None) -> None:
