@@ -53,6 +53,7 @@ _lazy = _LazyState()
 _ASTYPE = None          # the astype operator, bound once the registry is filled
 _PREFER = _policy.PreferMXNetPolicy
 _COUNTS = _stats._counts
+_MX_CALLS = _stats._mx_calls
 
 
 def lazy_engine():
@@ -581,7 +582,10 @@ def call(op: Op, args: tuple, kwargs: dict):
         if op.np is None:
             raise NotImplementedError(f"minpy.numpy.{op.name} has no NumPy implementation")
         results = run_numpy(op, operands, attrs, ctx)
-    _COUNTS[(op.name, backend)] += 1
+    if backend == "mxnet":
+        _MX_CALLS[op] += 1
+    else:
+        _COUNTS[(op.name, backend)] += 1
     if tape_hook is not None:
         tape_hook(op, operands, attrs, results)
     if op.multi:

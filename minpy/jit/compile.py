@@ -48,14 +48,18 @@ class LazyEvaluationError(ValueError):
 def run_epoch(engine, nodes, ext, scalars, refs, reason, where) -> None:
     """Fast path: the refs all belong to the epoch ``nodes`` (keys built at record time)."""
     ctx = nodes[0].ctx
-    mixed = False
-    for n in nodes:
-        if n.ctx is not ctx and n.ctx != ctx:
-            mixed = True
-            break
     outs = tuple([(r.node.pos, r.index) for r in refs])
     key = _Key((tuple([n.desc for n in nodes]), outs, ctx, config.codegen))
-    _execute(engine, key, nodes, None, ext, scalars, outs, refs, mixed, reason, where, True)
+    # whether the nodes span contexts matters only when compiling: found on a miss
+    _execute(engine, key, nodes, None, ext, scalars, outs, refs, None, reason, where, True)
+
+
+def _spans_contexts(nodes) -> bool:
+    ctx = nodes[0].ctx
+    for n in nodes:
+        if n.ctx is not ctx and n.ctx != ctx:
+            return True
+    return False
 
 
 class _Key:
@@ -220,6 +224,8 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
         if descs is None:
             descs = _indexed(nodes)
         keep = _live_nodes(descs, outs)
+        if mixed is None:
+            mixed = _spans_contexts(nodes)
         if mixed or len(keep) < config.min_graph_nodes:
             compiled = _INTERPRET
         else:

@@ -32,7 +32,7 @@ def flushed(reason: str, where, nodes: int, hit) -> None:
         _stats["cache_hits" if hit else "cache_misses"] += 1
         f = _stats["flushes"]
         f[reason] = f.get(reason, 0) + 1
-        _log.append({"reason": reason, "where": where, "nodes": nodes, "cache_hit": hit})
+        _log.append((reason, where, nodes, hit))     # a dict only when read (flush_log)
 
 
 def executed(nodes: int) -> None:
@@ -67,7 +67,8 @@ def reset_stats() -> None:
 def flush_log() -> list:
     """Recent flushes: reason, the user line that forced it, graph size, cache hit."""
     with _lock:
-        return list(_log)
+        entries = list(_log)
+    return [{"reason": r, "where": w, "nodes": n, "cache_hit": h} for r, w, n, h in entries]
 
 
 def print_flush_log() -> None:

@@ -234,7 +234,9 @@ class Engine:
         self.epoch = _Epoch()
 
     # -- flush -------------------------------------------------------------------------
-    def flush(self, reason: str = "flush", extra=()) -> None:
+    def flush(self, reason: str = "flush", extra=(), where=None) -> None:
+        """Compute what live handles (and ``extra``) need; ``where`` is the user's line
+        when the caller found it already."""
         if not self.live and not self.nodes and not extra and self.tracing is None and \
                 not self.busy and not self.deferred:
             # nothing pending (the end of a ``with minpy.lazy():`` block whose result
@@ -247,14 +249,16 @@ class Engine:
             # progress; a plain flush waits until the interrupted work is done
             todo = [r for r in extra if r.value is None]
             if todo:
-                run_graph(self, todo, reason, user_frame(2), detach=False)
+                run_graph(self, todo, reason, where or user_frame(2), detach=False)
             else:
                 self.deferred = True
             return
         if self.reason is not None:
             reason, self.reason = self.reason, None
         if self.tracing is not None:
-            self.tracing.graph_break(reason, user_frame(2))
+            if where is None:
+                where = user_frame(2)
+            self.tracing.graph_break(reason, where)
         self.busy = True
         try:
             self.deferred = False
@@ -278,7 +282,8 @@ class Engine:
             self.live, self.nodes, self.ext, self.scalars = [], [], [], []
             self.ext_ids = {}
             self.epoch = _Epoch()
-            where = user_frame(2)
+            if where is None:
+                where = user_frame(2)
             if stale:
                 run_graph(self, stale, reason, where)
             if refs:

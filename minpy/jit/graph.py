@@ -73,8 +73,9 @@ class LRef:
 
     def materialise(self, arr, reason: str = "value"):
         if self.value is None:
-            from .engine import engine_for_flush
-            engine_for_flush().flush(reason, extra=(self,))
+            # the user's line found from two frames up: this method's caller is minpy's
+            # (an Array read), so the walk need not make frame objects of these
+            _engine_for_flush().flush(reason, extra=(self,), where=user_frame(3))
         value = self.value
         if type(value) is Failed:
             raise value.error() from None
@@ -84,6 +85,13 @@ class LRef:
 
 
 _CONTEXTLIB = contextlib.__file__
+
+
+def _engine_for_flush():
+    global _engine_for_flush
+    from .engine import engine_for_flush     # imports this module: bound on first use
+    _engine_for_flush = engine_for_flush
+    return engine_for_flush()
 
 
 def inside(code) -> bool:
@@ -99,7 +107,11 @@ def inside(code) -> bool:
 
 def user_frame(depth: int = 2):
     """(filename, line) of the first caller outside the minpy package."""
-    return frame_outside(sys._getframe(depth))
+    try:
+        f = sys._getframe(depth)
+    except ValueError:        # the stack is not that deep
+        return None
+    return frame_outside(f)
 
 
 def frame_outside(f):
