@@ -292,6 +292,31 @@ def test_flush_at_the_end_of_a_with_block_names_the_users_line():
     assert float(y.sum()) == 6.0
 
 
+def test_recorded_nodes_and_read_flushes_name_the_users_line():
+    """Each entry point (operators, reflected operators, namespace functions, methods,
+    the dispatcher itself) records the line that called it, and a read's flush the
+    line of the read: the walk that finds them skips minpy's own frames by depth."""
+    from minpy.jit.engine import _state
+    x = np.ones((2, 3))
+    with minpy.lazy():
+        eng = _state.engine
+        cases = []
+        y = x * 2.0; cases.append(sys._getframe().f_lineno)             # noqa: E702
+        y = 1.0 - y; cases.append(sys._getframe().f_lineno)             # noqa: E702
+        y = np.exp(y); cases.append(sys._getframe().f_lineno)           # noqa: E702
+        s = y.sum(axis=0); cases.append(sys._getframe().f_lineno)       # noqa: E702
+        t = y.reshape((3, 2)); cases.append(sys._getframe().f_lineno)   # noqa: E702
+        u = minpy.dispatch.call.call(REGISTRY["negative"], (t,), None)
+        cases.append(sys._getframe().f_lineno - 1)
+        assert [n.where for n in eng.nodes] == [(__file__, k) for k in cases]
+        minpy.jit.reset_stats()
+        u.wait_to_read(); read = sys._getframe().f_lineno               # noqa: E702
+        assert minpy.jit.flush_log()[-1]["where"] == (__file__, read)
+        v = s + 1.0
+        assert onp.allclose(v.asnumpy(), 2 * onp.exp(-1.0) + 1)
+        assert minpy.jit.flush_log()[-1]["where"] == (__file__, read + 3)
+
+
 # ------------------------------------------------------------------------------ robustness
 
 def _failing_op():

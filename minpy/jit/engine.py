@@ -51,7 +51,9 @@ class Engine:
         self.deferred = False         # a flush asked for while busy: run it when done
 
     # -- hot path ----------------------------------------------------------------------
-    def record(self, op, operands, attrs, info, ctx):
+    def record(self, op, operands, attrs, info, ctx, skip: int = 0):
+        """Append a node for one call (or run it eagerly); its output arrays. ``skip``:
+        frames above ``call``'s caller known to be minpy's own (see ``call``)."""
         lz = op.lazy
         if lz is not None and (lz is False or not lz(attrs)) or info.eager or \
                 info.empty or self.busy:           # MXNet graphs cannot hold empty arrays;
@@ -106,7 +108,10 @@ class Engine:
                 if config.record_source_lines:
                     # the user's line: the first frame above ``call`` outside minpy
                     # (``graph.user_frame``, inlined: it runs once per recorded call)
-                    f = _getframe(2)
+                    try:
+                        f = _getframe(2 + skip)
+                    except ValueError:      # called from C with no Python frame above
+                        f = _getframe(2)
                     while f is not None:
                         code = f.f_code
                         v = _inside.get(id(code))
@@ -131,7 +136,7 @@ class Engine:
             # pending from an older epoch that no live handle kept: compute it now,
             # then record again
             stale[0].materialise(stale[1], "stale")
-            return self.record(op, operands, attrs, info, ctx)
+            return self.record(op, operands, attrs, info, ctx, skip)
         shapes = info.shapes
         live = self.live
         if len(shapes) == 1:
