@@ -543,6 +543,21 @@ def call(op: Op, args: tuple, kwargs: dict, skip: int = 0):
         else (args, op.defaults, None)
     ctx = None
     if operands:
+        # the commonest signatures inline, as ``normalise`` finds them (an array, or an
+        # array and an array on the same context or a Python scalar the op keeps)
+        a = operands[0]
+        if type(a) is Array and len(operands) <= 2:
+            ctx = a._ctx
+            if len(operands) == 2:
+                b = operands[1]
+                t = type(b)
+                if t is Array:
+                    if b._ctx is not ctx:
+                        ctx = None
+                elif not (op.scalar_ok and (t is int or t is bool or
+                                            t is float and not 0.0 < abs(b) < _TINY)):
+                    ctx = None
+    if ctx is None and operands:
         try:
             operands, ctx = normalise(op, operands)
         except _NeedsNumPy:      # e.g. complex data, which MXNet cannot hold

@@ -20,7 +20,8 @@ from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
 from .compile import run_epoch, run_graph
-from .graph import Failed, LNode, LRef, _inside, inside as _is_inside, user_frame
+from .graph import Failed, LNode, LRef, _inside, inside as _is_inside, line_of as _line_of, \
+    user_frame
 
 _MXND = _mx.np.ndarray
 _getframe = sys._getframe
@@ -113,12 +114,13 @@ class Engine:
                     except ValueError:      # called from C with no Python frame above
                         f = _getframe(2)
                     while f is not None:
-                        code = f.f_code
-                        v = _inside.get(id(code))
+                        v = _inside.get(id(f.f_code))
                         if v is None:
-                            v = _is_inside(code)
-                        if not v:
-                            where = (code.co_filename, f.f_lineno)
+                            v = _is_inside(f.f_code)
+                        if v is not True:       # the user's code: its line, memoised
+                            where = v.get(f.f_lasti)
+                            if where is None:
+                                where = _line_of(f, v)
                             break
                         f = f.f_back
                 node = LNode(op, inputs, attrs, info, ctx, len(nodes), epoch,

@@ -6,8 +6,10 @@ import os
 import sys
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# id(code object) -> True when it belongs to the minpy package. Keyed by id: hashing a
-# code object hashes its constants and names every time (0.5 us for a large function,
+# id(code object) -> True when it belongs to the minpy package, else a memo of the user
+# line at each instruction offset (finding a line scans the code's line table; a long
+# user function pays that on every call it records). Keyed by id: hashing a code
+# object hashes its constants and names every time (0.5 us for a large function,
 # several per recorded call); the objects are kept in _codes so an id is never reused.
 _inside: dict = {}
 _codes: list = []
@@ -94,15 +96,25 @@ def _engine_for_flush():
     return engine_for_flush()
 
 
-def inside(code) -> bool:
-    """Whether a code object belongs to the minpy package (remembered in ``_inside``)."""
+def inside(code):
+    """``True`` for code of the minpy package, else the code's memo of lines by
+    instruction offset (remembered in ``_inside``)."""
     v = _inside.get(id(code))
     if v is None:
         # contextlib's frames too: a ``with minpy.lazy():`` block exits through them
-        v = code.co_filename.startswith(_PKG) or code.co_filename == _CONTEXTLIB
+        v = True if code.co_filename.startswith(_PKG) or code.co_filename == _CONTEXTLIB \
+            else {}
         _codes.append(code)
         _inside[id(code)] = v
     return v
+
+
+def line_of(f, lines: dict):
+    """(filename, line) of frame ``f``, whose code's memo is ``lines``."""
+    w = lines.get(f.f_lasti)
+    if w is None:
+        w = lines[f.f_lasti] = (f.f_code.co_filename, f.f_lineno)
+    return w
 
 
 def user_frame(depth: int = 2):
@@ -117,12 +129,11 @@ def user_frame(depth: int = 2):
 def frame_outside(f):
     """(filename, line) of ``f`` or the first frame above it outside the minpy package."""
     while f is not None:
-        code = f.f_code
-        v = _inside.get(id(code))
+        v = _inside.get(id(f.f_code))
         if v is None:
-            v = inside(code)
-        if not v:
-            return (code.co_filename, f.f_lineno)
+            v = inside(f.f_code)
+        if v is not True:
+            return line_of(f, v)
         f = f.f_back
     return None
 
