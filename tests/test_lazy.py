@@ -42,6 +42,47 @@ def test_flag_and_context_managers():
     assert onp.allclose(y.asnumpy(), 2.0)
 
 
+def test_lazy_as_decorator_in_threads_and_one_block_per_object():
+    """``minpy.lazy`` restores the mode it found, per block: as a decorator each call
+    (in any thread, recursively) has its own; an object already inside a block refuses
+    a second one instead of mixing up what to restore."""
+    @minpy.lazy()
+    def work(k, depth=0):
+        assert minpy.is_lazy()
+        y = np.ones(3) * float(k)
+        if depth < 2:
+            work(k, depth + 1)
+        return float(y.sum())
+
+    results, errors = {}, []
+
+    def worker(k):
+        try:
+            for _ in range(20):
+                results[k] = work(k)
+            results[(k, "mode")] = minpy.is_lazy()
+        except Exception as e:        # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(results[k] == 3.0 * k and results[(k, "mode")] is False for k in range(4))
+    assert not minpy.is_lazy()
+    cm = minpy.lazy()
+    with cm:
+        with pytest.raises(RuntimeError, match="already in use"):
+            with cm:
+                pass
+        assert minpy.is_lazy()
+    assert not minpy.is_lazy()
+    with cm:                          # free again once its block ended
+        assert minpy.is_lazy()
+    assert not minpy.is_lazy()
+
+
 def test_environment_variable_turns_lazy_on_at_import():
     code = ("import minpy, minpy.numpy as np\n"
             "y = np.ones(3) * 2\n"

@@ -350,23 +350,29 @@ class lazy(contextlib.ContextDecorator):
     """``with minpy.lazy():`` records lazily inside the block; ``lazy(False)`` forces eager.
 
     A class rather than a generator: entering and leaving a block is on the path of a
-    short lazy loop body (microseconds). Also usable as a decorator."""
+    short lazy loop body (microseconds). Also usable as a decorator (each call of the
+    decorated function uses its own instance)."""
 
     __slots__ = ("flag", "prev")
 
     def __init__(self, flag: bool = True) -> None:
         self.flag = flag
-        self.prev = []            # a stack: one object may be entered again while inside
+        self.prev = None          # the mode to restore, while the block runs
 
     def __enter__(self) -> None:
-        self.prev.append(_state.engine is not None)
+        if self.prev is not None:
+            raise RuntimeError("minpy.lazy(): this object is already in use by a with-block; "
+                               "use a new minpy.lazy() for each block")
+        prev = _state.engine is not None
         _set_thread(self.flag)
+        self.prev = prev
 
     def __exit__(self, *exc) -> None:
-        _set_thread(self.prev.pop())
+        prev, self.prev = self.prev, None
+        _set_thread(prev)
 
     def _recreate_cm(self) -> "lazy":
-        return lazy(self.flag)    # a decorated function's calls (any thread) each their own
+        return lazy(self.flag)
 
 
 def flush() -> None:
