@@ -62,6 +62,7 @@ TITLES = {
     "rnn-grad-jit": "Small RNN gradient step (N4 T50 D3 H5)",
     "rnn-grad": "Small RNN gradient (N4 T50 D3 H5)",
     "chain-64": "20-op elementwise chain, 64x64 float32",
+    "lazy-hot-path": "Lazy mode's Python: 100 recorded calls; a cache-hit flush of the 64x64 chain",
     "perf-mlp-step": "MLP training step 784-512-512-10, batch 256",
     "perf-chain-0064": "Elementwise chain, 64x64 float32",
     "perf-chain-0256": "Elementwise chain, 256x256 float32",

@@ -24,7 +24,7 @@ _MXND = _mx.np.ndarray
 
 
 def _c(name: str, *args, **kwargs):
-    return _call.call(REGISTRY[name], args, kwargs)
+    return _call.call(REGISTRY[name], args, kwargs, 1)
 
 
 class Array:
@@ -266,7 +266,7 @@ def _method(name: str):
         if op is None:      # not registered: the namespace's NumPy fallback
             from . import numpy as _mnp
             return getattr(_mnp, name)(self, *args, **kwargs)
-        return _call.call(op, (self,) + args, kwargs)
+        return _call.call(op, (self,) + args, kwargs, 1)
     m.__name__ = name
     m.__doc__ = f"Same as ``minpy.numpy.{name}(self, ...)``."
     return m
@@ -288,10 +288,10 @@ for _n in ("sum", "mean", "prod", "max", "min", "argmax", "argmin", "std", "var"
 def _binop(name: str, reflected: bool = False):
     if reflected:
         def f(self, other):
-            return _call.call(REGISTRY[name], (other, self), None)
+            return _call.call(REGISTRY[name], (other, self), None, 1)
     else:
         def f(self, other):
-            return _call.call(REGISTRY[name], (self, other), None)
+            return _call.call(REGISTRY[name], (self, other), None, 1)
     return f
 
 

@@ -42,6 +42,47 @@ def test_flag_and_context_managers():
     assert onp.allclose(y.asnumpy(), 2.0)
 
 
+def test_lazy_as_decorator_in_threads_and_one_block_per_object():
+    """``minpy.lazy`` restores the mode it found, per block: as a decorator each call
+    (in any thread, recursively) has its own; an object already inside a block refuses
+    a second one instead of mixing up what to restore."""
+    @minpy.lazy()
+    def work(k, depth=0):
+        assert minpy.is_lazy()
+        y = np.ones(3) * float(k)
+        if depth < 2:
+            work(k, depth + 1)
+        return float(y.sum())
+
+    results, errors = {}, []
+
+    def worker(k):
+        try:
+            for _ in range(20):
+                results[k] = work(k)
+            results[(k, "mode")] = minpy.is_lazy()
+        except Exception as e:        # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(results[k] == 3.0 * k and results[(k, "mode")] is False for k in range(4))
+    assert not minpy.is_lazy()
+    cm = minpy.lazy()
+    with cm:
+        with pytest.raises(RuntimeError, match="already in use"):
+            with cm:
+                pass
+        assert minpy.is_lazy()
+    assert not minpy.is_lazy()
+    with cm:                          # free again once its block ended
+        assert minpy.is_lazy()
+    assert not minpy.is_lazy()
+
+
 def test_environment_variable_turns_lazy_on_at_import():
     code = ("import minpy, minpy.numpy as np\n"
             "y = np.ones(3) * 2\n"
@@ -290,6 +331,31 @@ def test_flush_at_the_end_of_a_with_block_names_the_users_line():
     assert log[-1]["where"][0] == __file__, log[-1]
     assert log[-1]["where"][1] in (line, line + 1)
     assert float(y.sum()) == 6.0
+
+
+def test_recorded_nodes_and_read_flushes_name_the_users_line():
+    """Each entry point (operators, reflected operators, namespace functions, methods,
+    the dispatcher itself) records the line that called it, and a read's flush the
+    line of the read: the walk that finds them skips minpy's own frames by depth."""
+    from minpy.jit.engine import _state
+    x = np.ones((2, 3))
+    with minpy.lazy():
+        eng = _state.engine
+        cases = []
+        y = x * 2.0; cases.append(sys._getframe().f_lineno)             # noqa: E702
+        y = 1.0 - y; cases.append(sys._getframe().f_lineno)             # noqa: E702
+        y = np.exp(y); cases.append(sys._getframe().f_lineno)           # noqa: E702
+        s = y.sum(axis=0); cases.append(sys._getframe().f_lineno)       # noqa: E702
+        t = y.reshape((3, 2)); cases.append(sys._getframe().f_lineno)   # noqa: E702
+        u = minpy.dispatch.call.call(REGISTRY["negative"], (t,), None)
+        cases.append(sys._getframe().f_lineno - 1)
+        assert [n.where for n in eng.nodes] == [(__file__, k) for k in cases]
+        minpy.jit.reset_stats()
+        u.wait_to_read(); read = sys._getframe().f_lineno               # noqa: E702
+        assert minpy.jit.flush_log()[-1]["where"] == (__file__, read)
+        v = s + 1.0
+        assert onp.allclose(v.asnumpy(), 2 * onp.exp(-1.0) + 1)
+        assert minpy.jit.flush_log()[-1]["where"] == (__file__, read + 3)
 
 
 # ------------------------------------------------------------------------------ robustness

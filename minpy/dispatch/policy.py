@@ -37,14 +37,11 @@ class Policy:
     def __enter__(self) -> "Policy":
         """``with policy:`` runs the block under this policy (as ``wrap_policy`` runs a
         function), whatever the global one is (MinPy 0.3's transparent-fallback notebook)."""
-        stack = getattr(_local, "stack", None)
-        if stack is None:
-            stack = _local.stack = []
-        stack.append(self)
+        _push(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _local.stack.pop()
+        _pop()
 
     def show_op_stat(self) -> None:
         """MinPy 0.3's ``np.policy.show_op_stat()``: print the calls per function and back end."""
@@ -155,8 +152,35 @@ def get_global_policy() -> Policy:
 
 
 def current_policy() -> Policy:
+    if not pushed:
+        return _global
     stack = getattr(_local, "stack", None)
     return stack[-1] if stack else _global
+
+
+# Policies pushed by ``with policy:`` and ``wrap_policy`` and not yet popped, in all
+# threads together: while it is 0 (nearly always) every call takes the global policy
+# without looking at its thread's stack. A thread counts its own push before the push
+# and its pop after the pop, so it never reads 0 while its own stack holds a policy.
+pushed = 0
+_pushed_lock = threading.Lock()
+
+
+def _push(pol: Policy) -> None:
+    global pushed
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    with _pushed_lock:
+        pushed += 1
+    stack.append(pol)
+
+
+def _pop() -> None:
+    global pushed
+    _local.stack.pop()
+    with _pushed_lock:
+        pushed -= 1
 
 
 def wrap_policy(policy: Union[str, Policy]) -> Callable:
@@ -166,13 +190,10 @@ def wrap_policy(policy: Union[str, Policy]) -> Callable:
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            stack = getattr(_local, "stack", None)
-            if stack is None:
-                stack = _local.stack = []
-            stack.append(pol)
+            _push(pol)
             try:
                 return fn(*args, **kwargs)
             finally:
-                stack.pop()
+                _pop()
         return wrapper
     return deco

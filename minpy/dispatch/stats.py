@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-_counts: Counter = Counter()
+_counts: Counter = Counter()      # (name, backend) -> calls
+_mx_calls: Counter = Counter()    # Op -> calls run (or recorded) on MXNet: the dispatcher's
+#                                   hot path counts by the operator object, without a key tuple
 
 
 def count(name: str, backend: str) -> None:
@@ -16,11 +18,15 @@ def call_stats() -> dict[str, dict[str, int]]:
     for (name, backend), n in _counts.items():
         d = out.setdefault(name, {"mxnet": 0, "numpy": 0})
         d[backend] += n
+    for op, n in list(_mx_calls.items()):
+        d = out.setdefault(op.name, {"mxnet": 0, "numpy": 0})
+        d["mxnet"] += n
     return out
 
 
 def reset_call_stats() -> None:
     _counts.clear()
+    _mx_calls.clear()
 
 
 def format_call_stats() -> str:

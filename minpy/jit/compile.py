@@ -49,14 +49,18 @@ class LazyEvaluationError(ValueError):
 def run_epoch(engine, nodes, ext, scalars, refs, reason, where) -> None:
     """Fast path: the refs all belong to the epoch ``nodes`` (keys built at record time)."""
     ctx = nodes[0].ctx
-    mixed = False
-    for n in nodes:
-        if n.ctx is not ctx and n.ctx != ctx:
-            mixed = True
-            break
     outs = tuple([(r.node.pos, r.index) for r in refs])
     key = _Key((tuple([n.desc for n in nodes]), outs, ctx, config.codegen))
-    _execute(engine, key, nodes, None, ext, scalars, outs, refs, mixed, reason, where, True)
+    # whether the nodes span contexts matters only when compiling: found on a miss
+    _execute(engine, key, nodes, None, ext, scalars, outs, refs, None, reason, where, True)
+
+
+def _spans_contexts(nodes) -> bool:
+    ctx = nodes[0].ctx
+    for n in nodes:
+        if n.ctx is not ctx and n.ctx != ctx:
+            return True
+    return False
 
 
 class _Key:
@@ -181,9 +185,10 @@ class _Entry:
     learning rate costs one extra compile, not one per step.
     """
 
-    __slots__ = ("baked", "by_values", "last")
+    __slots__ = ("baked", "by_values", "last", "key")
 
-    def __init__(self, nscalars: int) -> None:
+    def __init__(self, nscalars: int, key=None) -> None:
+        self.key = key            # the key it was stored under (the same object)
         self.baked = tuple(range(nscalars)) if config.scalar_promotion == "speculative" else ()
         self.by_values: dict = {}
         self.last = None
@@ -199,10 +204,12 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
     with _CACHE_LOCK:
         entry = cache.get(key)
         if entry is None:
-            entry = cache[key] = _Entry(len(scalars))
+            entry = cache[key] = _Entry(len(scalars), key)
             while len(cache) > config.cache_capacity:
                 cache.popitem(last=False)
-        else:
+        elif next(reversed(cache)) is not entry.key:
+            # a loop flushing one graph finds it most recent already: no second
+            # comparison of the whole key to move it there
             cache.move_to_end(key)
         baked = entry.baked
         vkey = _values_key(scalars, baked) if baked else ()
@@ -214,13 +221,12 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
             vkey = _values_key(scalars, baked)
         entry.last = scalars
     hit = compiled is not None
-    if hit:
-        _stats.bump("cache_hits")
-    else:
-        _stats.bump("cache_misses")
+    if not hit:
         if descs is None:
             descs = _indexed(nodes)
         keep = _live_nodes(descs, outs)
+        if mixed is None:
+            mixed = _spans_contexts(nodes)
         if mixed or len(keep) < config.min_graph_nodes:
             compiled = _INTERPRET
         else:
@@ -240,15 +246,15 @@ def _execute(engine, key, nodes, descs, ext, scalars, outs, refs, mixed, reason,
     if compiled is not _INTERPRET:
         values = run_checked(compiled, ext, scalars)
         if values is not None:
-            _stats.bump("executed_graphs")
-            _stats.bump("executed_nodes", compiled.nodes)
+            _stats.executed(compiled.nodes)
     if values is None:
         # interpreted, or the graph failed as a whole: node by node, so that an error
         # stays with the outputs of the node that raised it (and what reads them)
         if descs is None:
             descs = _indexed(nodes)
         values = _interpret(nodes, descs, ext, scalars, outs)
-    last_graph = (key[1] if key[0] == "multi-epoch" else key[0], outs)
+    items = key.items
+    last_graph = (items[1] if items[0] == "multi-epoch" else items[0], outs)
     for r, v in zip(refs, values):
         r.value = v
         if detach:
@@ -273,7 +279,9 @@ def run_checked(compiled, ext, scalars):
         values = compiled.run(ext, scalars)
     except Exception:        # MXNetError (synchronous), _Busy
         return None
-    if config.wait_outputs and not _settled(values):
+    # a vehicle whose outputs exist when ``run`` returns (a kernel called directly, not
+    # through MXNet's engine) has nothing to wait for
+    if config.wait_outputs and not compiled.synchronous and not _settled(values):
         return None
     return values
 
@@ -303,7 +311,11 @@ def _zero_sign(v):
 
 
 def _values_key(scalars, baked) -> tuple:
-    return tuple([(v, True) if _zero_sign(v) else v for v in (scalars[i] for i in baked)])
+    # ``baked`` is every position when its length is (positions only ever drop out)
+    vals = tuple(scalars) if len(baked) == len(scalars) else tuple([scalars[i] for i in baked])
+    if 0 in vals:       # rare: only a zero can be -0.0, which must key apart from 0.0
+        return tuple([(v, True) if _zero_sign(v) else v for v in vals])
+    return vals
 
 
 # ----------------------------------------------------------------------------- interpreting
@@ -674,6 +686,7 @@ class _Compiled:
 
     __slots__ = ("exe", "views", "fill", "last", "svars", "nodes", "unpack", "consts", "sizes",
                  "promote", "alt", "runs", "heavy", "lock", "active")
+    synchronous = False  # outputs may still be computed by MXNet's engine
 
     def __init__(self, syms, ext, sdtypes, ctx, nodes, consts=()) -> None:
         self.lock, self.active = threading.RLock(), False
@@ -805,6 +818,7 @@ class _CachedGraph:
     outputs, so nothing is copied in or out."""
 
     __slots__ = ("op", "order", "svars", "consts", "nodes", "ctx", "folded", "lock", "active")
+    synchronous = False  # outputs may still be computed by MXNet's engine
 
     def __init__(self, syms, ext, sdtypes, ctx, nodes, folded=()) -> None:
         self.lock, self.active = threading.RLock(), False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import weakref
 
 import mxnet as _mx
@@ -18,9 +19,15 @@ from ..array import Array
 from ..dispatch import call as _call
 from . import counters as _stats
 from .config import config
-from .graph import Failed, LNode, LRef, user_frame
+from .compile import run_epoch, run_graph
+from .graph import Failed, LNode, LRef, _inside, inside as _is_inside, line_of as _line_of, \
+    user_frame
 
 _MXND = _mx.np.ndarray
+_getframe = sys._getframe
+_new = object.__new__
+_weakref = weakref.ref
+_SCALAR_DESC = {t: ("s", t) for t in (float, int, bool)}   # one key part per scalar type
 
 
 class _Epoch:
@@ -45,7 +52,9 @@ class Engine:
         self.deferred = False         # a flush asked for while busy: run it when done
 
     # -- hot path ----------------------------------------------------------------------
-    def record(self, op, operands, attrs, info, ctx):
+    def record(self, op, operands, attrs, info, ctx, skip: int = 0):
+        """Append a node for one call (or run it eagerly); its output arrays. ``skip``:
+        frames above ``call``'s caller known to be minpy's own (see ``call``)."""
         lz = op.lazy
         if lz is not None and (lz is False or not lz(attrs)) or info.eager or \
                 info.empty or self.busy:           # MXNet graphs cannot hold empty arrays;
@@ -80,23 +89,42 @@ class Engine:
                             stale = v
                             break
                         d = v
-                    k = self.ext_ids.get(id(d))
+                    ext_ids = self.ext_ids
+                    k = ext_ids.get(id(d))
                     if k is None:
-                        k = self.ext_ids[id(d)] = len(ext)
+                        k = ext_ids[id(d)] = len(ext)
                         ext.append(d)
                         if self.tracing is not None:
                             self.tracing.ext_handles.append(o)
                     desc.append(("x", k, o._shape, o._dtype.char))
                     inputs.append(d)
                 else:
-                    desc.append(("s", type(o)))
+                    t = type(o)
+                    desc.append(_SCALAR_DESC.get(t) or ("s", t))
                     scalars.append(o)
                     inputs.append(o)
             if stale is None:
                 nodes = self.nodes
+                where = None
+                if config.record_source_lines:
+                    # the user's line: the first frame above ``call`` outside minpy
+                    # (``graph.user_frame``, inlined: it runs once per recorded call)
+                    try:
+                        f = _getframe(2 + skip)
+                    except ValueError:      # called from C with no Python frame above
+                        f = _getframe(2)
+                    while f is not None:
+                        v = _inside.get(id(f.f_code))
+                        if v is None:
+                            v = _is_inside(f.f_code)
+                        if v is not True:       # the user's code: its line, memoised
+                            where = v.get(f.f_lasti)
+                            if where is None:
+                                where = _line_of(f, v)
+                            break
+                        f = f.f_back
                 node = LNode(op, inputs, attrs, info, ctx, len(nodes), epoch,
-                             (op, attrs, tuple(desc)),
-                             user_frame(3) if config.record_source_lines else None)
+                             (op, attrs, tuple(desc)), where)
                 nodes.append(node)
         except BaseException:
             self._take_back(n_ext, n_scalars)
@@ -110,17 +138,23 @@ class Engine:
             # pending from an older epoch that no live handle kept: compute it now,
             # then record again
             stale[0].materialise(stale[1], "stale")
-            return self.record(op, operands, attrs, info, ctx)
+            return self.record(op, operands, attrs, info, ctx, skip)
         shapes = info.shapes
+        live = self.live
         if len(shapes) == 1:
-            a = Array._wrap(LRef(node, 0), shapes[0], info.dtypes[0], ctx)
-            self.live.append(weakref.ref(a))
+            a = _new(Array)          # Array._wrap, inlined
+            a._data = LRef(node, 0)
+            a._shape = shapes[0]
+            a._dtype = info.dtypes[0]
+            a._ctx = ctx
+            a._rec = None
+            live.append(_weakref(a))
             out = [a]
         else:
             out = []
             for i, (s, d) in enumerate(zip(shapes, info.dtypes)):
                 a = Array._wrap(LRef(node, i), s, d, ctx)
-                self.live.append(weakref.ref(a))
+                live.append(_weakref(a))
                 out.append(a)
         if len(nodes) >= config.max_pending or self.deferred:
             self.flush("bound" if not self.deferred else "deferred")
@@ -207,30 +241,38 @@ class Engine:
         self.epoch = _Epoch()
 
     # -- flush -------------------------------------------------------------------------
-    def flush(self, reason: str = "flush", extra=()) -> None:
-        from .compile import run_epoch, run_graph
+    def flush(self, reason: str = "flush", extra=(), where=None) -> None:
+        """Compute what live handles (and ``extra``) need; ``where`` is the user's line
+        when the caller found it already."""
+        if not self.live and not self.nodes and not extra and self.tracing is None and \
+                not self.busy and not self.deferred:
+            # nothing pending (the end of a ``with minpy.lazy():`` block whose result
+            # was read already): no graph, only the reason is used up
+            self.reason = None
+            return
         if self.busy:
             # re-entered (a signal handler, or a read made while this engine records or
             # flushes): compute only the values asked for, apart from the epoch in
             # progress; a plain flush waits until the interrupted work is done
             todo = [r for r in extra if r.value is None]
             if todo:
-                run_graph(self, todo, reason, user_frame(2), detach=False)
+                run_graph(self, todo, reason, where or user_frame(2), detach=False)
             else:
                 self.deferred = True
             return
         if self.reason is not None:
             reason, self.reason = self.reason, None
         if self.tracing is not None:
-            self.tracing.graph_break(reason, user_frame(2))
+            if where is None:
+                where = user_frame(2)
+            self.tracing.graph_break(reason, where)
         self.busy = True
         try:
             self.deferred = False
             epoch = self.epoch
             refs, handles, stale = [], [], []
             seen = set()
-            for w in self.live:
-                a = w()
+            for a in [w() for w in self.live]:     # most are dead intermediates
                 if a is None:
                     continue
                 d = a._data
@@ -247,7 +289,8 @@ class Engine:
             self.live, self.nodes, self.ext, self.scalars = [], [], [], []
             self.ext_ids = {}
             self.epoch = _Epoch()
-            where = user_frame(2)
+            if where is None:
+                where = user_frame(2)
             if stale:
                 run_graph(self, stale, reason, where)
             if refs:
@@ -303,15 +346,33 @@ def _set_thread(flag: bool) -> None:
         _state.engine = None
 
 
-@contextlib.contextmanager
-def lazy(flag: bool = True):
-    """``with minpy.lazy():`` records lazily inside the block; ``lazy(False)`` forces eager."""
-    prev = _state.engine is not None
-    _set_thread(flag)
-    try:
-        yield
-    finally:
+class lazy(contextlib.ContextDecorator):
+    """``with minpy.lazy():`` records lazily inside the block; ``lazy(False)`` forces eager.
+
+    A class rather than a generator: entering and leaving a block is on the path of a
+    short lazy loop body (microseconds). Also usable as a decorator (each call of the
+    decorated function uses its own instance)."""
+
+    __slots__ = ("flag", "prev")
+
+    def __init__(self, flag: bool = True) -> None:
+        self.flag = flag
+        self.prev = None          # the mode to restore, while the block runs
+
+    def __enter__(self) -> None:
+        if self.prev is not None:
+            raise RuntimeError("minpy.lazy(): this object is already in use by a with-block; "
+                               "use a new minpy.lazy() for each block")
+        prev = _state.engine is not None
+        _set_thread(self.flag)
+        self.prev = prev
+
+    def __exit__(self, *exc) -> None:
+        prev, self.prev = self.prev, None
         _set_thread(prev)
+
+    def _recreate_cm(self) -> "lazy":
+        return lazy(self.flag)
 
 
 def flush() -> None:

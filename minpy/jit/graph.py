@@ -6,7 +6,13 @@ import os
 import sys
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_inside: dict = {}     # code object -> True when it belongs to the minpy package
+# id(code object) -> True when it belongs to the minpy package, else a memo of the user
+# line at each instruction offset (finding a line scans the code's line table; a long
+# user function pays that on every call it records). Keyed by id: hashing a code
+# object hashes its constants and names every time (0.5 us for a large function,
+# several per recorded call); the objects are kept in _codes so an id is never reused.
+_inside: dict = {}
+_codes: list = []
 
 
 class LNode:
@@ -69,8 +75,9 @@ class LRef:
 
     def materialise(self, arr, reason: str = "value"):
         if self.value is None:
-            from .engine import engine_for_flush
-            engine_for_flush().flush(reason, extra=(self,))
+            # the user's line found from two frames up: this method's caller is minpy's
+            # (an Array read), so the walk need not make frame objects of these
+            _engine_for_flush().flush(reason, extra=(self,), where=user_frame(3))
         value = self.value
         if type(value) is Failed:
             raise value.error() from None
@@ -82,18 +89,51 @@ class LRef:
 _CONTEXTLIB = contextlib.__file__
 
 
+def _engine_for_flush():
+    global _engine_for_flush
+    from .engine import engine_for_flush     # imports this module: bound on first use
+    _engine_for_flush = engine_for_flush
+    return engine_for_flush()
+
+
+def inside(code):
+    """``True`` for code of the minpy package, else the code's memo of lines by
+    instruction offset (remembered in ``_inside``)."""
+    v = _inside.get(id(code))
+    if v is None:
+        # contextlib's frames too: a ``with minpy.lazy():`` block exits through them
+        v = True if code.co_filename.startswith(_PKG) or code.co_filename == _CONTEXTLIB \
+            else {}
+        _codes.append(code)
+        _inside[id(code)] = v
+    return v
+
+
+def line_of(f, lines: dict):
+    """(filename, line) of frame ``f``, whose code's memo is ``lines``."""
+    w = lines.get(f.f_lasti)
+    if w is None:
+        w = lines[f.f_lasti] = (f.f_code.co_filename, f.f_lineno)
+    return w
+
+
 def user_frame(depth: int = 2):
     """(filename, line) of the first caller outside the minpy package."""
-    f = sys._getframe(depth)
+    try:
+        f = sys._getframe(depth)
+    except ValueError:        # the stack is not that deep
+        return None
+    return frame_outside(f)
+
+
+def frame_outside(f):
+    """(filename, line) of ``f`` or the first frame above it outside the minpy package."""
     while f is not None:
-        code = f.f_code
-        inside = _inside.get(code)
-        if inside is None:
-            # contextlib's frames too: a ``with minpy.lazy():`` block exits through them
-            inside = _inside[code] = code.co_filename.startswith(_PKG) or \
-                code.co_filename == _CONTEXTLIB
-        if not inside:
-            return (code.co_filename, f.f_lineno)
+        v = _inside.get(id(f.f_code))
+        if v is None:
+            v = inside(f.f_code)
+        if v is not True:
+            return line_of(f, v)
         f = f.f_back
     return None
 

@@ -349,6 +349,8 @@ class _TwoPhase:
     """Forward + MXNet backward on one executor, then the gradient readers on another
     bound to the first one's buffers."""
 
+    synchronous = False       # outputs may still be computed by MXNet's engine
+
     def __init__(self, group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes,
                  consts) -> None:
         import threading

@@ -655,8 +655,7 @@ class JitFunction:
         values = run_checked(comp, ext, entry.scalars)
         if values is None:
             return None
-        _stats.bump("executed_graphs")
-        _stats.bump("executed_nodes", comp.nodes)
+        _stats.executed(comp.nodes)
         return values
 
     def _replay(self, entry, leaves, sig, uargs=None):

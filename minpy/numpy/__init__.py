@@ -61,7 +61,7 @@ def _takes_out(base) -> bool:
 
 def _make(op):
     def fn(*args, **kwargs):
-        return _call.call(op, args, kwargs)
+        return _call.call(op, args, kwargs, 1)      # 1: this wrapper is minpy's own frame
     fn.__name__ = fn.__qualname__ = op.name
     base = getattr(_onp, op.name, None)
     where = "Runs on MXNet." if op.mx is not None else "Runs in NumPy (MinPy knows its gradient)."

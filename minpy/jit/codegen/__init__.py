@@ -155,7 +155,7 @@ def direct_graph(order, descs, outs, ext, ctx, nodes, consts):
     from .direct import DirectGraph
     node = order[0]
     return DirectGraph(node.op.address, descs[0], ext, list(zip(node.shapes, node.dtypes)),
-                       [k for _, k in outs], nodes, consts)
+                       [k for _, k in outs], nodes, consts, ctx)
 
 
 def _record(source, path, seconds, hit, kernels, nodes) -> None:
