@@ -269,9 +269,70 @@ def _flops(a_shape, b_shape, ta, tb):
     return n * k * m
 
 
+# (a shape, b shape, ta, tb) -> whether MXNet's dot with transpose flags ran faster than
+# FullyConnected after the transposes it needs, measured once per process
+_measured: dict = {}
+
+
+def _timer(sym, args):
+    """A function timing one forward pass of ``sym`` bound to ``args`` (seconds)."""
+    import time
+    import mxnet as mx
+    from .compile import _quiet_native_stderr
+    with _quiet_native_stderr():
+        exe = sym.bind(mx.cpu(), args={k: args[k] for k in sym.list_arguments()},
+                       grad_req="null")
+    exe.forward()
+    mx.nd.waitall()
+
+    def once():
+        t = time.perf_counter()
+        exe.forward()
+        mx.nd.waitall()
+        return time.perf_counter() - t
+    return once
+
+
+def dot_beats_fc(sa, sb, ta: bool, tb: bool) -> bool:
+    """Whether ``op(a) @ op(b)`` ran faster as MXNet's ``dot`` with transpose flags than
+    as oneDNN's FullyConnected after transposing what it needs (``config.fc_transposed``;
+    "measure" times both, interleaved, best of three, once per shape and process: on one
+    AVX-512 machine the step's dot and FullyConnected ran at the same speed, so the
+    transposes were pure cost, on another dot was 4-6x slower)."""
+    how = config.fc_transposed
+    if how != "measure":
+        return how == "dot"
+    key = (tuple(sa), tuple(sb), bool(ta), bool(tb))
+    won = _measured.get(key)
+    if won is None:
+        try:
+            import mxnet as mx
+            S = mx.sym
+            rng = _onp.random.RandomState(0)
+            args = {"a": mx.nd.array(rng.rand(*sa).astype("float32")),
+                    "b": mx.nd.array(rng.rand(*sb).astype("float32"))}
+            a, b = S.var("a"), S.var("b")
+            x = S.transpose(a) if ta else a
+            w = b if tb else S.transpose(b)
+            fc = S.FullyConnected(x, w, no_bias=True, num_hidden=sb[0] if tb else sb[1],
+                                  flatten=False)
+            dot = S.dot(a, b, transpose_a=ta, transpose_b=tb)
+            run_fc, run_dot = _timer(fc, args), _timer(dot, args)
+            t_fc = t_dot = float("inf")
+            for _ in range(3):         # interleaved: a busy neighbour slows both alike
+                t_fc = min(t_fc, run_fc())
+                t_dot = min(t_dot, run_dot())
+            won = t_dot < t_fc
+        except Exception:              # measuring must never cost a compile: FC as before
+            won = False
+        _measured[key] = won
+    return won
+
+
 def lower_products(pnodes, outs):
     """Large float32 2-D products become oneDNN FullyConnected (``x @ w.T``), with
-    transposes inserted where an operand is not in the layout it wants."""
+    transposes inserted where an operand is not in the layout it wants, unless
+    :func:`dot_beats_fc` (then the product stays MXNet's dot with transpose flags)."""
     f32 = _onp.dtype("float32")
     new, repl = [], {}
 
@@ -291,6 +352,8 @@ def lower_products(pnodes, outs):
         ta, tb = (dict(n.attrs).get("ta", False), dict(n.attrs).get("tb", False)) \
             if name == "_matmul_t" else (False, False)
         if _flops(sa, sb, ta, tb) < config.fc_min_flops:
+            continue
+        if (ta or not tb) and dot_beats_fc(sa, sb, ta, tb):
             continue
         x = transposed(a, n, n.rank - 0.2) if ta else a
         w = b if tb else transposed(b, n, n.rank - 0.1)
