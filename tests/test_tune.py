@@ -263,3 +263,44 @@ def test_knobs_are_swept_under_the_chosen_engine_in_a_child():
     chosen, measured = tune._sweep_in_child("naive", 1, ["max_pending"])
     assert set(chosen) == {"max_pending"} and chosen["max_pending"] in (500, 5000)
     assert set(measured["max_pending"]["loop_lazy"]) == {"5000", "500"}
+
+
+# -- MXNet's OpenMP threads ------------------------------------------------------------
+_ONE_PER_CORE = "processor\t: 0\nsiblings\t: 2\ncpu cores\t: 2\n\nprocessor\t: 1\nsiblings\t: 2\n"
+_SMT = "processor\t: 0\nsiblings\t: 8\ncpu cores\t: 4\n"
+
+
+def test_mxnet_gets_every_core_where_each_core_runs_one_thread():
+    assert _profile.omp_threads({}, _ONE_PER_CORE, ncpu=2) == 2
+    assert _profile.omp_threads({}, _ONE_PER_CORE, ncpu=16) == 16
+
+
+@pytest.mark.parametrize("env,cpuinfo,ncpu", [
+    ({}, _SMT, 8),                                # hyper-threads: MXNet's halving is right
+    ({}, _ONE_PER_CORE, 1),                       # one processor: nothing to change
+    ({}, "processor\t: 0\n", 4),                  # the CPU does not say: MXNet's default
+    ({}, "siblings\t: x\ncpu cores\t: 2\n", 4),
+    ({"OMP_NUM_THREADS": "1"}, _ONE_PER_CORE, 2),  # the user's settings win
+    ({"MXNET_OMP_MAX_THREADS": "1"}, _ONE_PER_CORE, 2)])
+def test_mxnets_own_thread_count_stays_otherwise(env, cpuinfo, ncpu):
+    assert _profile.omp_threads(env, cpuinfo, ncpu) is None
+    environ = dict(env)
+    if _profile.omp_threads(environ) is None:
+        assert _profile.set_omp_threads(environ) is None and environ == env
+
+
+def test_import_sets_mxnets_openmp_threads_before_mxnet_loads():
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("MXNET_OMP_MAX_THREADS", "OMP_NUM_THREADS")}
+    code = ("import os, minpy; from minpy import _profile\n"
+            "print(minpy.mxnet_omp_threads, os.environ.get('MXNET_OMP_MAX_THREADS'))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT, env=dict(base, MINPY_JIT_PROFILE="none"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    got, var = r.stdout.split()
+    want = _profile.omp_threads(base)
+    assert got == str(want) and var == str(want)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT,
+                       env=dict(base, MINPY_JIT_PROFILE="none", MXNET_OMP_MAX_THREADS="1"))
+    assert r.stdout.split() == ["None", "1"]
