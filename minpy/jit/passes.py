@@ -363,6 +363,60 @@ def lower_products(pnodes, outs):
     return _rewired(pnodes + new, outs, repl)
 
 
+def _only(ref, name, uses, n_uses=1):
+    """The node ``ref`` points at when it is output 0 of a ``name`` node read ``n_uses``
+    times in all (graph outputs count), else None."""
+    if ref[0] != "n" or ref[2] != 0 or ref[1].op.name != name or \
+            uses.get((ref[1], 0)) != n_uses:
+        return None
+    return ref[1]
+
+
+def _one_axis(node, ndim):
+    """The single axis a keepdims reduction ``node`` reduces over, or None."""
+    a = dict(node.attrs)
+    axis = a.get("axis")
+    if not a.get("keepdims") or a.get("dtype") is not None or type(axis) is not int:
+        return None
+    return axis % ndim if -ndim <= axis < ndim else None
+
+
+def fuse_log_softmax(pnodes, outs):
+    """``sh = s - max(s, axis, keepdims=True); sh - log(sum(exp(sh), axis, keepdims=True))``
+    -> MXNet's ``log_softmax(s, axis)`` when nothing else reads the steps in between
+    (so only where MXNet differentiates the graph: MinPy's own backward pass reads them).
+    Same formula, same NaN and infinity rows; MXNet's backward pass of it is two nodes."""
+    uses = _consumers(pnodes, outs)
+    new, repl = [], {}
+    for n in pnodes:
+        if n.op.name != "subtract" or len(n.ins) != 2 or n.dtypes[0].kind != "f":
+            continue
+        sh_ref, lg_ref = n.ins
+        lg = _only(lg_ref, "log", uses)
+        sh = _only(sh_ref, "subtract", uses, 2)
+        if lg is None or sh is None or len(sh.ins) != 2:
+            continue
+        total = _only(lg.ins[0], "sum", uses)
+        e = _only(total.ins[0], "exp", uses) if total is not None and total.ins else None
+        if e is None or len(e.ins) != 1 or e.ins[0][0] != "n" or e.ins[0][1] is not sh or \
+                e.ins[0][2] != 0:
+            continue
+        s_ref, m_ref = sh.ins
+        m = _only(m_ref, "max", uses)
+        if m is None or len(m.ins) != 1 or m.ins[0] != s_ref or s_ref[0] == "s":
+            continue
+        shape = tuple(n.shapes[0])
+        if _shape_of(s_ref) != shape or _dtype_of(s_ref) != n.dtypes[0] or not shape:
+            continue
+        axis = _one_axis(m, len(shape))
+        if axis is None or axis != _one_axis(total, len(shape)):
+            continue
+        node = _new("_log_softmax", (("axis", axis),), [s_ref], n.shapes, n.dtypes[0], n, n.rank)
+        new.append(node)
+        repl[(n, 0)] = ("n", node, 0)
+    return _rewired(pnodes + new, outs, repl)
+
+
 def _consumers(pnodes, outs):
     count = {}
     for n in pnodes:
@@ -511,6 +565,8 @@ def optimise(order, descs, keep, outs, scalars, baked, ext=()):
     if config.batching:
         pnodes, routs = batch_products(pnodes, routs)
         pnodes, routs = batch_accumulations(pnodes, routs)
+    if any(n.op.name == "_vjp" for n in pnodes):     # MXNet runs the backward pass
+        pnodes, routs = fuse_log_softmax(pnodes, routs)
     if config.fully_connected:
         pnodes, routs = lower_products(pnodes, routs)
         pnodes, routs = fuse_bias(pnodes, routs)
