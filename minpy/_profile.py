@@ -187,25 +187,8 @@ def omp_threads(environ: Mapping[str, str], cpuinfo: Optional[str] = None,
 
 def set_omp_threads(environ: MutableMapping[str, str]) -> Optional[int]:
     """Set ``MXNET_OMP_MAX_THREADS`` per :func:`omp_threads` (before MXNet loads: it reads
-    the variable once), and OpenMP's passive wait policy unless the user chose one (see
-    :func:`passive_wait`); returns the count set, None when MXNet's own choice stays."""
+    the variable once); returns the count set, None when MXNet's own choice stays."""
     n = omp_threads(environ)
     if n is not None:
         environ[OMP_ENV] = str(n)
-    passive_wait(environ)
     return n
-
-
-def passive_wait(environ: MutableMapping[str, str]) -> bool:
-    """``OMP_WAIT_POLICY=PASSIVE`` unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set;
-    whether it was set.
-
-    libgomp's threads otherwise spin for milliseconds after every parallel region. On a
-    machine whose cores are shared (other processes, other MXNet processes, NumPy's BLAS
-    threads) the spinning threads take the cores the next operator needs: interleaved
-    MLP steps of two processes took 12-40 ms with spinning threads and 10-13 ms with
-    sleeping ones (best and median within 10%), the CNN step 1-18 ms against 1.0-1.2 ms."""
-    if environ.get("OMP_WAIT_POLICY", "").strip() or environ.get("GOMP_SPINCOUNT", "").strip():
-        return False
-    environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    return True
