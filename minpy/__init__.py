@@ -32,9 +32,6 @@ def _choose_engine():
 
 
 mxnet_engine = _choose_engine()
-# MXNet's OpenMP threads per operator: every core where each core runs one thread
-# (MXNet's own default halves the processors, for hyper-threads); read when MXNet loads
-mxnet_omp_threads = _profile.set_omp_threads(_os.environ) if "mxnet" not in _sys.modules else None
 if "mxnet" in _sys.modules:
     _os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 else:
