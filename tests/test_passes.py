@@ -245,6 +245,9 @@ def test_the_measured_choice_is_made_once_per_shape():
     assert list(passes._measured) == [((64, 96), (96, 128), False, False)]
     passes._measured[((64, 96), (96, 128), False, False)] = not first   # cached: not timed again
     assert passes.dot_beats_fc((64, 96), (96, 128), False, False) is (not first)
+    # measured on the CPU only: a graph on another device keeps FullyConnected
+    assert passes.dot_beats_fc((32, 32), (32, 32), True, False, cpu=False) is False
+    assert ((32, 32), (32, 32), True, False) not in passes._measured
     minpy.jit.config.fc_transposed = "dot"
     assert passes.dot_beats_fc((8, 8), (8, 8), True, False) is True
     minpy.jit.config.fc_transposed = "fc"

@@ -293,7 +293,7 @@ def _timer(sym, args):
     return once
 
 
-def dot_beats_fc(sa, sb, ta: bool, tb: bool) -> bool:
+def dot_beats_fc(sa, sb, ta: bool, tb: bool, cpu: bool = True) -> bool:
     """Whether ``op(a) @ op(b)`` ran faster as MXNet's ``dot`` with transpose flags than
     as oneDNN's FullyConnected after transposing what it needs (``config.fc_transposed``;
     "measure" times both, interleaved, best of three, once per shape and process: on one
@@ -302,6 +302,8 @@ def dot_beats_fc(sa, sb, ta: bool, tb: bool) -> bool:
     how = config.fc_transposed
     if how != "measure":
         return how == "dot"
+    if not cpu:                        # timed on the CPU only: another device keeps FC
+        return False
     key = (tuple(sa), tuple(sb), bool(ta), bool(tb))
     won = _measured.get(key)
     if won is None:
@@ -353,7 +355,8 @@ def lower_products(pnodes, outs):
             if name == "_matmul_t" else (False, False)
         if _flops(sa, sb, ta, tb) < config.fc_min_flops:
             continue
-        if (ta or not tb) and dot_beats_fc(sa, sb, ta, tb):
+        if (ta or not tb) and dot_beats_fc(sa, sb, ta, tb,
+                                           getattr(n.ctx, "device_type", "cpu") == "cpu"):
             continue
         x = transposed(a, n, n.rank - 0.2) if ta else a
         w = b if tb else transposed(b, n, n.rank - 0.1)
