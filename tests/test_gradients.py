@@ -359,6 +359,8 @@ case("_minimum_scalar_grad", lambda g, x: wsum(_call_op("_minimum_scalar_grad", 
      rnd(3, 4), away0(3, 4))
 case("_tanh_grad", lambda g, y: wsum(_call_op("_tanh_grad", g, y)), rnd(3, 4), unit(3, 4),
      argnum=[0, 1])
+case("_log_softmax", lambda x: wsum(_call_op("_log_softmax", x, 1)), rnd(3, 4))
+case("_log_softmax", lambda x: wsum(_call_op("_log_softmax", x, 0)), rnd(3, 4), name="axis0")
 case("_add_n", lambda a, b, d: wsum(_call_op("_add_n", a, b, d) * a), rnd(3, 4), rnd(3, 4),
      rnd(3, 4), argnum=[0, 1, 2])
 case("take", lambda x: wsum(np.take(x, np.array(_idx_dup))), rnd(3, 4))

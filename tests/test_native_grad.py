@@ -163,7 +163,7 @@ def test_mxnet_backward_equals_the_tape_and_numerical_differences(name, loss, ar
 def test_every_marked_operator_has_a_case():
     covered = {c[0].split("-")[0] for c in CASES}
     internal = {"_matmul_t", "_fully_connected", "_fully_connected_bias", "_function",
-                "nn.relu", "nn.sigmoid"}            # covered by the tests below
+                "nn.relu", "nn.sigmoid", "_log_softmax"}   # covered by the tests below
     marked = {n for n, op in REGISTRY.items() if op.mxgrad is not None}
     assert marked - covered - internal == set()
 
@@ -428,3 +428,66 @@ def test_two_phase_outputs_fed_back_in_another_order_or_replaced():
     assert onp.array_equal(kept[1].asnumpy(), kept[0])     # later runs did not touch it
     compiled = next(iter(step.cache.values())).compiled
     assert type(compiled).__name__ == "_TwoPhase" and compiled.feed is not None
+
+
+def _log_softmax_loss(W, b, x, y):
+    s = x @ W + b
+    sh = s - np.max(s, axis=1, keepdims=True)
+    ls = sh - np.log(np.sum(np.exp(sh), axis=1, keepdims=True))
+    return -(ls * y).sum() / x.shape[0]
+
+
+def test_a_log_softmax_where_mxnet_differentiates_is_its_one_operator(monkeypatch):
+    """The recorded ``s - max(s)`` ... ``- log(sum(exp(.)))`` becomes MXNet's log_softmax
+    in a graph MXNet differentiates (the NumPy-exact gradient of ``max``, about twenty
+    nodes, cancels there); losses and updated weights stay NumPy's over several steps,
+    and a row holding inf or NaN gives NaN as NumPy's formula does."""
+    names = []
+    real = minpy.jit.passes.from_ir
+
+    def spy(pnodes, outs):
+        names.append([n.op.name for n in pnodes])
+        return real(pnodes, outs)
+    monkeypatch.setattr(minpy.jit.passes, "from_ir", spy)
+    minpy.jit.config.native_backward = "always"
+    X = rng.randn(16, 8).astype("float32")
+    Y = onp.eye(5, dtype="float32")[rng.randint(0, 5, 16)]
+    Wn, bn = (rng.randn(8, 5) * 0.3).astype("float32"), onp.zeros(5, "float32")
+    W, b = np.array(Wn), np.array(bn)
+    step = minpy.jit(_sgd(_log_softmax_loss, 2))
+    for _ in range(3):
+        got = float(step(W, b, np.array(X), np.array(Y)))
+        s = X @ Wn + bn
+        sh = s - s.max(1, keepdims=True)
+        e = onp.exp(sh)
+        want = -((sh - onp.log(e.sum(1, keepdims=True))) * Y).sum() / 16
+        ds = (e / e.sum(1, keepdims=True) - Y) / 16
+        Wn, bn = Wn - 0.1 * (X.T @ ds), bn - 0.1 * ds.sum(0)
+        assert onp.allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert onp.allclose(W.asnumpy(), Wn, rtol=1e-5, atol=1e-6)
+    assert onp.allclose(b.asnumpy(), bn, rtol=1e-5, atol=1e-6)
+    assert "_log_softmax" in names[0] and "max" not in names[0] and "exp" not in names[0]
+    # rows with +inf, -inf and NaN scores: NumPy's formula's values and NaN gradients
+    Xb = X.copy()
+    Xb[0, 0], Xb[1, 1], Xb[2, 2] = onp.inf, -onp.inf, onp.nan
+    with onp.errstate(all="ignore"):
+        s = Xb @ Wn + bn
+        sh = s - s.max(1, keepdims=True)
+        want = -((sh - onp.log(onp.exp(sh).sum(1, keepdims=True))) * Y).sum() / 16
+    W2, b2 = np.array(Wn), np.array(bn)
+    got = float(step(W2, b2, np.array(Xb), np.array(Y)))
+    assert onp.isnan(got) and onp.isnan(want)
+
+
+def test_log_softmax_operator_gradient_matches_the_tape():
+    x = rng.randn(4, 6).astype("float32")
+    w = rng.randn(4, 6).astype("float32")
+    loss = lambda x: (_op("_log_softmax", x) * np.array(w)).sum()     # noqa: E731
+    native, used = _grads(loss, (x,), "always")
+    tape, _ = _grads(loss, (x,), "never")
+    assert used
+    sh = x - x.max(1, keepdims=True)
+    p = onp.exp(sh) / onp.exp(sh).sum(1, keepdims=True)
+    want = w - p * w.sum(1, keepdims=True)
+    for got in (native[0], tape[0]):
+        assert onp.allclose(got, want, rtol=1e-5, atol=1e-5)

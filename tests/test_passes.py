@@ -12,6 +12,7 @@ from minpy.core import grad_and_loss
 def _restore():
     saved = dict(vars(minpy.jit.config))
     minpy.jit.config.codegen = "off"   # these tests count the passes' own nodes and vehicles
+    minpy.jit.config.fc_transposed = "fc"   # ... and FullyConnected nodes (not measured choices)
     minpy.jit.compile.cache.clear()
     minpy.jit.reset_stats()
     yield
@@ -187,6 +188,70 @@ def test_a_bias_add_joins_the_fully_connected_product(monkeypatch):
         assert onp.allclose(got, other, rtol=1e-4, atol=1e-6)
     assert names[0].count("_fully_connected_bias") == 2 and "add" not in names[0]
     assert "_fully_connected_bias" not in names[1]
+
+
+@pytest.mark.parametrize("how", ["fc", "dot", "measure"])
+def test_products_needing_transposes_keep_their_values_under_each_lowering(monkeypatch, how):
+    """``fc_transposed``: a product FullyConnected could take only after a transpose runs
+    as transposes + FC, as dot with transpose flags, or as whichever measured faster; an
+    SGD step gives NumPy's values after several steps under each."""
+    from minpy.jit import passes
+    rng = onp.random.RandomState(5)
+    Xn = rng.randn(64, 96).astype("float32")
+    W1n, W2n = (rng.randn(96, 128) * 0.1).astype("float32"), (rng.randn(128, 96) * 0.1).astype("float32")
+    X = np.array(Xn)
+    minpy.jit.config.fc_transposed = how
+    names = _compiled_op_names(monkeypatch)
+
+    @minpy.jit
+    def step(W1, W2):
+        def loss(W1, W2):
+            h = np.maximum(X @ W1, 0.0)
+            return ((h @ W2) ** 2).mean()
+        grads, l = grad_and_loss(loss, [0, 1])(W1, W2)
+        W1[:] = W1 - 0.1 * grads[0]
+        W2[:] = W2 - 0.1 * grads[1]
+        return l
+    W1, W2 = np.array(W1n), np.array(W2n)
+    for _ in range(3):
+        loss = step(W1, W2)
+        h = onp.maximum(Xn @ W1n, 0)
+        out = h @ W2n
+        want = (out ** 2).mean()
+        g_out = 2 * out / out.size
+        g2 = h.T @ g_out
+        g1 = Xn.T @ ((g_out @ W2n.T) * (h > 0))
+        W1n, W2n = W1n - 0.1 * g1, W2n - 0.1 * g2
+        assert onp.allclose(float(loss), want, rtol=1e-4)
+    assert onp.allclose(W1.asnumpy(), W1n, rtol=1e-4, atol=1e-5)
+    assert onp.allclose(W2.asnumpy(), W2n, rtol=1e-4, atol=1e-5)
+    fcs = names[0].count("_fully_connected")
+    # X @ W1 and h @ W2 (the weights transposed for FC), X.T @ g and h.T @ g_out (the
+    # activations transposed) need transposes; g_out @ W2.T does not: FC under every setting
+    if how == "fc":
+        assert fcs == 5 and "transpose" in names[0]
+    elif how == "dot":
+        assert fcs == 1 and "transpose" not in names[0]
+    else:
+        assert 1 <= fcs <= 5
+        assert all(type(won) is bool for won in passes._measured.values())
+
+
+def test_the_measured_choice_is_made_once_per_shape():
+    from minpy.jit import passes
+    minpy.jit.config.fc_transposed = "measure"
+    passes._measured.clear()
+    first = passes.dot_beats_fc((64, 96), (96, 128), False, False)
+    assert list(passes._measured) == [((64, 96), (96, 128), False, False)]
+    passes._measured[((64, 96), (96, 128), False, False)] = not first   # cached: not timed again
+    assert passes.dot_beats_fc((64, 96), (96, 128), False, False) is (not first)
+    # measured on the CPU only: a graph on another device keeps FullyConnected
+    assert passes.dot_beats_fc((32, 32), (32, 32), True, False, cpu=False) is False
+    assert ((32, 32), (32, 32), True, False) not in passes._measured
+    minpy.jit.config.fc_transposed = "dot"
+    assert passes.dot_beats_fc((8, 8), (8, 8), True, False) is True
+    minpy.jit.config.fc_transposed = "fc"
+    assert passes.dot_beats_fc((8, 8), (8, 8), True, False) is False
 
 
 def test_a_bias_add_stays_apart_when_the_product_is_read_elsewhere(monkeypatch):

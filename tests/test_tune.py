@@ -263,3 +263,4 @@ def test_knobs_are_swept_under_the_chosen_engine_in_a_child():
     chosen, measured = tune._sweep_in_child("naive", 1, ["max_pending"])
     assert set(chosen) == {"max_pending"} and chosen["max_pending"] in (500, 5000)
     assert set(measured["max_pending"]["loop_lazy"]) == {"5000", "500"}
+

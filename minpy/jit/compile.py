@@ -470,7 +470,7 @@ def _build_symbols(order, descs, keep, ext, scalars, baked, casts, sdtypes, nati
         except Exception as e:
             raise _LoweringFailed(i, e) from None
         res = list(res) if n.op.multi else [res]
-        if block and n.op.name in MX_BACKWARD_OPS:
+        if block and (n.op.name in MX_BACKWARD_OPS or getattr(n.op, "no_gradient", False)):
             res = [F.BlockGrad(r.as_nd_ndarray()).as_np_ndarray() for r in res]
         outs = []
         for k, (r, shp, dt) in enumerate(zip(res, n.shapes, n.dtypes)):

@@ -40,6 +40,11 @@ class JitConfig:
         self.cse = True                  # common-subexpression elimination
         self.batching = True             # batch independent products / accumulations
         self.fully_connected = True      # lower large float32 products to FullyConnected
+        self.fc_transposed = "measure"   # a product FullyConnected could only take after
+        #                                  transposing an operand: "fc" (transposes + FC),
+        #                                  "dot" (MXNet's dot with transpose flags), or
+        #                                  "measure" (time both once per shape per process,
+        #                                  keep the faster: which wins depends on the CPU)
         self.fc_min_flops = 500_000      # ... when n*k*m reaches this (dot vs transpose+FC
         #                                  broke even between 64^3 and 96^3 on the dev CPU)
         self.batch_min_group = 4         # smallest group of products worth batching
@@ -66,7 +71,7 @@ config = JitConfig()
 from .._profile import PROFILE_ENV, profile_path  # noqa: E402,F401  (read before mxnet loads)
 _CHOICES = {"vehicle": ("auto", "executor", "cachedop"), "scalar_promotion": ("speculative", "inputs"),
             "native_backward": ("auto", "always", "never"),
-            "codegen": ("auto", "off", "always")}
+            "codegen": ("auto", "off", "always"), "fc_transposed": ("measure", "fc", "dot")}
 _MINIMUM = {"max_pending": 1, "cache_capacity": 1, "batch_min_group": 2, "flush_log_size": 1,
             "jit_max_traces": 1}
 

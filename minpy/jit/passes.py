@@ -269,9 +269,72 @@ def _flops(a_shape, b_shape, ta, tb):
     return n * k * m
 
 
+# (a shape, b shape, ta, tb) -> whether MXNet's dot with transpose flags ran faster than
+# FullyConnected after the transposes it needs, measured once per process
+_measured: dict = {}
+
+
+def _timer(sym, args):
+    """A function timing one forward pass of ``sym`` bound to ``args`` (seconds)."""
+    import time
+    import mxnet as mx
+    from .compile import _quiet_native_stderr
+    with _quiet_native_stderr():
+        exe = sym.bind(mx.cpu(), args={k: args[k] for k in sym.list_arguments()},
+                       grad_req="null")
+    exe.forward()
+    mx.nd.waitall()
+
+    def once():
+        t = time.perf_counter()
+        exe.forward()
+        mx.nd.waitall()
+        return time.perf_counter() - t
+    return once
+
+
+def dot_beats_fc(sa, sb, ta: bool, tb: bool, cpu: bool = True) -> bool:
+    """Whether ``op(a) @ op(b)`` ran faster as MXNet's ``dot`` with transpose flags than
+    as oneDNN's FullyConnected after transposing what it needs (``config.fc_transposed``;
+    "measure" times both, interleaved, best of three, once per shape and process: on one
+    AVX-512 machine the step's dot and FullyConnected ran at the same speed, so the
+    transposes were pure cost, on another dot was 4-6x slower)."""
+    how = config.fc_transposed
+    if how != "measure":
+        return how == "dot"
+    if not cpu:                        # timed on the CPU only: another device keeps FC
+        return False
+    key = (tuple(sa), tuple(sb), bool(ta), bool(tb))
+    won = _measured.get(key)
+    if won is None:
+        try:
+            import mxnet as mx
+            S = mx.sym
+            rng = _onp.random.RandomState(0)
+            args = {"a": mx.nd.array(rng.rand(*sa).astype("float32")),
+                    "b": mx.nd.array(rng.rand(*sb).astype("float32"))}
+            a, b = S.var("a"), S.var("b")
+            x = S.transpose(a) if ta else a
+            w = b if tb else S.transpose(b)
+            fc = S.FullyConnected(x, w, no_bias=True, num_hidden=sb[0] if tb else sb[1],
+                                  flatten=False)
+            dot = S.dot(a, b, transpose_a=ta, transpose_b=tb)
+            run_fc, run_dot = _timer(fc, args), _timer(dot, args)
+            t_fc = t_dot = float("inf")
+            for _ in range(3):         # interleaved: a busy neighbour slows both alike
+                t_fc = min(t_fc, run_fc())
+                t_dot = min(t_dot, run_dot())
+            won = t_dot < t_fc
+        except Exception:              # measuring must never cost a compile: FC as before
+            won = False
+        _measured[key] = won
+    return won
+
+
 def lower_products(pnodes, outs):
     """Large float32 2-D products become oneDNN FullyConnected (``x @ w.T``), with
-    transposes inserted where an operand is not in the layout it wants."""
+    transposes inserted where an operand is not in the layout it wants, unless
+    :func:`dot_beats_fc` (then the product stays MXNet's dot with transpose flags)."""
     f32 = _onp.dtype("float32")
     new, repl = [], {}
 
@@ -292,11 +355,68 @@ def lower_products(pnodes, outs):
             if name == "_matmul_t" else (False, False)
         if _flops(sa, sb, ta, tb) < config.fc_min_flops:
             continue
+        if (ta or not tb) and dot_beats_fc(sa, sb, ta, tb,
+                                           getattr(n.ctx, "device_type", "cpu") == "cpu"):
+            continue
         x = transposed(a, n, n.rank - 0.2) if ta else a
         w = b if tb else transposed(b, n, n.rank - 0.1)
         fc = _new("_fully_connected", (), [x, w], n.shapes, f32, n, n.rank)
         new.append(fc)
         repl[(n, 0)] = ("n", fc, 0)
+    return _rewired(pnodes + new, outs, repl)
+
+
+def _only(ref, name, uses, n_uses=1):
+    """The node ``ref`` points at when it is output 0 of a ``name`` node read ``n_uses``
+    times in all (graph outputs count), else None."""
+    if ref[0] != "n" or ref[2] != 0 or ref[1].op.name != name or \
+            uses.get((ref[1], 0)) != n_uses:
+        return None
+    return ref[1]
+
+
+def _one_axis(node, ndim):
+    """The single axis a keepdims reduction ``node`` reduces over, or None."""
+    a = dict(node.attrs)
+    axis = a.get("axis")
+    if not a.get("keepdims") or a.get("dtype") is not None or type(axis) is not int:
+        return None
+    return axis % ndim if -ndim <= axis < ndim else None
+
+
+def fuse_log_softmax(pnodes, outs):
+    """``sh = s - max(s, axis, keepdims=True); sh - log(sum(exp(sh), axis, keepdims=True))``
+    -> MXNet's ``log_softmax(s, axis)`` when nothing else reads the steps in between
+    (so only where MXNet differentiates the graph: MinPy's own backward pass reads them).
+    Same formula, same NaN and infinity rows; MXNet's backward pass of it is two nodes."""
+    uses = _consumers(pnodes, outs)
+    new, repl = [], {}
+    for n in pnodes:
+        if n.op.name != "subtract" or len(n.ins) != 2 or n.dtypes[0].kind != "f":
+            continue
+        sh_ref, lg_ref = n.ins
+        lg = _only(lg_ref, "log", uses)
+        sh = _only(sh_ref, "subtract", uses, 2)
+        if lg is None or sh is None or len(sh.ins) != 2:
+            continue
+        total = _only(lg.ins[0], "sum", uses)
+        e = _only(total.ins[0], "exp", uses) if total is not None and total.ins else None
+        if e is None or len(e.ins) != 1 or e.ins[0][0] != "n" or e.ins[0][1] is not sh or \
+                e.ins[0][2] != 0:
+            continue
+        s_ref, m_ref = sh.ins
+        m = _only(m_ref, "max", uses)
+        if m is None or len(m.ins) != 1 or m.ins[0] != s_ref or s_ref[0] == "s":
+            continue
+        shape = tuple(n.shapes[0])
+        if _shape_of(s_ref) != shape or _dtype_of(s_ref) != n.dtypes[0] or not shape:
+            continue
+        axis = _one_axis(m, len(shape))
+        if axis is None or axis != _one_axis(total, len(shape)):
+            continue
+        node = _new("_log_softmax", (("axis", axis),), [s_ref], n.shapes, n.dtypes[0], n, n.rank)
+        new.append(node)
+        repl[(n, 0)] = ("n", node, 0)
     return _rewired(pnodes + new, outs, repl)
 
 
@@ -448,6 +568,8 @@ def optimise(order, descs, keep, outs, scalars, baked, ext=()):
     if config.batching:
         pnodes, routs = batch_products(pnodes, routs)
         pnodes, routs = batch_accumulations(pnodes, routs)
+    if any(n.op.name == "_vjp" for n in pnodes):     # MXNet runs the backward pass
+        pnodes, routs = fuse_log_softmax(pnodes, routs)
     if config.fully_connected:
         pnodes, routs = lower_products(pnodes, routs)
         pnodes, routs = fuse_bias(pnodes, routs)

@@ -184,6 +184,7 @@ class FusedOp:
     promote = False
     mxgrad = None
     nondiff = True
+    no_gradient = True       # MXNet has no gradient for it: a CachedOp needs a BlockGrad after it
 
     def __init__(self, name: str, outputs, scalar_dtypes) -> None:
         self.name = name
