@@ -372,3 +372,44 @@ def test_round_float16_equals_numpy_on_every_value(mode):
         got = run(mode, lambda a: np.round(a, d), np.array(bits, dtype="float16"))
         assert got.dtype == ref.dtype
         onp.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["fmod", "logaddexp", "logaddexp2"])
+@pytest.mark.parametrize("shape", [(0,), (3,)])
+def test_numpy_run_ufuncs_count_python_ints_by_kind(name, shape, mode):
+    """Ufuncs MinPy runs through NumPy took NumPy 1.x's value rule for a Python int
+    (``fmod(uint8_array, -2)`` int16 -> int32) where every MXNet-run one takes the kind
+    rule of docs/differences.md (uint8, the int cast to uint8 first)."""
+    x = onp.array([7, 200, 3][:shape[0]], dtype="uint8")
+    for s in (-2, 3):
+        with onp.errstate(all="ignore"):
+            ref = getattr(onp, name)(x, onp.array(s).astype("uint8"))
+        got = run(mode, lambda a: getattr(np, name)(a, s), np.array(x, dtype="uint8"))
+        same(got, ref)
+
+
+@pytest.mark.parametrize("how", ["clip", "wrap"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_take_gradient_with_clip_and_wrap_modes(how, axis):
+    """The gradient of take with mode='clip'/'wrap' raised NotImplementedError (and so
+    did an empty take, which MinPy runs as 'clip')."""
+    rng = onp.random.RandomState(0)
+    a = rng.randn(3, 4)
+    idx = onp.array([[5, -1, 0], [2, 7, -6]])
+
+    def f(x, m):
+        t = m.take(x, idx if m is onp else np.array(idx), axis=axis, mode=how)
+        return m.sum(m.tanh(t) * onp.arange(t.size).reshape(t.shape) if m is onp else
+                     m.tanh(t) * np.array(onp.arange(t.size).reshape(t.shape), dtype="float64"))
+    g = minpy.grad(lambda x: f(x, np))(np.array(a, dtype="float64")).asnumpy()
+    num = onp.zeros_like(a)
+    for i in range(a.size):
+        d = onp.zeros(a.size)
+        d[i] = 1e-6
+        d = d.reshape(a.shape)
+        num.flat[i] = (f(a + d, onp) - f(a - d, onp)) / 2e-6
+    onp.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
+    empty = minpy.grad(lambda x: np.sum(np.take(x, np.zeros((0,), dtype="int64"))))(
+        np.array(a, dtype="float64"))
+    same(empty.asnumpy(), onp.zeros_like(a))

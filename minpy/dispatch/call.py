@@ -544,6 +544,24 @@ def from_host_result(r, ctx, f64: bool):
     return r
 
 
+def _kind_rule(host: list) -> list:
+    """Python numbers beside an n-d array counted by kind, as MXNet-run ufuncs count
+    them (docs/differences.md): ``fmod(uint8_array, -2)`` is uint8 (NumPy 1.x widens by
+    value), the number cast to the common dtype. A float with integer arrays is left
+    alone (the result is a float either way)."""
+    if not any(type(h) in (int, float) for h in host) or \
+            not any(isinstance(h, _onp.ndarray) and h.ndim for h in host):
+        return host
+    try:
+        common = _onp.result_type(*[_SCALAR_DUMMY.get(type(h), h) for h in host])
+    except TypeError:
+        return host
+    if common.kind not in "iuf":
+        return host
+    return [_onp.array(h).astype(common) if type(h) is int or
+            (type(h) is float and common.kind == "f") else h for h in host]
+
+
 def run_numpy(op: Op, operands: tuple, attrs: tuple, ctx):
     f64 = any(isinstance(o, Array) and o._dtype == _F64 for o in operands) or \
         dict(attrs).get("dtype") == "float64"
@@ -551,6 +569,8 @@ def run_numpy(op: Op, operands: tuple, attrs: tuple, ctx):
     if eng is not None:
         eng.note_fallback(op.name)
     host = [o._host("fallback") if isinstance(o, Array) else o for o in operands]
+    if type(op.np) is _onp.ufunc and len(host) > 1:
+        host = _kind_rule(host)
     try:
         with _onp.errstate(all="ignore"):
             r = op.np(*host, **dict(attrs))

@@ -470,8 +470,12 @@ def _take_mx(F, a, indices, axis, mode):
 
 
 def _take_vjp(g, ans, a, indices, axis, mode):
+    if g.size == 0:       # nothing gathered (its indices were never checked): no gradient
+        return c("zeros", a.shape, g.dtype)
     if mode != "raise":
-        raise NotImplementedError("gradient of minpy.numpy.take with mode other than 'raise'")
+        # the positions the gather read: clipped into, or wrapped around, the axis
+        n = a.size if axis is None else a.shape[axis]
+        indices = c("clip", indices, 0, n - 1) if mode == "clip" else c("mod", indices, n)
     if axis is None:
         flat = c("_index_add", c("zeros", (a.size,), g.dtype), g, indices, index=(("a", 0),))
         return c("reshape", flat, a.shape)
