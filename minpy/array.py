@@ -18,6 +18,7 @@ from numpy.core._exceptions import _UFuncOutputCastingError
 
 from . import context as _context
 from .dispatch import call as _call
+from .dispatch import infer as _infer
 from .dispatch.registry import REGISTRY
 
 _MXND = _mx.np.ndarray
@@ -258,6 +259,7 @@ class Array:
 
 
 _call.Array = Array
+_infer.Array = Array
 
 
 def _method(name: str):

@@ -338,12 +338,20 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
     args = list(step["args"])
     with onp.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        try:
+            out = uf(*[onp.zeros(1, common)] * uf.nin)
+            out = (out[0] if isinstance(out, tuple) else out).dtype
+        except (TypeError, ValueError):
+            out = common
         for i in weak:
             if onp.asarray(vals[i]).dtype.kind == "b" or \
                     (common.kind in "iub" and onp.asarray(vals[i]).dtype.kind == "f"):
                 continue     # no kind change (bools; floats NumPy rejects for ints)
+            # a float result of integers: a Python int keeps its value, in that float type
+            to = out if out.kind == "f" and common.kind in "iu" and type(vals[i]) is int \
+                else common
             args[i] = {"v": len(pool)}
-            pool.append(onp.asarray(vals[i]).astype(common))
+            pool.append(onp.asarray(vals[i]).astype(to))
     return dict(step, args=args), pool, None
 
 
