@@ -19,6 +19,15 @@ from minpy.jit.graph import LRef
 pytestmark = pytest.mark.usefixtures("clean_jit_state")
 
 
+def _in_threads(worker, n: int) -> None:
+    """worker(0..n-1) in n threads at once, joined (a hung thread fails the asserts after)."""
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+
 def _pending(a) -> bool:
     return type(a._data) is LRef and a._data.value is None
 
@@ -63,11 +72,7 @@ def test_lazy_as_decorator_in_threads_and_one_block_per_object():
             results[(k, "mode")] = minpy.is_lazy()
         except Exception as e:        # pragma: no cover - reported below
             errors.append(e)
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_threads(worker, 4)
     assert not errors
     assert all(results[k] == 3.0 * k and results[(k, "mode")] is False for k in range(4))
     assert not minpy.is_lazy()
@@ -403,11 +408,7 @@ def test_threads_have_their_own_lazy_state():
                 results[k] = acc.asnumpy()
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    _in_threads(worker, 4)
     assert not errors, errors
     for k in range(4):
         assert onp.allclose(results[k], 50.0 * (k + 1))
