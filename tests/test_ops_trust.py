@@ -414,3 +414,48 @@ def test_take_gradient_with_clip_and_wrap_modes(how, axis):
     empty = minpy.grad(lambda x: np.sum(np.take(x, np.zeros((0,), dtype="int64"))))(
         np.array(a, dtype="float64"))
     same(empty.asnumpy(), onp.zeros_like(a))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt,held", [("uint16", "int32"), ("int16", "int32"), ("uint32", "int64"),
+                                     ("uint64", "int64")])
+def test_dtypes_mxnet_cannot_hold_are_held_wider(dt, held, mode):
+    """np.array(5, dtype='uint64') raised MXNet's KeyError, np.zeros(3, dtype='uint16')
+    an MXNetError; docs/differences.md: such dtypes are held in the next wider one.
+    astype to them wraps the values as NumPy's cast does."""
+    assert np.array(5, dtype=dt).dtype == held
+    assert np.array(onp.array([1, 2], dtype=dt)).dtype == held
+    for make in (lambda: np.zeros(3, dtype=dt), lambda: np.ones(2, dtype=dt),
+                 lambda: np.full(2, 3, dtype=dt), lambda: np.arange(3, dtype=dt),
+                 lambda: np.eye(2, dtype=dt)):
+        r = make()
+        assert r.dtype == held
+    src = onp.array([-1, 70000, 3, 40000])
+    ref = src.astype(dt)
+    got = run(mode, lambda a: a.astype(dt), np.array(src, dtype="int64"))
+    assert got.dtype == held
+    if dt != "uint64":          # 2**64 - 1 does not fit int64
+        onp.testing.assert_array_equal(got, ref.astype(held))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float32_product_with_int64_is_computed_in_float64(mode):
+    """float32 @ int64 is float64 in NumPy (float32 here, demoted): its sums were made in
+    float32, where a product of 1e30 and 2**31 overflows and inf - inf gave NaN."""
+    a = onp.array([[1e30, -onp.inf, 2.0]], dtype="float32")
+    b = onp.array([[2147483647], [4611686018427387904], [3]], dtype="int64")
+    ref = (a @ b).astype("float32")
+    for f in (lambda x, y: x @ y, lambda x, y: np.dot(x, y)):
+        same(run(mode, f, np.array(a), np.array(b)), ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_int_operand_of_a_float16_result_is_rounded_to_float16_first(mode):
+    """NumPy's float16 loops take their operands as float16: an int64 0-d array of
+    -2**63 is -inf there (mod gives NaN); MinPy computed in float32 and gave 0."""
+    x = onp.array(-9223372036854775808, dtype="int64")
+    y = onp.array([0.0, 1.0, 3.0], dtype="float16")
+    with onp.errstate(all="ignore"):
+        ref = onp.mod(x.astype("float16"), y)      # the kind rule: x counts as float16
+    got = run(mode, lambda a, b: np.mod(a, b), np.array(x, dtype="int64"), np.array(y, dtype="float16"))
+    same(got, ref)

@@ -87,6 +87,21 @@ def _canon(v):
     return v
 
 
+def _canon_kv(op: Op, k: str, v):
+    """An attribute as the registry keys it; a ``dtype`` MXNet has no arrays of names
+    the dtype that holds it (``np.zeros(3, dtype='uint16')`` is int32), except for
+    ``astype``, whose lowering also wraps the values."""
+    v = _canon(v)
+    if k == "dtype" and v is not None and op.name != "astype":
+        try:
+            held = _HOLDABLE.get(_onp.dtype(v))
+        except TypeError:
+            return v
+        if held is not None:
+            return held.name
+    return v
+
+
 def bind_args(op: Op, args: tuple, kwargs: dict):
     """Split a NumPy-style call into (operands, attrs, out)."""
     out = kwargs.pop("out", None) if kwargs else None
@@ -99,7 +114,7 @@ def bind_args(op: Op, args: tuple, kwargs: dict):
             if "minpy" in str(e):
                 raise
             raise _rename(op, e) from None
-        return tuple(operands), tuple((k, _canon(v)) for k, v in attrs), out
+        return tuple(operands), tuple((k, _canon_kv(op, k, v)) for k, v in attrs), out
     nin = op.nin
     if len(args) < nin:
         names = op.params
@@ -112,7 +127,7 @@ def bind_args(op: Op, args: tuple, kwargs: dict):
                         f"arguments but {len(args)} were given")
     if not kwargs:      # positional attributes only (the common internal call)
         n = len(extra)
-        return operands, tuple([(k, _canon(v)) for (k, _), v in zip(op.defaults, extra)]) + \
+        return operands, tuple([(k, _canon_kv(op, k, v)) for (k, _), v in zip(op.defaults, extra)]) + \
             op.defaults[n:], out
     vals = dict(op.defaults)
     for name, v in zip(op.params, extra):
@@ -124,7 +139,7 @@ def bind_args(op: Op, args: tuple, kwargs: dict):
             if k in op.params[:len(extra)]:
                 raise TypeError(f"minpy.numpy.{op.name}() got multiple values for argument {k!r}")
             vals[k] = v
-    attrs = tuple((k, _canon(vals[k])) for k in op.params)
+    attrs = tuple((k, _canon_kv(op, k, vals[k])) for k in op.params)
     return operands, attrs, out
 
 
@@ -172,6 +187,9 @@ def from_host(value, ctx=None, dtype=None):
     if arr.dtype.kind in "OUSVcMm":
         raise TypeError(f"minpy: cannot make an MXNet array from dtype {arr.dtype} "
                         f"(value of type {type(value).__name__})")
+    held = _HOLDABLE.get(arr.dtype)
+    if held is not None:       # uint16, uint64, ...: held in the next wider dtype MXNet has
+        arr = arr.astype(held)
     ctx = ctx or _context.current_context()
     return Array._wrap(_mx.np.array(arr, dtype=arr.dtype, ctx=ctx.mx), arr.shape, arr.dtype, ctx)
 

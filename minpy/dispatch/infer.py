@@ -205,6 +205,11 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
             return None
     casts = tuple(target if isinstance(o, Array) and o._dtype != target else None
                   for o in operands)
+    if target == _F32 and out == _F16:
+        # NumPy's float16 loop takes its operands as float16 first: an int64 of 2**63
+        # is inf there (float32 would hold it); the lowering widens float16 to float32
+        casts = tuple(_F16 if c is not None and o._dtype.kind in "iu" and o._dtype.itemsize > 1
+                      else c for c, o in zip(casts, operands))
     return casts if any(c is not None for c in casts) else None
 
 

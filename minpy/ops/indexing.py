@@ -506,7 +506,27 @@ def _astype_bind(x, dtype=None, copy=True):
     return (x,), (("dtype", dt.name),)
 
 
-defop("astype", bind=_astype_bind, mx=lambda F, x, dtype: x.astype(dtype),
+# integer dtypes MXNet has no arrays of: (bits, signed, the dtype that holds them)
+_HELD_INTS = {"uint16": (16, False, "int32"), "int16": (16, True, "int32"),
+              "uint32": (32, False, "int64"), "uint64": (64, False, "int64")}
+
+
+def _astype_mx(F, x, dtype):
+    """A cast; to an integer dtype MXNet cannot hold, the value that dtype would hold
+    (wrapped to its bits, as NumPy's cast), in the dtype that holds it."""
+    held = _HELD_INTS.get(dtype)
+    if held is None:
+        return x.astype(dtype)
+    bits, signed, into = held
+    v = x.astype("int64")
+    if bits < 64:
+        v = F.np.bitwise_and(v, (1 << bits) - 1)
+        if signed:
+            v = F.np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
+    return v.astype(into)
+
+
+defop("astype", bind=_astype_bind, mx=_astype_mx,
       np=lambda x, dtype: x.astype(dtype), grad=_astype_vjp,
       shape=lambda ops, attrs: ((ops[0].shape,), (_onp.dtype(attrs["dtype"]),)))
 defop("copy", mx=lambda F, x: F.np.copy(x), np=lambda x: _onp.array(x, copy=True),

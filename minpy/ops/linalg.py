@@ -8,7 +8,7 @@ from . import fused as _fused
 from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
 
 
-_F16, _F32 = _onp.dtype("float16"), _onp.dtype("float32")
+_F16, _F32, _F64 = _onp.dtype("float16"), _onp.dtype("float32"), _onp.dtype("float64")
 _U8, _I32 = _onp.dtype("uint8"), _onp.dtype("int32")
 
 
@@ -27,8 +27,13 @@ def _in_float(fn, int_fn=None):
                 return r.astype("uint8")
             return (int_fn or fn)(F, cast(a, dt), cast(b, dt), **attrs)
         # float16 products accumulate in float32, as NumPy's do (MXNet's CPU tensordot
-        # has no float16 kernel)
+        # has no float16 kernel); a float64 result demoted to float32 because of 32/64-bit
+        # integer operands is computed in float64 and rounded once (float32 sums of such
+        # products overflow to inf - inf = NaN where NumPy's finish at -inf)
         work = _F32 if dt == _F16 else (dt if dt.kind == "f" else _onp.dtype("float64"))
+        if dt == _F32 and any(operand_dtype(v) is not None and operand_dtype(v).char in "iIlLqQ"
+                              for v in (a, b)) and result_dtype(a, b, demote=False) == _F64:
+            work = _F64
         r = fn(F, cast(a, work), cast(b, work), **attrs)
         if dt.kind == "f":
             return r if work == dt else r.astype(dt.name)
