@@ -96,14 +96,18 @@ class DirectGraph:
             v = ext[k]
             t = type(v)
             if t is float or t is int or t is bool:
-                cell = self.scal[("x", k)]
-                cell[0] = v
-                ins[j] = cell.ctypes.data
+                ins[j] = self._scalar_at(k, v)
             else:
                 v.wait_to_read()         # a pending write to the input (threaded engine)
                 _getdata(v.handle, ref)
                 ins[j] = ptr.value
         return self._call_kernel()
+
+    def _scalar_at(self, k: int, v) -> int:
+        """The address of recorded Python scalar ``k``'s cell, holding ``v``."""
+        cell = self.scal[("x", k)]
+        cell[0] = v
+        return cell.ctypes.data
 
     def _call_kernel(self) -> list:
         """Fresh outputs (a view of an older output may live), the kernel call, the
@@ -138,10 +142,6 @@ class DirectGraph:
                 continue
             v = ext[k]
             t = type(v)
-            if t is float or t is int or t is bool:
-                cell = self.scal[("x", k)]
-                cell[0] = v
-                ins[j] = cell.ctypes.data
-            else:
-                ins[j] = self._address(v)
+            ins[j] = self._scalar_at(k, v) if t is float or t is int or t is bool else \
+                self._address(v)
         return self._call_kernel()
