@@ -459,3 +459,51 @@ def test_int_operand_of_a_float16_result_is_rounded_to_float16_first(mode):
         ref = onp.mod(x.astype("float16"), y)      # the kind rule: x counts as float16
     got = run(mode, lambda a, b: np.mod(a, b), np.array(x, dtype="int64"), np.array(y, dtype="float16"))
     same(got, ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_0d_float32_with_a_python_float_computes_in_float64(mode):
+    """NumPy computes a 0-d array with a Python float in float64 (its scalar rule):
+    float32(-0.61) // 0.001 is -611 there, -610 in float32; MinPy's result stays the
+    demoted float32 but its value is NumPy's."""
+    v = onp.array(-0.61, dtype="float32")
+
+    def inplace(a):
+        b = a.copy()
+        b //= 0.001
+        return b
+    for f, ref in ((lambda a: a // 0.001, v // 0.001), (inplace, v // 0.001),
+                   (lambda a: a * 0.1 + 1e-9, v * 0.1 + 1e-9)):
+        same(run(mode, f, np.array(v)), onp.asarray(ref).astype("float32"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float_written_into_integer_arrays_converts_as_numpy(mode):
+    """NumPy stores int(v) wrapped to the dtype (-1.5 into uint8 is 255) and raises
+    OverflowError beyond int64 and ValueError for NaN before checking the index; MinPy
+    raised OverflowError for -1.5 and IndexError before the NaN's ValueError."""
+    m = onp.array([True, False, True, True])
+    for dt in ("uint8", "int32"):
+        for idx in (m, 0, slice(None), [0, 1]):
+            for v in (-1.5, 300.7, 3e9, 1e30, onp.nan):
+                def f(a):
+                    a = a.copy()
+                    a[np.array(idx) if isinstance(idx, onp.ndarray) else idx] = v
+                    return a
+                x = onp.ones(4, dt)
+                try:
+                    ref = x.copy()
+                    ref[idx] = v
+                except (ValueError, OverflowError) as e:
+                    with pytest.raises(type(e)):
+                        run(mode, f, np.array(x, dtype=dt))
+                    continue
+                same(run(mode, f, np.array(x, dtype=dt)), ref)
+    with pytest.raises(ValueError, match="NaN"):
+        run(mode, lambda a: _nan_into(a), np.zeros((1, 0), dtype="int32"))
+
+
+def _nan_into(a):
+    a = a.copy()
+    a[-1, np.array([-1, -1], dtype="int32")] = onp.nan
+    return a

@@ -253,29 +253,34 @@ def _setitem_bind(x, value, index=None):
     try:
         template, arrays = split_index(index, shape)
     except IndexError:
+        parts = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(p, (list, _onp.ndarray)) or hasattr(p, "_shape") for p in parts):
+            _scalar_fits(x, value)    # an advanced assignment converts its value first
         _value_fits(value, index, shape)     # NumPy checks the value's shape first
         raise
-    _scalar_fits(x, value)
+    value = _scalar_fits(x, value)
     if not arrays and len(template) == len(shape) and all(t[0] == "i" for t in template):
         _element_fits(x, value)
     unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
     return (x, value, *arrays), (("index", template), ("unique", unique))
 
 
-def _scalar_fits(x, value) -> None:
-    """NumPy converts a Python float written into an integer array with ``int()``:
-    infinities and NaN raise instead of storing an arbitrary integer."""
+def _scalar_fits(x, value):
+    """NumPy converts a Python float written into an integer array with ``int()`` into
+    a C long, then wraps it to the array's dtype (-1.5 into uint8 stores 255): NaN,
+    infinities and values beyond int64 raise. The value MinPy stores is that integer
+    (MXNet's float-to-integer cast of an out-of-range value is undefined)."""
     kind = getattr(getattr(x, "dtype", None), "kind", None)
     if kind not in ("i", "u") or not isinstance(value, (float, _onp.floating)):
-        return
+        return value
     if value != value:
         raise ValueError("cannot convert float NaN to integer")
     if value in (float("inf"), float("-inf")):
         raise OverflowError("minpy.numpy._setitem: cannot convert float infinity to integer")
-    info = _onp.iinfo(x.dtype)
-    if not info.min <= int(value) <= info.max:
-        raise OverflowError(f"minpy.numpy._setitem: {value!r} is out of range for "
-                            f"{_onp.dtype(x.dtype).name}")
+    v = int(value)
+    if not -2 ** 63 <= v < 2 ** 63:
+        raise OverflowError("Python int too large to convert to C long")
+    return int(_onp.array(v, dtype="int64").astype(x.dtype))
 
 
 def _element_fits(x, value) -> None:

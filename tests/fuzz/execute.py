@@ -233,7 +233,7 @@ def ieee_product(step: dict, pool_np: list) -> Optional[onp.ndarray]:
     with warnings.catch_warnings(), onp.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            dt = onp.result_type(a, b)
+            dt = onp.result_type(a.dtype, b.dtype)     # a product's dtype, not by value
             if spec is None:
                 r = onp.multiply(a, b)
             else:
