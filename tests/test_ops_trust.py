@@ -507,3 +507,13 @@ def _nan_into(a):
     a = a.copy()
     a[-1, np.array([-1, -1], dtype="int32")] = onp.nan
     return a
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_0d_int64_compared_with_an_int32_array_keeps_int64(mode):
+    """Only all-scalar comparisons take NumPy's scalar rule: a 0-d int64 of 2**53 + 1
+    against an int32 array compares in int64 (it was cast to int32 and wrapped)."""
+    a = onp.array(9007199254740993, dtype="int64")
+    b = onp.array([[-4, 2]], dtype="int32")
+    same(run(mode, lambda x, y: x < y, np.array(a, dtype="int64"), np.array(b, dtype="int32")), a < b)
+    same(run(mode, lambda x, y: x > y, np.array(a, dtype="int64"), np.array(b, dtype="int32")), a > b)

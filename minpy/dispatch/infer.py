@@ -201,7 +201,8 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
         try:
             # a 0-d array is a scalar to NumPy: with only scalars a Python float is
             # float64 (``float32(0.1) == 0.1`` is False, compared in float64)
-            target = _onp.result_type(*[(o._dtype if o._shape else _onp.zeros((), o._dtype))
+            scalars = all(not o._shape for o in operands if isinstance(o, Array))
+            target = _onp.result_type(*[(_onp.zeros((), o._dtype) if scalars else o._dtype)
                                         if isinstance(o, Array) else
                                         _SCALAR_DUMMY.get(type(o), o) for o in operands])
         except TypeError:
