@@ -185,11 +185,8 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
     kind = out.kind
     if kind == "f":
         target = out
-        if numpy_out != out and (
-                any(type(o) is Array and o._dtype.char in _WIDE_INTS for o in operands) or
-                # only 0-d arrays and Python numbers: NumPy computes in float64 (its
-                # scalar rule; ``float32(-0.61) // 0.001`` is -611, in float32 -610)
-                numpy_out == _F64 and all(not o._shape for o in operands if type(o) is Array)):
+        if numpy_out != out and any(type(o) is Array and o._dtype.char in _WIDE_INTS
+                                    for o in operands):
             target = numpy_out
         elif out == _F16 and not half:
             # NumPy's float16 loops compute in float32 and round (``half``: the lowering
