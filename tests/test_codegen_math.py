@@ -291,36 +291,31 @@ def _check(name: str, dtype, ours, ref_wide, numpy_res, xs, bound: float) -> flo
 _MEASURED: dict[tuple[str, str], float] = {}
 
 
-@pytest.mark.parametrize("name", sorted(FUNCS))
-def test_float32(lib, name):
+def _measure(lib, name: str, dt, ref_dt, samples, max_ulp) -> None:
+    """One function in one dtype against the reference computed in ``ref_dt``."""
     fn = FUNCS[name]
     if fn.nin == 1:
-        xs = (_f32_samples(),)
+        xs = (samples(),)
     elif name == "power":
-        xs = _power_samples(onp.float32)
+        xs = _power_samples(dt)
     else:
-        xs = _binary_samples(onp.float32)
-    ours = lib.apply(name, "float32", *xs)
-    worst = _check(name, onp.float32, ours, _reference(name, onp.float64, *xs),
-                   _numpy(name, *xs), xs, fn.max_ulp_f32)
-    _MEASURED[(name, "float32")] = worst
+        xs = _binary_samples(dt)
+    dname = onp.dtype(dt).name
+    ours = lib.apply(name, dname, *xs)
+    _MEASURED[(name, dname)] = _check(name, dt, ours, _reference(name, ref_dt, *xs),
+                                      _numpy(name, *xs), xs, max_ulp)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_float32(lib, name):
+    _measure(lib, name, onp.float32, onp.float64, _f32_samples, FUNCS[name].max_ulp_f32)
     assert _kname(name, "float32") in lib.vectorised, f"{name} float32 loop not vectorised"
 
 
 @pytest.mark.parametrize("name", sorted(FUNCS))
 def test_float64(lib, name):
-    fn = FUNCS[name]
-    if fn.nin == 1:
-        xs = (_f64_samples(),)
-    elif name == "power":
-        xs = _power_samples(onp.float64)
-    else:
-        xs = _binary_samples(onp.float64)
-    ours = lib.apply(name, "float64", *xs)
-    worst = _check(name, onp.float64, ours, _reference(name, onp.longdouble, *xs),
-                   _numpy(name, *xs), xs, fn.max_ulp_f64)
-    _MEASURED[(name, "float64")] = worst
-    if fn.vector_f64:
+    _measure(lib, name, onp.float64, onp.longdouble, _f64_samples, FUNCS[name].max_ulp_f64)
+    if FUNCS[name].vector_f64:
         assert _kname(name, "float64") in lib.vectorised, f"{name} float64 loop not vectorised"
 
 
