@@ -462,6 +462,31 @@ def test_int_operand_of_a_float16_result_is_rounded_to_float16_first(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_0d_float32_floor_divide_and_mod_compute_as_numpy_scalars(mode):
+    """NumPy computes a 0-d array with a Python float in float64 (its scalar rule):
+    float32(-0.61) // 0.001 is -611 there, -610 in float32; MinPy's result stays the
+    demoted float32 but its value is NumPy's, for // and % (whose results jump with
+    the last bits), in place too."""
+    v = onp.array(-0.61, dtype="float32")
+
+    def inplace(a):
+        b = a.copy()
+        b //= 0.001
+        return b
+
+    def inplace_mod(a):
+        b = a.copy()
+        b %= 0.001
+        return b
+    for f, ref in ((lambda a: a // 0.001, v // 0.001), (inplace, v // 0.001),
+                   (lambda a: np.floor_divide(a, 0.001), v // 0.001),
+                   (lambda a: a % 0.001, v % 0.001), (inplace_mod, v % 0.001),
+                   (lambda a: np.remainder(a, 0.001), v % 0.001)):
+        got = run(mode, f, np.array(v))
+        same(got, onp.asarray(ref).astype("float32"))
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_float_written_into_integer_arrays_converts_as_numpy(mode):
     """NumPy stores int(v) wrapped to the dtype (-1.5 into uint8 is 255) and raises
     OverflowError beyond int64 and ValueError for NaN before checking the index; MinPy

@@ -125,7 +125,7 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
                      tuple(_HOLDABLE.get(d, d) for d in dts), kw, operands)
     if op.promote:
         entry.casts = _promotion(operands, _onp.dtype(res[1][0]), entry.dtypes[0],
-                                 getattr(op.mx, "half", False))
+                                 getattr(op.mx, "half", False), getattr(op.mx, "stepped", False))
     entry.lower = mx = op.mx
     plain = getattr(mx, "plain", None)
     if plain is not None and op.promote and entry.casts is None and \
@@ -170,7 +170,8 @@ def _too_wide(shapes, operands, widest, kw) -> bool:
 _WIDE_INTS = frozenset("iIlLqQ")     # integer types float32 cannot hold exactly
 
 
-def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = False):
+def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = False,
+               stepped: bool = False):
     """Casts that make MXNet compute in the dtype NumPy computes in (or an exact
     equivalent: float16 results are computed in float32 and rounded, as NumPy does).
 
@@ -181,12 +182,19 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
     in float32 first. An integer result is computed in its dtype (``square`` of
     bool is int8 in NumPy; ``int32 + int64`` adds in int64); a bool result
     (comparisons) in NumPy's common operand dtype, undemoted (``int64 == 0.5``
-    compares in float64; so does a 0-d float32 array with a Python float)."""
+    compares in float64; so does a 0-d float32 array with a Python float).
+
+    ``stepped``: the lowering's result jumps with the operands' last bits (``//``,
+    ``%``); there a demoted result of only 0-d arrays and Python numbers is computed in
+    float64 as NumPy's scalar rule does (``float32(-0.61) // 0.001`` is -611, in
+    float32 -610). Continuous ops keep float32: their difference is a rounding, and a
+    cast in a training graph would keep MXNet's native backward pass from being taken."""
     kind = out.kind
     if kind == "f":
         target = out
-        if numpy_out != out and any(type(o) is Array and o._dtype.char in _WIDE_INTS
-                                    for o in operands):
+        if numpy_out != out and (
+                any(type(o) is Array and o._dtype.char in _WIDE_INTS for o in operands) or
+                stepped and all(not o._shape for o in operands if type(o) is Array)):
             target = numpy_out
         elif out == _F16 and not half:
             # NumPy's float16 loops compute in float32 and round (``half``: the lowering

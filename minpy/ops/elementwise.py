@@ -367,6 +367,11 @@ def _mod_mx(F, x, y):
     return F.np.where(F.np.equal(yc, 0), F.np.full_like(r, float("nan")), r)
 
 
+# their results jump with the operands' last bits: 0-d operands compute in NumPy's
+# scalar dtype (dispatch/infer.py's _promotion)
+_floor_divide_mx.stepped = _mod_mx.stepped = True
+
+
 def _power_mx(F, x, y):
     dt = result_dtype(x, y)
     if dt.kind != "f":
