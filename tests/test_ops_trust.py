@@ -487,6 +487,23 @@ def test_0d_float32_floor_divide_and_mod_compute_as_numpy_scalars(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_python_floats_with_float16_arrays_are_rounded_to_float16_first(mode):
+    """NumPy's float16 loop takes a Python float (or a 0-d float32 array) as float16:
+    x + 0.1 adds 0.0999755859375 (one float16 ULP apart from adding 0.1 in float32 on
+    about 11,000 of the finite values); a float beyond float16's range keeps its value
+    (NumPy widens the result: 0 * 1e5 is 0, not NaN)."""
+    x = onp.arange(65536, dtype="uint16").view("float16")
+    x = x[onp.isfinite(x)]
+    s32 = onp.array(2.7, dtype="float32")
+    with onp.errstate(all="ignore"):
+        for f, ref in ((lambda a: a + 0.1, x + 0.1), (lambda a: a * 2.7, x * 2.7),
+                       (lambda a: 0.3 - a, 0.3 - x), (lambda a: a / 0.3, x / 0.3),
+                       (lambda a: a * np.array(s32), x * s32),
+                       (lambda a: a * 1e5, (x * 1e5).astype("float16"))):
+            same(run(mode, f, np.array(x)), ref)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_float_written_into_integer_arrays_converts_as_numpy(mode):
     """NumPy stores int(v) wrapped to the dtype (-1.5 into uint8 is 255) and raises
     OverflowError beyond int64 and ValueError for NaN before checking the index; MinPy

@@ -14,7 +14,7 @@ from . import policy as _policy
 from . import stats as _stats
 from .registry import Op
 from .infer import (_HOLDABLE, _SCALAR_DUMMY, Inferred, _after_casts, _dummy,  # noqa: F401
-                    _rename, _shape_cache, demote, infer)
+                    _rename, _shape_cache, demote, infer, round_scalar)
 
 F_ND = _mx.nd            # eager lowering namespace (F.np, F.npx)
 
@@ -446,6 +446,7 @@ def call(op: Op, args: tuple, kwargs: dict, skip: int = 0):
         if info.casts is not None:
             astype = _ASTYPE
             operands = tuple(o if dt is None else call(astype, (o, dt), None)
+                             if type(o) is Array else round_scalar(o, dt)
                              for o, dt in zip(operands, info.casts))
             info = info.cast_info or _after_casts(op, operands, attrs, info)
         eng = _lazy.engine

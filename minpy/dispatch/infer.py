@@ -216,10 +216,24 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
                   for o in operands)
     if target == _F32 and out == _F16:
         # NumPy's float16 loop takes its operands as float16 first: an int64 of 2**63
-        # is inf there (float32 would hold it); the lowering widens float16 to float32
-        casts = tuple(_F16 if c is not None and o._dtype.kind in "iu" and o._dtype.itemsize > 1
+        # is inf there (float32 would hold it), a 0-d float32 or a Python float 0.1 is
+        # 0.0999755859375; the lowering widens float16 to float32. A Python float's
+        # entry is rounded by the caller (``round_scalar``). A Python int keeps its
+        # value (NumPy widens the result for one float16 cannot hold: 2049 + 1 is 2050,
+        # which MinPy's float16 result holds).
+        casts = tuple(_F16 if (o._dtype != _F16 and o._dtype.itemsize > 1
+                               if isinstance(o, Array) else type(o) is float)
                       else c for c, o in zip(casts, operands))
     return casts if any(c is not None for c in casts) else None
+
+
+def round_scalar(value: float, dtype: _onp.dtype) -> float:
+    """A Python float as NumPy's loop of ``dtype`` takes it: rounded to float16 where
+    float16 holds its magnitude (beyond, NumPy widens the result: ``0 * 1e5`` is 0,
+    not ``0 * inf``)."""
+    with _onp.errstate(over="ignore"):
+        r = float(dtype.type(value))
+    return r if r - r == 0 or value - value != 0 else value
 
 
 def _after_casts(op: Op, operands: tuple, attrs: tuple, outer: Inferred) -> Inferred:
