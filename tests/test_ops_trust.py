@@ -375,18 +375,22 @@ def test_round_float16_equals_numpy_on_every_value(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", ["fmod", "logaddexp", "logaddexp2"])
+@pytest.mark.parametrize("name", ["fmod", "logaddexp", "logaddexp2", "fmax", "fmin", "gcd"])
 @pytest.mark.parametrize("shape", [(0,), (3,)])
-def test_numpy_run_ufuncs_count_python_ints_by_kind(name, shape, mode):
-    """Ufuncs MinPy runs through NumPy took NumPy 1.x's value rule for a Python int
-    (``fmod(uint8_array, -2)`` int16 -> int32) where every MXNet-run one takes the kind
-    rule of docs/differences.md (uint8, the int cast to uint8 first; where the result
-    is a float, the int keeps its value, as in MXNet-run ufuncs)."""
+@pytest.mark.parametrize("zero_d", [False, True])
+def test_numpy_run_ufuncs_count_python_ints_by_kind(name, shape, zero_d, mode):
+    """Ufuncs MinPy runs through NumPy (registered without a lowering, or plain
+    fallbacks such as fmax) took NumPy 1.x's value rule for a Python int or a 0-d
+    array (``fmod(uint8_array, -2)`` int16 -> int32) where every MXNet-run one takes
+    the kind rule of docs/differences.md (uint8, the int cast to uint8 first; where
+    the result is a float, the int keeps its value, as in MXNet-run ufuncs)."""
     x = onp.array([7, 200, 3][:shape[0]], dtype="uint8")
     for s in (-2, 3):
         with onp.errstate(all="ignore"):
-            ref = getattr(onp, name)(x, onp.array(s).astype("uint8") if name == "fmod" else s)
-        got = run(mode, lambda a: getattr(np, name)(a, s), np.array(x, dtype="uint8"))
+            ref = getattr(onp, name)(x, s if name.startswith("logaddexp") else
+                                     onp.array(s).astype("uint8"))
+        arg = np.array(s) if zero_d else s
+        got = run(mode, lambda a: getattr(np, name)(a, arg), np.array(x, dtype="uint8"))
         same(got, ref)
 
 

@@ -356,28 +356,42 @@ def from_host_result(r, ctx, f64: bool):
     return r
 
 
+def _weak_kind(h) -> str:
+    """The kind of a Python number or 0-d array (counted by kind), else ''."""
+    t = type(h)
+    if t is int:
+        return "i"
+    if t is float:
+        return "f"
+    return h.dtype.kind if t is _onp.ndarray and not h.ndim and h.dtype.kind in "iuf" else ""
+
+
 def _kind_rule(uf, host: list) -> list:
-    """Python numbers beside an n-d array counted by kind, as MXNet-run ufuncs count
-    them (docs/differences.md): ``fmod(uint8_array, -2)`` is uint8 (NumPy 1.x widens by
-    value), the number cast to the common dtype first. Where the result is a float
-    (``logaddexp(uint8_array, -1)``, float16) the number keeps its value, as there."""
-    if not any(type(h) in (int, float) for h in host) or \
-            not any(isinstance(h, _onp.ndarray) and h.ndim for h in host):
+    """Python numbers and 0-d arrays beside an n-d array counted by kind, as MXNet-run
+    ufuncs count them (docs/differences.md): ``fmod(uint8_array, -2)`` is uint8 (NumPy
+    1.x widens by value), the number cast to the common dtype first. Where the result
+    is a float (``logaddexp(uint8_array, -1)``, float16) an integer keeps its value, as
+    there."""
+    kinds = [_weak_kind(h) for h in host]
+    if not any(kinds) or not any(type(h) is _onp.ndarray and h.ndim for h in host):
         return host
     try:
-        common = _onp.result_type(*[_SCALAR_DUMMY.get(type(h), h) for h in host])
+        common = _onp.result_type(*[h if not k else _SCALAR_DUMMY.get(type(h)) if type(h) is not
+                                    _onp.ndarray else _onp.zeros((), h.dtype)
+                                    for h, k in zip(host, kinds)])
         with _onp.errstate(all="ignore"):
             out = uf(*[_onp.zeros(1, common)] * len(host))
     except (TypeError, ValueError):
         return host
     out = (out[0] if isinstance(out, tuple) else out).dtype
-    if common.kind not in "iuf":
-        return host
+    if common.kind not in "iuf" or out.kind == "b":
+        return host      # comparisons compare the values
     if out.kind == "f" and common.kind in "iu":
-        # a float result of integers: a Python int keeps its value, in that float type
-        return [_onp.array(h).astype(out) if type(h) is int else h for h in host]
-    return [_onp.array(h).astype(common) if type(h) is int or
-            (type(h) is float and common.kind == "f") else h for h in host]
+        # a float result of integers: an integer keeps its value, in that float type
+        return [_onp.asarray(h).astype(out) if k in ("i", "u") else h
+                for h, k in zip(host, kinds)]
+    return [_onp.asarray(h).astype(common) if k in ("i", "u") or (k == "f" and common.kind == "f")
+            else h for h, k in zip(host, kinds)]
 
 
 def run_numpy(op: Op, operands: tuple, attrs: tuple, ctx):

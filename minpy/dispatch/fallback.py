@@ -90,6 +90,9 @@ def run_on_host(qualname: str, fn, args: tuple, kwargs: dict, mutates: bool = Fa
     elif isinstance(out, tuple) and out and all(isinstance(o, Array) for o in out):
         outs = out
     host_args = list(_host(a) for a in args)
+    if type(fn) is _onp.ufunc and len(host_args) > 1 and arrays:
+        # Python numbers count by kind here too (``fmax(uint8_array, -1)`` is uint8)
+        host_args = _call._kind_rule(fn, host_args)
     target = None
     if mutates and args and isinstance(args[0], Array):
         target = args[0]

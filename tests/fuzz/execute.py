@@ -347,9 +347,10 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
             if onp.asarray(vals[i]).dtype.kind == "b" or \
                     (common.kind in "iub" and onp.asarray(vals[i]).dtype.kind == "f"):
                 continue     # no kind change (bools; floats NumPy rejects for ints)
-            # a float result of integers: a Python int keeps its value, in that float type
-            to = out if out.kind == "f" and common.kind in "iu" and type(vals[i]) is int \
-                else common
+            # a float result of integers: a Python int or 0-d integer array keeps its
+            # value, in that float type
+            to = out if out.kind == "f" and common.kind in "iu" and \
+                onp.asarray(vals[i]).dtype.kind in "iu" else common
             args[i] = {"v": len(pool)}
             pool.append(onp.asarray(vals[i]).astype(to))
     return dict(step, args=args), pool, None
