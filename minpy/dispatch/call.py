@@ -366,6 +366,11 @@ def _weak_kind(h) -> str:
     return h.dtype.kind if t is _onp.ndarray and not h.ndim and h.dtype.kind in "iuf" else ""
 
 
+def _kind_dummy(h):
+    """A zero of ``h``'s type, which NumPy's value rule counts by kind alone."""
+    return _onp.zeros((), h.dtype) if type(h) is _onp.ndarray else _SCALAR_DUMMY[type(h)]
+
+
 def _kind_rule(uf, host: list) -> list:
     """Python numbers and 0-d arrays beside an n-d array counted by kind, as MXNet-run
     ufuncs count them (docs/differences.md): ``fmod(uint8_array, -2)`` is uint8 (NumPy
@@ -376,9 +381,7 @@ def _kind_rule(uf, host: list) -> list:
     if not any(kinds) or not any(type(h) is _onp.ndarray and h.ndim for h in host):
         return host
     try:
-        common = _onp.result_type(*[h if not k else _SCALAR_DUMMY.get(type(h)) if type(h) is not
-                                    _onp.ndarray else _onp.zeros((), h.dtype)
-                                    for h, k in zip(host, kinds)])
+        common = _onp.result_type(*[_kind_dummy(h) if k else h for h, k in zip(host, kinds)])
         with _onp.errstate(all="ignore"):
             out = uf(*[_onp.zeros(1, common)] * len(host))
     except (TypeError, ValueError):
