@@ -533,6 +533,35 @@ def test_float_written_into_integer_arrays_converts_as_numpy(mode):
         run(mode, lambda a: _nan_into(a), np.zeros((1, 0), dtype="int32"))
 
 
+ORDER_CASES = [((1, 0), (onp.array([0, 0]), -1)), ((3,), (onp.array([5]),)),
+               ((1, 3), (onp.array([0, 0]), 7)), ((1, 3), (0, onp.array([7]))),
+               ((2, 3), (slice(None), onp.array([5]))), ((1, 3), (onp.array([0]), onp.array(5))),
+               ((3,), ([5],)), ((3,), (onp.array([0]), 1)),
+               ((2, 3), (onp.array([0]), onp.array([True, False]))),
+               ((1, 0), (onp.array([0, 0]), onp.array([-1])))]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,idx", ORDER_CASES)
+@pytest.mark.parametrize("v", [onp.nan, 1e30])
+def test_assignment_checks_index_and_value_in_numpys_order(shape, idx, v, mode):
+    """NumPy checks integers, 0-d and bool indices and the index's form first, converts
+    the value next (NaN: ValueError, 1e30: OverflowError), and checks integer arrays'
+    bounds last; MinPy converted the value first whenever any part was an array
+    (``z[np.array([0, 0]), -1] = nan`` on a (1, 0) array: ValueError, NumPy IndexError)."""
+    ref = onp.zeros(shape, "int32")
+    with pytest.raises(Exception) as want:
+        ref[idx] = v
+    m_idx = tuple(np.array(p) if isinstance(p, onp.ndarray) else p for p in idx)
+
+    def f(a):
+        a = a.copy()
+        a[m_idx] = v
+        return a
+    with pytest.raises(want.type):
+        run(mode, f, np.zeros(shape, dtype="int32"))
+
+
 def _nan_into(a):
     a = a.copy()
     a[-1, np.array([-1, -1], dtype="int32")] = onp.nan

@@ -254,8 +254,17 @@ def _setitem_bind(x, value, index=None):
         template, arrays = split_index(index, shape)
     except IndexError:
         parts = index if isinstance(index, tuple) else (index,)
-        if any(isinstance(p, (list, _onp.ndarray)) or hasattr(p, "_shape") for p in parts):
-            _scalar_fits(x, value)    # an advanced assignment converts its value first
+        late = [_checked_late(p) for p in parts]
+        if any(late):
+            # NumPy checks integers, bool masks and the index's form first, then converts
+            # the value, then the integer arrays' bounds: is the error theirs?
+            try:
+                split_index(tuple(_onp.zeros((0,) * _onp.ndim(p), "int64") if lt else p
+                                  for p, lt in zip(parts, late)), shape)
+            except IndexError:
+                pass
+            else:
+                _scalar_fits(x, value)
         _value_fits(value, index, shape)     # NumPy checks the value's shape first
         raise
     value = _scalar_fits(x, value)
@@ -263,6 +272,16 @@ def _setitem_bind(x, value, index=None):
         _element_fits(x, value)
     unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
     return (x, value, *arrays), (("index", template), ("unique", unique))
+
+
+def _checked_late(p) -> bool:
+    """Whether NumPy checks this index part's bounds only after converting the value of
+    an assignment: integer arrays of one or more dimensions and lists (not integers,
+    0-d arrays or bool masks)."""
+    if isinstance(p, list):
+        return True
+    dt = getattr(p, "dtype", None)
+    return dt is not None and _onp.dtype(dt).kind in "iu" and _onp.ndim(p) > 0
 
 
 def _scalar_fits(x, value):

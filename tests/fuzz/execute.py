@@ -342,7 +342,9 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
             out = uf(*[onp.zeros(1, common)] * uf.nin)
             out = (out[0] if isinstance(out, tuple) else out).dtype
         except (TypeError, ValueError):
-            out = common
+            # no loop for the common dtype (``ldexp(float16_array, 1)``, whose operands
+            # have different roles): NumPy's own rule, as minpy's ``_kind_rule`` leaves it
+            return None
         for i in weak:
             if onp.asarray(vals[i]).dtype.kind == "b" or \
                     (common.kind in "iub" and onp.asarray(vals[i]).dtype.kind == "f"):

@@ -27,6 +27,8 @@ sinh sqrt square tan tanh trunc copy atleast_1d atleast_2d ravel""".split()
 BINARY = """add arctan2 bitwise_and bitwise_or bitwise_xor copysign divide equal floor_divide fmod
 greater greater_equal hypot less less_equal logaddexp logaddexp2 logical_and logical_or
 logical_xor maximum minimum mod multiply not_equal power remainder subtract true_divide""".split()
+# NumPy ufuncs MinPy runs through its fallback (host copies): kind rule, demotion, breaks
+FALLBACK = "fmax fmin heaviside nextafter ldexp gcd lcm float_power".split()
 REDUCE_KD = ["all", "amax", "amin", "any", "max", "min", "ptp"]      # axis, keepdims
 REDUCE_DT = ["mean", "sum", "prod"]                                 # axis, dtype, keepdims
 REDUCE_DDOF = ["std", "var"]
@@ -39,7 +41,7 @@ LINALG = "dot inner matmul outer tensordot vdot einsum".split()
 CREATION = """arange empty empty_like eye full full_like identity linspace ones zeros ones_like
 zeros_like""".split()
 # every public, non-random registry name the generator covers (checked by the tests)
-COVERED = set(UNARY + BINARY + REDUCE_KD + REDUCE_DT + REDUCE_DDOF + REDUCE_AX + CUMUL + SHAPE
+COVERED = set(UNARY + BINARY + FALLBACK + REDUCE_KD + REDUCE_DT + REDUCE_DDOF + REDUCE_AX + CUMUL + SHAPE
               + LINALG + CREATION + ["astype"])
 METHODS = ["sum", "mean", "prod", "max", "min", "argmax", "argmin", "std", "var", "all", "any",
            "cumsum", "swapaxes", "squeeze", "ravel", "clip", "round", "repeat", "argsort",
@@ -242,7 +244,7 @@ class Gen:
 
     def g_binary(self) -> None:
         i = _need(self.pick())
-        name = self.rng.choice(BINARY)
+        name = self.rng.choice(BINARY + FALLBACK)
         j = self.partner(i)
         a, b = {"v": i}, {"v": j}
         if self.rng.random() < 0.2:
