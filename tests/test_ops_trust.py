@@ -576,3 +576,18 @@ def test_0d_int64_compared_with_an_int32_array_keeps_int64(mode):
     b = onp.array([[-4, 2]], dtype="int32")
     same(run(mode, lambda x, y: x < y, np.array(a, dtype="int64"), np.array(b, dtype="int32")), a < b)
     same(run(mode, lambda x, y: x > y, np.array(a, dtype="int64"), np.array(b, dtype="int32")), a > b)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_numpy_long_long_results_are_int64(mode):
+    """NumPy's ``gcd`` of int64 operands can return its long long type (equal to int64,
+    a type of its own), which MXNet's dtype table lacked: KeyError under @jit."""
+    big = 9007199254740993
+    x = onp.array([big, 0, 12], dtype="int64")
+    s = onp.array(big, dtype="int64")
+    for f, ref in ((lambda a, b: np.gcd(a, b), onp.gcd(x, s)),
+                   (lambda a, b: np.lcm(a, 3) + b, onp.lcm(x, 3) + s)):
+        same(run(mode, f, np.array(x), np.array(s)), ref)
+    got = np.array(onp.array([1, -2], dtype="q"))
+    assert got.dtype == onp.int64 and got.dtype.char == onp.dtype("int64").char
+    same(got.asnumpy(), onp.array([1, -2], dtype="int64"))
