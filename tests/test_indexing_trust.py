@@ -652,3 +652,55 @@ def test_writing_one_integer_element_converts_the_value_as_numpy(shape, dt, idx,
             assert gerr is None, (v, gerr)
             assert got.dtype == ref.dtype
             onp.testing.assert_array_equal(got, ref)
+
+
+WIDE_VIEWS = [((1, 1, 2, 2, 3), (slice(-3, None), onp.array([True]), onp.array([False, True]), -2,
+                                 None, slice(-3, None, 2))),
+              ((2, 2, 2, 2, 2), (None, 0, slice(None), onp.array([1, 0]), slice(None), None)),
+              ((2, 3, 2, 2, 2), (onp.array([[0], [1]]), slice(None), 1, None, onp.array([0, 1])))]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,idx", WIDE_VIEWS)
+def test_index_whose_intermediates_pass_five_dimensions(shape, idx, mode):
+    """``x[:, mask, mask, -2, None, ::2]`` on a 5-d array: its result has 4 dimensions
+    but the lowering's view with the new axis has 6, past MXNet's kernels ('ndim=6
+    too large', from a 30-minute fuzz run): such an index runs on host copies; the
+    assignment and the gradient through the same index too."""
+    x = A(*shape)
+    want, we = outcome(lambda: x[idx])
+    midx = tuple(np.array(i) if isinstance(i, onp.ndarray) else i for i in idx)
+    check_same(want, we, lambda: run_in(mode, lambda a: a[midx], [x]))
+
+    def store(a):
+        a = a.copy()
+        a[midx] = -1.0
+        return a
+    ref = x.copy()
+    ref[idx] = -1.0
+    check_same(ref, None, lambda: run_in(mode, store, [x]))
+    g = grad(lambda a: (a[midx] * 2.0).sum())(np.array(x))
+    gref = onp.zeros_like(x)
+    onp.add.at(gref, idx, 2.0)
+    onp.testing.assert_array_equal(g.asnumpy(), gref)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_boolean_mask_of_another_shape_is_an_index_error_before_the_value(mode):
+    """NumPy checks a boolean mask's shape before the value of a whole-array mask
+    assignment: ``v[mask_of_2] = zeros((1, 4))`` on a (4,) array is IndexError (MinPy
+    raised the value's TypeError first)."""
+    for shape, mask, vshape in (((4,), [True, False], (1, 4)),
+                                ((2, 2), [[1, 0, 1], [1, 1, 1]], (1, 3)),
+                                ((4,), [True, False, True, True], (1, 3))):
+        m = onp.array(mask, dtype=bool)
+        x = onp.ones(shape, "float32")
+
+        def store(a):
+            a = a.copy()
+            a[np.array(m)] = np.zeros(vshape)
+            return a
+        ref = x.copy()
+        want, we = outcome(lambda: ref.__setitem__(m, onp.zeros(vshape, "float32")))
+        assert we is not None
+        check_same(None, we, lambda: run_in(mode, store, [x]))

@@ -194,13 +194,16 @@ def _getitem_mx(F, x, *arrays, index):
 
 
 def _view_width(first: int):
-    """The dimensions of ``x[index]`` for a lowering whose index arrays start at
-    operand ``first`` (x is operand 0): MXNet's kernels must hold that view too."""
+    """The most dimensions an array has on the way to ``x[index]`` (x with its new axes,
+    the stacked gather index, the gathered block before its transpose, the view), for
+    a lowering whose index arrays start at operand ``first`` (x is operand 0): MXNet's
+    kernels must hold each of them."""
     def width(operands, kw) -> int:
-        arrays = operands[first:]
-        nones = sum(1 for t in kw["index"] if t[0] == "n")
-        adv = max((len(getattr(a, "shape", ())) for a in arrays), default=0)
-        return len(operands[0].shape) + nones - len(arrays) + adv
+        p = _sym.plan(kw["index"], tuple(operands[0].shape),
+                      tuple(tuple(a.shape) for a in operands[first:]))
+        if not p.adv:
+            return max(len(p.yshape), len(p.out))
+        return max(len(p.yshape), len(p.bshape) + 1, len(p.bshape) + len(p.rest), len(p.out))
     return width
 
 
@@ -245,8 +248,9 @@ defop("_index_add", nin=-1, bind=_index_add_bind, mx=_index_add_mx, np=_index_ad
 def _setitem_bind(x, value, index=None):
     mask = index[0] if isinstance(index, tuple) and len(index) == 1 else index
     if getattr(getattr(mask, "dtype", None), "kind", None) == "b" and \
-            _onp.ndim(mask) == len(getattr(x, "shape", ())) and _onp.ndim(value) > 1:
-        # NumPy's whole-array boolean assignment takes values in mask order only
+            tuple(_onp.shape(mask)) == tuple(getattr(x, "shape", ())) and _onp.ndim(value) > 1:
+        # NumPy's whole-array boolean assignment takes values in mask order only (a
+        # mask of another shape is an IndexError first)
         raise TypeError(f"NumPy boolean array indexing assignment requires a 0 or "
                         f"1-dimensional input, input has {_onp.ndim(value)} dimensions")
     shape = tuple(getattr(x, "shape", ()))
