@@ -440,9 +440,10 @@ for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_eq
 for _name in ("logical_and", "logical_or", "logical_xor"):
     defop(_name, nin=2, scalar_ok=True, nondiff=True, mx=_logical(_name.split("_")[1]),
           promote=True)
+# promoted: int8 & uint8 is NumPy's int16, held (and computed) in int32 by MinPy
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
     defop(_name, nin=2, scalar_ok=True, nondiff=True,
-          mx=_binary(_name, on_bool=_logical(_name.split("_")[1])))
+          mx=_binary(_name, on_bool=_logical(_name.split("_")[1])), promote=True)
 
 # ---------------------------------------------------------------------------- three-way
 
