@@ -190,7 +190,7 @@ def from_host(value, ctx=None, dtype=None):
     held = _HOLDABLE.get(arr.dtype)
     if held is not None:       # uint16, uint64, ...: held in the next wider dtype MXNet has
         arr = arr.astype(held)
-    elif arr.dtype.char in "qQ" and arr.dtype.char != _onp.dtype(arr.dtype.name).char:
+    elif arr.dtype.char == "q" and _onp.dtype(arr.dtype.name).char != "q":
         # NumPy's long long (``gcd`` of int64 returns it): equal to int64 but a type of
         # its own, which MXNet's dtype table has no entry for
         arr = arr.view(arr.dtype.name)

@@ -3,6 +3,7 @@ casts that make MXNet compute in NumPy's dtype. Cached per (op, attrs, operand
 signature), so the eager and lazy hot paths pay one dict lookup."""
 from __future__ import annotations
 
+import math as _math
 import warnings as _warnings
 
 import numpy as _onp
@@ -233,7 +234,7 @@ def round_scalar(value: float, dtype: _onp.dtype) -> float:
     not ``0 * inf``)."""
     with _onp.errstate(over="ignore"):
         r = float(dtype.type(value))
-    return r if r - r == 0 or value - value != 0 else value
+    return r if _math.isfinite(r) or not _math.isfinite(value) else value
 
 
 def _after_casts(op: Op, operands: tuple, attrs: tuple, outer: Inferred) -> Inferred:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as _onp
 
 from ..dispatch import call as _call_mod
+from ..dispatch import infer as _infer
 from ..dispatch.registry import defop
 from . import _symindex as _sym
 from ._util import c, unbroadcast
@@ -534,24 +535,20 @@ def _astype_bind(x, dtype=None, copy=True):
     return (x,), (("dtype", dt.name),)
 
 
-# integer dtypes MXNet has no arrays of: (bits, signed, the dtype that holds them)
-_HELD_INTS = {"uint16": (16, False, "int32"), "int16": (16, True, "int32"),
-              "uint32": (32, False, "int64"), "uint64": (64, False, "int64")}
-
-
 def _astype_mx(F, x, dtype):
     """A cast; to an integer dtype MXNet cannot hold, the value that dtype would hold
     (wrapped to its bits, as NumPy's cast), in the dtype that holds it."""
-    held = _HELD_INTS.get(dtype)
-    if held is None:
+    dt = _onp.dtype(dtype)
+    into = _infer._HOLDABLE.get(dt)
+    if into is None:
         return x.astype(dtype)
-    bits, signed, into = held
+    bits = 8 * dt.itemsize
     v = x.astype("int64")
     if bits < 64:
         v = F.np.bitwise_and(v, (1 << bits) - 1)
-        if signed:
+        if dt.kind == "i":
             v = F.np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
-    return v.astype(into)
+    return v.astype(into.name)
 
 
 defop("astype", bind=_astype_bind, mx=_astype_mx,

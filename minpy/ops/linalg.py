@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as _onp
 
+from ..dispatch import infer as _infer
 from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from . import fused as _fused
 from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
@@ -31,8 +32,9 @@ def _in_float(fn, int_fn=None):
         # integer operands is computed in float64 and rounded once (float32 sums of such
         # products overflow to inf - inf = NaN where NumPy's finish at -inf)
         work = _F32 if dt == _F16 else (dt if dt.kind == "f" else _onp.dtype("float64"))
-        if dt == _F32 and any(operand_dtype(v) is not None and operand_dtype(v).char in "iIlLqQ"
-                              for v in (a, b)) and result_dtype(a, b, demote=False) == _F64:
+        if dt == _F32 and any(operand_dtype(v) is not None and
+                              operand_dtype(v).char in _infer._WIDE_INTS for v in (a, b)) and \
+                result_dtype(a, b, demote=False) == _F64:
             work = _F64
         r = fn(F, cast(a, work), cast(b, work), **attrs)
         if dt.kind == "f":
