@@ -216,6 +216,13 @@ def test_oracle_encodes_the_documented_kind_rule_only():
     assert isinstance(e, ValueError)
     r, e = numpy_ref({"k": "binop", "name": "==", "args": [{"v": 0}, -1]}, pool)
     assert e is None and r.tolist() == [False, False, False]
+    # comparisons keep NumPy's rule for 0-d arrays too: 1 < 2**32 (cast to int32, 0)
+    big = pool + [onp.array(2 ** 32, "int64")]
+    for name in ("less", "greater_equal", "not_equal"):
+        r, e = numpy_ref({"k": "call", "name": name, "args": [{"v": 1}, {"v": 3}]}, big)
+        assert e is None and r.tolist() == getattr(onp, name)(i32, 2 ** 32).tolist()
+    r, e = numpy_ref({"k": "binop", "name": "<", "args": [{"v": 0}, 256]}, pool)
+    assert r.tolist() == [True, True, True]
     r, e = numpy_ref({"k": "binop", "name": "+", "args": [{"v": 0}, 1]}, pool)
     assert r.tolist() == [1, 2, 201]                               # values that fit: NumPy's
     r, e = numpy_ref({"k": "binop", "name": "+", "args": [{"v": 1}, 2.5]}, pool)

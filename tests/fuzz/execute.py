@@ -342,8 +342,11 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
     else:
         return None
     uf = getattr(onp, name or "", None)
-    if not isinstance(uf, onp.ufunc) or all(t.endswith("?") for t in uf.types):
-        return None      # not a ufunc, or a comparison (or logical function)
+    if not isinstance(uf, onp.ufunc) or \
+            all(t.endswith("?") for t in uf.types if "O" not in t):
+        # not a ufunc, or a comparison (or logical function): NumPy's rule (their object
+        # loop 'OO->O' is no numeric result)
+        return None
     specs = step.get("args", [])[:nin]
     vals = [resolve(a, pool_np, onp) for a in specs]
     # the target of an in-place operator keeps its dtype: it is the output
