@@ -126,7 +126,8 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
                      tuple(_HOLDABLE.get(d, d) for d in dts), kw, operands)
     if op.promote:
         entry.casts = _promotion(operands, _onp.dtype(res[1][0]), entry.dtypes[0],
-                                 getattr(op.mx, "half", False), getattr(op.mx, "stepped", False))
+                                 getattr(op.mx, "half", False), getattr(op.mx, "stepped", False),
+                                 getattr(op.mx, "narrow", False))
     entry.lower = mx = op.mx
     plain = getattr(mx, "plain", None)
     if plain is not None and op.promote and entry.casts is None and \
@@ -172,7 +173,7 @@ _WIDE_INTS = frozenset("iIlLqQ")     # integer types float32 cannot hold exactly
 
 
 def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = False,
-               stepped: bool = False):
+               stepped: bool = False, narrow: bool = False):
     """Casts that make MXNet compute in the dtype NumPy computes in (or an exact
     equivalent: float16 results are computed in float32 and rounded, as NumPy does).
 
@@ -189,7 +190,11 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
     ``%``); there a demoted result of only 0-d arrays and Python numbers is computed in
     float64 as NumPy's scalar rule does (``float32(-0.61) // 0.001`` is -611, in
     float32 -610). Continuous ops keep float32: their difference is a rounding, and a
-    cast in a training graph would keep MXNet's native backward pass from being taken."""
+    cast in a training graph would keep MXNet's native backward pass from being taken.
+
+    ``narrow``: the lowering computes an integer dtype MXNet has no arrays of itself
+    (``int8_array ** uint8_array`` is int16, held in int32, and wraps as int16): its
+    operands reach it uncast."""
     kind = out.kind
     if kind == "f":
         target = out
@@ -202,6 +207,8 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
             # rounds its float16 steps itself)
             target = _F32
     elif kind in "iu":
+        if narrow and numpy_out != out:
+            return None
         target = out
     else:
         try:

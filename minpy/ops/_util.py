@@ -102,11 +102,12 @@ _MX_DTYPES = frozenset(_onp.dtype(d) for d in ("float16", "float32", "float64", 
 def cast(v, dt):
     """``v`` as dtype ``dt`` (Python scalars and arrays already of ``dt`` unchanged).
 
-    A dtype MXNet has no arrays of (int16 from ``int8_array + 1000``) leaves ``v``
-    as it is; the call path decides what such a result becomes.
+    A dtype MXNet has no arrays of (int16, NumPy's dtype for ``int8_array @
+    uint8_array``) is its holding dtype, as results of that dtype are (int32): the
+    operands then reach MXNet in one dtype.
     """
     d = operand_dtype(v)
-    dt = _onp.dtype(dt)
+    dt = _call._HOLDABLE.get(_onp.dtype(dt), _onp.dtype(dt))
     if d is None or d == dt or dt not in _MX_DTYPES:
         return v
     r = v.astype(dt.name)
@@ -204,7 +205,7 @@ def int_power(F, x, y, dt, bits: int = None):
             e >>= 1
             if e:
                 base = base * base
-        return out
+        return wrapped(F, out, dt)
     if F is _mx.nd:
         host = y.asnumpy()
         if host.size and host.min() < 0:
@@ -220,7 +221,21 @@ def int_power(F, x, y, dt, bits: int = None):
         if k + 1 < bits:
             base = base * base
             e = _div_scalar(F, e, 2)
-    return out
+    return wrapped(F, out, dt)
+
+
+def wrapped(F, out, dt):
+    """Integers computed in the holding dtype of ``dt`` (int32 for int16), wrapped
+    around as ``dt`` would (``int8_array ** uint8_array`` is int16 in NumPy): the low
+    bits of a product do not depend on the width it was computed in."""
+    dt = _onp.dtype(dt)
+    if dt in _MX_DTYPES or dt.kind not in "iu":
+        return out
+    low = F.np.bitwise_and(out, (1 << (8 * dt.itemsize)) - 1)
+    if dt.kind == "u":
+        return low
+    half = 1 << (8 * dt.itemsize - 1)
+    return F.np.bitwise_and(out + half, (1 << (8 * dt.itemsize)) - 1) - half
 
 
 def via_int8(F, x, fn):

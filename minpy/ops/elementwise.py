@@ -380,6 +380,7 @@ def _power_mx(F, x, y):
 
 
 _power_mx.float_plain = _plain("power")
+_power_mx.narrow = True       # int_power wraps an int16 result (held in int32) itself
 # an integer power checks its exponents' signs (NumPy raises for negative ones): eagerly
 _power_mx.eager_when = lambda operands, dtypes: dtypes[0].kind != "f"
 

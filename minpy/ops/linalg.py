@@ -6,7 +6,7 @@ import numpy as _onp
 from ..dispatch import infer as _infer
 from ..dispatch.registry import REGISTRY, defop, mark_mxgrad
 from . import fused as _fused
-from ._util import c, cast, operand_dtype, result_dtype, unbroadcast
+from ._util import c, cast, operand_dtype, result_dtype, unbroadcast, wrapped
 
 
 _F16, _F32, _F64 = _onp.dtype("float16"), _onp.dtype("float32"), _onp.dtype("float64")
@@ -26,7 +26,8 @@ def _in_float(fn, int_fn=None):
                 # value modulo 256
                 r = (int_fn or fn)(F, cast(a, _I32), cast(b, _I32), **attrs)
                 return r.astype("uint8")
-            return (int_fn or fn)(F, cast(a, dt), cast(b, dt), **attrs)
+            # (an int16 result, of int8 and uint8 operands, sums in int32 and wraps)
+            return wrapped(F, (int_fn or fn)(F, cast(a, dt), cast(b, dt), **attrs), dt)
         # float16 products accumulate in float32, as NumPy's do (MXNet's CPU tensordot
         # has no float16 kernel); a float64 result demoted to float32 because of 32/64-bit
         # integer operands is computed in float64 and rounded once (float32 sums of such
@@ -332,7 +333,8 @@ def _einsum_vjp(g, ans, operands, subscripts):
 
 
 defop("einsum", nin=-1, bind=_einsum_bind, grad=_einsum_vjp,
-      mx=lambda F, *ops, subscripts: F.np.einsum(subscripts, *[cast(o, result_dtype(*ops)) for o in ops]),
+      mx=lambda F, *ops, subscripts: wrapped(F, F.np.einsum(
+          subscripts, *[cast(o, result_dtype(*ops)) for o in ops]), result_dtype(*ops)),
       np=lambda *ops, subscripts: _onp.einsum(subscripts, *ops))
 
 
