@@ -704,3 +704,33 @@ def test_boolean_mask_of_another_shape_is_an_index_error_before_the_value(mode):
         want, we = outcome(lambda: ref.__setitem__(m, onp.zeros(vshape, "float32")))
         assert we is not None
         check_same(None, we, lambda: run_in(mode, store, [x]))
+
+
+EMPTY_MASKS = [((5,), (Z(0, "bool"),)),
+               ((5, 3), (Z((0, 3), "bool"),)),
+               ((5, 3), (Z((0, 2), "bool"),)),                 # a nonzero length is checked
+               ((2, 5), (slice(None), Z(0, "bool"))),
+               ((3, 5, 0, 4), (Ellipsis, Z(0, "bool"), slice(7, None, -1), 0)),
+               ((2, 5), (Z(0, "bool"), onp.array([1, 2]))),    # does not broadcast
+               ((2, 5), (Z(0, "bool"), onp.array([1]))),
+               ((2, 5), (Z(0, "bool"), 7))]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,idx", EMPTY_MASKS)
+def test_length_zero_boolean_mask_is_not_checked_against_its_axis(shape, idx, mode):
+    """NumPy checks only a mask's nonzero lengths against the axes they cover:
+    ``x[..., zeros(0, bool), 7::-1, 0]`` on a (3, 5, 0, 4) array is an empty (0, 3, 0)
+    array (MinPy raised IndexError; from a 30-minute fuzz run); reading and writing."""
+    x = A(*shape)
+    want, we = outcome(lambda: x[idx])
+    midx = tuple(np.array(i) if isinstance(i, onp.ndarray) else i for i in idx)
+    check_same(want, we, lambda: run_in(mode, lambda a: a[midx], [x]))
+
+    def store(a):
+        a = a.copy()
+        a[midx] = -1.0
+        return a
+    ref = x.copy()
+    want, we = outcome(lambda: ref.__setitem__(idx, -1.0))
+    check_same(ref if we is None else None, we, lambda: run_in(mode, store, [x]))

@@ -89,7 +89,9 @@ def _checked(template, arrays, shape, masks=None, check=True):
             continue
         if masks and i in masks:
             for d, m in enumerate(masks[i]):
-                if shape[ax + d] != m:
+                # NumPy checks only a mask's nonzero lengths (a length-0 mask selects
+                # nothing along any axis: ``zeros(5)[zeros(0, bool)]`` is empty)
+                if m and shape[ax + d] != m:
                     raise IndexError(f"boolean index did not match indexed array along "
                                      f"dimension {ax + d}; dimension is {shape[ax + d]} but "
                                      f"corresponding boolean dimension is {m}")
