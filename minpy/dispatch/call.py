@@ -10,6 +10,7 @@ import numpy as _onp
 
 from .. import context as _context
 from ..config import config as _config
+from . import errno_guard as _errno_guard
 from . import policy as _policy
 from . import stats as _stats
 from .registry import Op
@@ -307,6 +308,9 @@ def run_mxnet(op: Op, operands: tuple, info: Inferred, ctx):
             return res
     datas = [o._mx() if type(o) is Array else o for o in operands]
     kw = info.kw
+    _errno_guard.guard(operands)
+    if kw:
+        _errno_guard.guard(kw.values())
     try:
         if not datas or "ctx" in kw:
             ctx = kw.get("ctx", ctx)

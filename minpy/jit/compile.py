@@ -25,6 +25,7 @@ from mxnet.base import check_call as _check_call, mx_uint as _uint
 
 from ..config import config as _mconfig
 from ..dispatch import call as _call
+from ..dispatch import errno_guard as _errno_guard
 from ..ops import _util as _ops_util
 from ..ops.fused import MX_BACKWARD_OPS
 from . import counters as _stats
@@ -339,8 +340,11 @@ def _run_node(order, descs, ext, scalars, i, n, args, wait: bool):
     if n.op is native_grad.VJP:
         res = native_grad.interpret(order, descs, ext, scalars, i)
     else:
+        attrs = dict(n.attrs)
+        _errno_guard.guard(args)
+        _errno_guard.guard(attrs.values())
         with n.ctx.mx:
-            res = n.op.mx(_mx.nd, *args, **dict(n.attrs))
+            res = n.op.mx(_mx.nd, *args, **attrs)
         res = list(res) if n.op.multi else [res]
         res = [r if r.dtype == d else r.astype(d) for r, d in zip(res, n.dtypes)]
     if wait:
@@ -551,6 +555,7 @@ def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
 
 def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
     t0 = time.perf_counter()
+    _errno_guard.clear_errno()     # attributes of inf (clip bounds) parse as numbers
     try:
         original, consts = order, []
         try:
