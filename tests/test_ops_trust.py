@@ -688,3 +688,17 @@ def test_inf_scalar_after_a_math_error_on_the_calling_thread():
     assert len(lines) == 2 and all(
         eval(line, {"inf": float("inf")}) == want for line in lines), r.stdout
 
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_negative_0d_integer_exponent_of_an_unsigned_array_raises(mode):
+    """``uint8_array ** int32_0d(-1)``: the kind rule makes the result uint8, but NumPy's
+    check of a negative integer exponent comes first. MinPy cast the exponent to uint8
+    (255) and returned a wrong power without an error (found by the CI fuzz budget)."""
+    a = onp.array([[1, 2], [3, 255]], dtype="uint8")
+    for e in (onp.array(-1, dtype="int32"), onp.array(-(2 ** 31), dtype="int32"),
+              onp.array(-2, dtype="int8")):
+        with pytest.raises(ValueError, match="negative integer powers"):
+            run(mode, lambda x, y: x ** y, np.array(a), np.array(e))
+    got = run(mode, lambda x, y: x ** y, np.array(a), np.array(onp.array(3, dtype="int32")))
+    same(got, a ** onp.uint8(3))

@@ -380,7 +380,9 @@ def _power_mx(F, x, y):
 
 
 _power_mx.float_plain = _plain("power")
-_power_mx.narrow = True       # int_power wraps an int16 result (held in int32) itself
+# int_power casts integer operands itself: after checking the exponents' signs, and
+# wrapping an int16 result (held in int32) as int16
+_power_mx.own_ints = True
 # an integer power checks its exponents' signs (NumPy raises for negative ones): eagerly
 _power_mx.eager_when = lambda operands, dtypes: dtypes[0].kind != "f"
 
