@@ -1,7 +1,7 @@
 """MXNet reads a float attribute with dmlc's ``stod``, which calls inf "Out of range
 value" whenever the calling thread's ``errno`` still says ERANGE from some earlier
-math call on that thread (NumPy's ``log10(0)`` while MinPy infers a shape, a
-generated kernel): ``np.equal(inf, x)`` then failed or succeeded depending on what
+math call on that thread (the C library sets it for ``log(0)`` or an overflow and
+never clears it): ``np.equal(inf, x)`` then failed or succeeded depending on what
 ran before it. The flag is cleared before MXNet parses such a value."""
 from __future__ import annotations
 
