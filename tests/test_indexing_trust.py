@@ -734,3 +734,21 @@ def test_length_zero_boolean_mask_is_not_checked_against_its_axis(shape, idx, mo
     ref = x.copy()
     want, we = outcome(lambda: ref.__setitem__(idx, -1.0))
     check_same(ref if we is None else None, we, lambda: run_in(mode, store, [x]))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["int32", "int8", "uint8", "int64"])
+def test_float_array_into_one_integer_element_goes_through_int64(dt, mode):
+    """NumPy's ``int()`` of a float value written into one element is a C long first,
+    then wraps to the array's dtype: a float32 2**60 into int32 stores 0, 3e9 stores
+    -1294967296 (MinPy stored MXNet's direct cast, -2147483648; from a 30-minute fuzz
+    run)."""
+    for v in (onp.array(2.0 ** 60, "float32"), onp.array(3e9, "float32"),
+              onp.array(-3.7, "float32"), onp.array(60000.0, "float16"),
+              onp.array(-(2.0 ** 62)), onp.array(255.9, "float32")):
+        def f(x, y):
+            x = x.copy()
+            x[-2] = y
+            return x
+        ref = f(Z(4, dt), v)
+        check_same(ref, None, lambda: run_in(mode, f, [Z(4, dt), v]))

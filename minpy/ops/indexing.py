@@ -277,6 +277,7 @@ def _setitem_bind(x, value, index=None):
     value = _scalar_fits(x, value)
     if not arrays and len(template) == len(shape) and all(t[0] == "i" for t in template):
         _element_fits(x, value)
+        value = _through_int64(x, value)
     unique = not hasattr(value, "shape") or _unique(template, arrays, shape)
     return (x, value, *arrays), (("index", template), ("unique", unique))
 
@@ -337,6 +338,18 @@ def _element_fits(x, value) -> None:
     if abs(v) == float("inf"):
         raise OverflowError("cannot convert float infinity to integer")
     raise OverflowError("Python int too large to convert to C long")
+
+
+def _through_int64(x, value):
+    """A float array written into one element of a narrower integer array goes through
+    int64 first, as NumPy's ``int()`` of it does (2**60 into int32 stores 0, 3e9 stores
+    -1294967296); MXNet's direct cast of a value beyond the dtype is undefined."""
+    from ..array import Array
+    dt = getattr(x, "dtype", None)
+    if isinstance(value, Array) and value.dtype.kind == "f" and dt is not None and \
+            _onp.dtype(dt).kind in "iu" and _onp.dtype(dt).itemsize < 8:
+        return value.astype("int64")
+    return value
 
 
 def _value_fits(value, index, shape) -> None:
