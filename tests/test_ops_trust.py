@@ -702,3 +702,15 @@ def test_negative_0d_integer_exponent_of_an_unsigned_array_raises(mode):
             run(mode, lambda x, y: x ** y, np.array(a), np.array(e))
     got = run(mode, lambda x, y: x ** y, np.array(a), np.array(onp.array(3, dtype="int32")))
     same(got, a ** onp.uint8(3))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_0d_integer_powers_follow_numpys_scalar_rule(mode):
+    """Only 0-d operands and Python ints: NumPy's own rule (``int8_0d(6) ** 3`` is int64
+    216); beside an n-d array a 0-d exponent counts by kind and is cast to the array's
+    dtype once its sign is checked (``int32_array ** int64_0d(2**40)`` is ``a ** 0``)."""
+    got = run(mode, lambda x: x ** 3, np.array(onp.array(6, dtype="int8")))
+    same(got, onp.array(6, dtype="int8") ** 3)
+    a = onp.array([2, 3], dtype="int32")
+    got = run(mode, lambda x, y: x ** y, np.array(a), np.array(onp.array(2 ** 40)))
+    same(got, a ** onp.int32(0))

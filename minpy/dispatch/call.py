@@ -469,6 +469,9 @@ def call(op: Op, args: tuple, kwargs: dict, skip: int = 0):
     if backend == "mxnet":
         info = infer(op, operands, attrs)
         if info.casts is not None:
+            pre = getattr(op.mx, "before_casts", None)
+            if pre is not None:
+                pre(operands, info.dtypes[0])
             astype = _ASTYPE
             operands = tuple(o if dt is None else call(astype, (o, dt), None)
                              if type(o) is Array else round_scalar(o, dt)

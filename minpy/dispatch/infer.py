@@ -127,7 +127,7 @@ def infer(op: Op, operands: tuple, attrs: tuple) -> Inferred:
     if op.promote:
         entry.casts = _promotion(operands, _onp.dtype(res[1][0]), entry.dtypes[0],
                                  getattr(op.mx, "half", False), getattr(op.mx, "stepped", False),
-                                 getattr(op.mx, "own_ints", False))
+                                 getattr(op.mx, "narrow", False))
     entry.lower = mx = op.mx
     plain = getattr(mx, "plain", None)
     if plain is not None and op.promote and entry.casts is None and \
@@ -173,7 +173,7 @@ _WIDE_INTS = frozenset("iIlLqQ")     # integer types float32 cannot hold exactly
 
 
 def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = False,
-               stepped: bool = False, own_ints: bool = False):
+               stepped: bool = False, narrow: bool = False):
     """Casts that make MXNet compute in the dtype NumPy computes in (or an exact
     equivalent: float16 results are computed in float32 and rounded, as NumPy does).
 
@@ -192,10 +192,9 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
     float32 -610). Continuous ops keep float32: their difference is a rounding, and a
     cast in a training graph would keep MXNet's native backward pass from being taken.
 
-    ``own_ints``: the lowering takes integer operands uncast and casts them itself
-    (``**``: a negative exponent must raise before a cast to an unsigned dtype wraps
-    it, ``uint8_array ** int32_0d(-1)``; an int16 result, held in int32, wraps as
-    int16)."""
+    ``narrow``: the lowering computes an integer result of a dtype MXNet lacks itself
+    (``int8_array ** uint8_array`` is int16, held in int32, and wraps as int16): its
+    operands reach it uncast."""
     kind = out.kind
     if kind == "f":
         target = out
@@ -208,7 +207,7 @@ def _promotion(operands, numpy_out: _onp.dtype, out: _onp.dtype, half: bool = Fa
             # rounds its float16 steps itself)
             target = _F32
     elif kind in "iu":
-        if own_ints:
+        if narrow and numpy_out != out:
             return None
         target = out
     else:

@@ -380,9 +380,29 @@ def _power_mx(F, x, y):
 
 
 _power_mx.float_plain = _plain("power")
-# int_power casts integer operands itself: after checking the exponents' signs, and
-# wrapping an int16 result (held in int32) as int16
-_power_mx.own_ints = True
+_power_mx.narrow = True       # int_power wraps an int16 result (held in int32) itself
+
+
+def _no_negative_exponent(operands, out) -> None:
+    """NumPy raises for a negative integer exponent before any cast: checked before the
+    dispatcher casts the operands to the result's dtype (``uint8_array ** int32_0d(-1)``
+    is uint8 by the kind rule, and the cast would make the exponent 255)."""
+    if out.kind not in "iu" or len(operands) < 2:
+        return
+    y = operands[1]
+    if getattr(getattr(y, "_dtype", None), "kind", None) != "i":
+        return
+    host = y._mx("integer power's exponent").asnumpy()
+    try:
+        size = int(_onp.prod(_onp.broadcast_shapes(tuple(_onp.shape(operands[0])),
+                                                   host.shape)))
+    except ValueError:
+        return                  # the shapes' own error comes first
+    if size and host.size and host.min() < 0:
+        raise ValueError("Integers to negative integer powers are not allowed.")
+
+
+_power_mx.before_casts = _no_negative_exponent
 # an integer power checks its exponents' signs (NumPy raises for negative ones): eagerly
 _power_mx.eager_when = lambda operands, dtypes: dtypes[0].kind != "f"
 
