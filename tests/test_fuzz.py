@@ -271,6 +271,24 @@ def test_oracle_kind_rule_for_selections_casts_numpys_values():
     assert r.dtype == onp.float16 and onp.isinf(r[0])
 
 
+def test_oracle_concatenate_of_0d_arrays_takes_them_as_zeros():
+    """docs/differences.md: ``concatenate(axis=None)`` of 0-d arrays beside n-d ones
+    has NumPy's dtype for the 0-d arrays at zero (NumPy reads their values)."""
+    from tests.fuzz.execute import numpy_ref
+    pool = [onp.array(2 ** 63 - 1), onp.array(0.0), onp.zeros(0, "float16"),
+            onp.array(False), onp.array(-2), onp.array([1, 127], "int8")]
+    step = {"k": "call", "name": "concatenate", "args": [{"l": [{"v": 0}, {"v": 1}, {"v": 2}]}],
+            "kw": {"axis": None}}
+    r, e = numpy_ref(step, pool)
+    assert e is None and r.dtype == onp.float16 and onp.isinf(r[0])   # NumPy: float64
+    step["args"] = [{"l": [{"v": 3}, {"v": 4}, {"v": 5}]}]
+    r, e = numpy_ref(step, pool)
+    assert e is None and r.dtype == onp.int16 and r.tolist() == [0, -2, 1, 127]
+    step["args"] = [{"l": [{"v": 0}, {"v": 1}]}]                       # only 0-d: NumPy's
+    r, e = numpy_ref(step, pool)
+    assert r.dtype == onp.float64
+
+
 def test_oracle_kind_rule_never_casts_an_in_place_target():
     from tests.fuzz.execute import numpy_ref
     pool = [onp.array(0, "int64"), onp.array([1.0], "float16")]

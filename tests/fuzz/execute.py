@@ -403,7 +403,24 @@ def _unbroadcastable_comparison(step: dict, pool_np: list) -> Optional[Exception
 # Selections and bounds (no arithmetic on the by-kind operand): the kind rule gives the
 # dtype, and NumPy's values are cast to it (``np.where(m, 300, uint8_array)`` is uint8,
 # 300 wrapping to 44; ``np.clip(uint8_array, -1, 2)`` is uint8 with NumPy's values)
-_KIND_RULE_RESULT = {"where", "clip", "x.clip"}
+_KIND_RULE_RESULT = {"where", "clip", "x.clip", "concatenate"}
+
+
+def _concat_kind_dtype(step: dict, pool_np: list) -> Optional[onp.dtype]:
+    """``concatenate(..., axis=None)`` of 0-d arrays beside n-d ones: NumPy's dtype with
+    the 0-d arrays taken as zeros (docs/differences.md), where NumPy reads their values
+    (an int64 0-d 2**63-1 with a float16 array is float64 there)."""
+    seq = step["args"][0] if step.get("args") else None
+    if not isinstance(seq, dict) or "l" not in seq:
+        return None
+    vals = [resolve(s, pool_np, onp) for s in seq["l"]]
+    if not any(_by_kind(v) for v in vals) or not any(onp.ndim(v) > 0 for v in vals):
+        return None
+    try:
+        return onp.concatenate([_zero_like(v) if _by_kind(v) else v for v in vals],
+                               axis=None).dtype
+    except Exception:     # noqa: BLE001 - NumPy's own answer stands
+        return None
 
 
 def _kind_rule_dtype(step: dict, pool_np: list) -> Optional[onp.dtype]:
@@ -411,6 +428,8 @@ def _kind_rule_dtype(step: dict, pool_np: list) -> Optional[onp.dtype]:
     by-kind operand meets an array of one or more dimensions; else None."""
     if step_label(step) not in _KIND_RULE_RESULT:
         return None
+    if step_label(step) == "concatenate":
+        return _concat_kind_dtype(step, pool_np)
     specs = list(step.get("args", ())) + list(step.get("kw", {}).values())
     vals = [resolve(a, pool_np, onp) for a in specs]
     weak = [i for i, v in enumerate(vals) if _by_kind(v)]
