@@ -654,6 +654,23 @@ def test_writing_one_integer_element_converts_the_value_as_numpy(shape, dt, idx,
             onp.testing.assert_array_equal(got, ref)
 
 
+def check_read_and_write(mode, x, idx):
+    """``x[idx]`` and ``x[idx] = -1`` in one mode against NumPy (values, or the error's
+    class); the index with MinPy arrays for NumPy's."""
+    want, we = outcome(lambda: x[idx])
+    midx = tuple(np.array(i) if isinstance(i, onp.ndarray) else i for i in idx)
+    check_same(want, we, lambda: run_in(mode, lambda a: a[midx], [x]))
+
+    def store(a):
+        a = a.copy()
+        a[midx] = -1.0
+        return a
+    ref = x.copy()
+    want, we = outcome(lambda: ref.__setitem__(idx, -1.0))
+    check_same(ref if we is None else None, we, lambda: run_in(mode, store, [x]))
+    return midx
+
+
 WIDE_VIEWS = [((1, 1, 2, 2, 3), (slice(-3, None), onp.array([True]), onp.array([False, True]), -2,
                                  None, slice(-3, None, 2))),
               ((2, 2, 2, 2, 2), (None, 0, slice(None), onp.array([1, 0]), slice(None), None)),
@@ -668,17 +685,7 @@ def test_index_whose_intermediates_pass_five_dimensions(shape, idx, mode):
     too large', from a 30-minute fuzz run): such an index runs on host copies; the
     assignment and the gradient through the same index too."""
     x = A(*shape)
-    want, we = outcome(lambda: x[idx])
-    midx = tuple(np.array(i) if isinstance(i, onp.ndarray) else i for i in idx)
-    check_same(want, we, lambda: run_in(mode, lambda a: a[midx], [x]))
-
-    def store(a):
-        a = a.copy()
-        a[midx] = -1.0
-        return a
-    ref = x.copy()
-    ref[idx] = -1.0
-    check_same(ref, None, lambda: run_in(mode, store, [x]))
+    midx = check_read_and_write(mode, x, idx)
     g = grad(lambda a: (a[midx] * 2.0).sum())(np.array(x))
     gref = onp.zeros_like(x)
     onp.add.at(gref, idx, 2.0)
@@ -722,18 +729,7 @@ def test_length_zero_boolean_mask_is_not_checked_against_its_axis(shape, idx, mo
     """NumPy checks only a mask's nonzero lengths against the axes they cover:
     ``x[..., zeros(0, bool), 7::-1, 0]`` on a (3, 5, 0, 4) array is an empty (0, 3, 0)
     array (MinPy raised IndexError; from a 30-minute fuzz run); reading and writing."""
-    x = A(*shape)
-    want, we = outcome(lambda: x[idx])
-    midx = tuple(np.array(i) if isinstance(i, onp.ndarray) else i for i in idx)
-    check_same(want, we, lambda: run_in(mode, lambda a: a[midx], [x]))
-
-    def store(a):
-        a = a.copy()
-        a[midx] = -1.0
-        return a
-    ref = x.copy()
-    want, we = outcome(lambda: ref.__setitem__(idx, -1.0))
-    check_same(ref if we is None else None, we, lambda: run_in(mode, store, [x]))
+    check_read_and_write(mode, A(*shape), idx)
 
 
 @pytest.mark.parametrize("mode", MODES)
