@@ -289,6 +289,25 @@ def test_oracle_concatenate_of_0d_arrays_takes_them_as_zeros():
     assert r.dtype == onp.float64
 
 
+def test_oracle_compares_a_0d_array_with_an_nd_one_in_their_common_dtype():
+    """docs/differences.md: NumPy 1.x rounds a 0-d float64 to a float32 array's dtype
+    before comparing; MinPy compares the values in float64 (as NumPy 2). Python numbers
+    and comparisons of arrays of one kind of shape keep NumPy's answer."""
+    from tests.fuzz.execute import numpy_ref
+    f32 = onp.array([2.73, 1.0], "float32")
+    pool = [onp.array(2.73), f32, onp.array(2.73, "float32"), onp.array([2.73, 1.0])]
+    for step in ({"k": "binop", "name": "!=", "args": [{"v": 0}, {"v": 1}]},
+                 {"k": "call", "name": "not_equal", "args": [{"v": 1}, {"v": 0}]}):
+        r, e = numpy_ref(step, pool)
+        assert e is None and r.tolist() == [True, True]
+    r, e = numpy_ref({"k": "binop", "name": "!=", "args": [{"v": 1}, 2.73]}, pool)
+    assert r.tolist() == [False, True]                           # a Python float: NumPy's
+    r, e = numpy_ref({"k": "binop", "name": "==", "args": [{"v": 2}, {"v": 1}]}, pool)
+    assert r.tolist() == [True, False]                           # one dtype: nothing cast
+    r, e = numpy_ref({"k": "binop", "name": "==", "args": [{"v": 1}, {"v": 3}]}, pool)
+    assert r.tolist() == (f32 == onp.array([2.73, 1.0])).tolist()   # two n-d arrays
+
+
 def test_oracle_kind_rule_never_casts_an_in_place_target():
     from tests.fuzz.execute import numpy_ref
     pool = [onp.array(0, "int64"), onp.array([1.0], "float16")]

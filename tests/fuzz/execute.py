@@ -387,6 +387,32 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
     return dict(step, args=args), pool, None
 
 
+_COMPARE = {"==": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater",
+            ">=": "greater_equal"}
+
+
+def _exact_comparison(step: dict, pool_np: list) -> Optional[tuple[dict, list]]:
+    """docs/differences.md: a comparison of a 0-d array with an n-d one compares the
+    values in their common dtype, as NumPy 2 does; NumPy 1.x first rounds the 0-d value
+    to the array's dtype (a 0-d float64 2.73 != a float32 array's 2.73: True in MinPy,
+    False in NumPy 1.x). The (step, pool) NumPy runs for it, or None."""
+    k = step["k"]
+    if not (k == "binop" and step["name"] in _COMPARE or
+            k == "call" and step["name"] in _COMPARE.values()):
+        return None
+    vals = [resolve(a, pool_np, onp) for a in step["args"][:2]]
+    arrs = [v for v in vals if isinstance(v, onp.ndarray)]
+    if not any(v.ndim == 0 for v in arrs) or not any(v.ndim > 0 for v in arrs):
+        return None
+    common = onp.result_type(*[v.dtype for v in arrs])
+    pool, args = list(pool_np), list(step["args"])
+    for i, v in enumerate(vals):
+        if isinstance(v, onp.ndarray) and v.dtype != common:
+            args[i] = {"v": len(pool)}
+            pool.append(v.astype(common))
+    return dict(step, args=args), pool
+
+
 def _unbroadcastable_comparison(step: dict, pool_np: list) -> Optional[Exception]:
     """docs/differences.md: ``==``/``!=`` of arrays whose shapes do not broadcast raise
     ValueError, as in NumPy 1.25+ (NumPy 1.x returns False with a DeprecationWarning)."""
@@ -475,6 +501,9 @@ def _numpy_ref(step: dict, pool_np: list) -> tuple[Any, Optional[BaseException]]
     bad = _unbroadcastable_comparison(step, pool_np)
     if bad is not None:
         return None, bad
+    exact = _exact_comparison(step, pool_np)
+    if exact is not None:
+        step, pool_np = exact
     ruled = kind_rule_step(step, pool_np)
     if ruled is not None:
         if ruled[2] is not None:
