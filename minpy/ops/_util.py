@@ -186,13 +186,16 @@ def int_divmod(F, x, y, dt):
     return F.np.where(zero, zeros, q), F.np.where(zero, zeros, r)
 
 
+NEGATIVE_POWER = "Integers to negative integer powers are not allowed."     # NumPy's words
+
+
 def int_power(F, x, y, dt, bits: int = None):
     """``x ** y`` for integers of one dtype, exactly and wrapping around as NumPy does
     (MXNet's power goes through float64): binary exponentiation, one squaring per
     bit of the exponent. A negative exponent raises NumPy's ValueError (only
     checkable here for a Python int exponent; the dispatcher runs integer powers
     eagerly and the eager lowering checks array exponents)."""
-    neg = ValueError("Integers to negative integer powers are not allowed.")
+    neg = ValueError(NEGATIVE_POWER)
     if operand_dtype(y) is None:
         e = int(y)
         if e < 0:
@@ -229,13 +232,14 @@ def wrapped(F, out, dt):
     around as ``dt`` would (``int8_array ** uint8_array`` is int16 in NumPy): the low
     bits of a product do not depend on the width it was computed in."""
     dt = _onp.dtype(dt)
-    if dt in _MX_DTYPES or dt.kind not in "iu":
-        return out
-    low = F.np.bitwise_and(out, (1 << (8 * dt.itemsize)) - 1)
+    bits = 8 * dt.itemsize
+    if dt in _MX_DTYPES or dt.kind not in "iu" or bits >= 64:
+        return out           # (uint64 is held in int64: the same bits)
+    mask = (1 << bits) - 1
     if dt.kind == "u":
-        return low
-    half = 1 << (8 * dt.itemsize - 1)
-    return F.np.bitwise_and(out + half, (1 << (8 * dt.itemsize)) - 1) - half
+        return F.np.bitwise_and(out, mask)
+    half = 1 << (bits - 1)
+    return F.np.bitwise_and(out + half, mask) - half
 
 
 def via_int8(F, x, fn):

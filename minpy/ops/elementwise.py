@@ -8,8 +8,8 @@ import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
 from ..config import config as _config
-from ._util import (activation, broadcast_pair, c, cast, int_divmod, int_power, operand_dtype,
-                    result_dtype, stop, straight_through, unbroadcast)
+from ._util import (NEGATIVE_POWER, activation, broadcast_pair, c, cast, int_divmod, int_power,
+                    operand_dtype, result_dtype, stop, straight_through, unbroadcast)
 
 
 def _zero(g, ans, *xs, **k):
@@ -399,7 +399,7 @@ def _no_negative_exponent(operands, out) -> None:
     except ValueError:
         return                  # the shapes' own error comes first
     if size and host.size and host.min() < 0:
-        raise ValueError("Integers to negative integer powers are not allowed.")
+        raise ValueError(NEGATIVE_POWER)
 
 
 _power_mx.before_casts = _no_negative_exponent

@@ -12,7 +12,7 @@ from ..dispatch import call as _call_mod
 from ..dispatch import infer as _infer
 from ..dispatch.registry import defop
 from . import _symindex as _sym
-from ._util import c, unbroadcast
+from ._util import c, unbroadcast, wrapped
 
 
 def _to_int(v):
@@ -553,17 +553,10 @@ def _astype_bind(x, dtype=None, copy=True):
 def _astype_mx(F, x, dtype):
     """A cast; to an integer dtype MXNet cannot hold, the value that dtype would hold
     (wrapped to its bits, as NumPy's cast), in the dtype that holds it."""
-    dt = _onp.dtype(dtype)
-    into = _infer._HOLDABLE.get(dt)
+    into = _infer._HOLDABLE.get(_onp.dtype(dtype))
     if into is None:
         return x.astype(dtype)
-    bits = 8 * dt.itemsize
-    v = x.astype("int64")
-    if bits < 64:
-        v = F.np.bitwise_and(v, (1 << bits) - 1)
-        if dt.kind == "i":
-            v = F.np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
-    return v.astype(into.name)
+    return wrapped(F, x.astype("int64"), dtype).astype(into.name)
 
 
 defop("astype", bind=_astype_bind, mx=_astype_mx,

@@ -342,11 +342,8 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
     else:
         return None
     uf = getattr(onp, name or "", None)
-    if not isinstance(uf, onp.ufunc) or \
-            all(t.endswith("?") for t in uf.types if "O" not in t):
-        # not a ufunc, or a comparison (or logical function): NumPy's rule (their object
-        # loop 'OO->O' is no numeric result)
-        return None
+    if not isinstance(uf, onp.ufunc) or _bool_result(uf):
+        return None      # not a ufunc, or a comparison (or logical function): NumPy's rule
     specs = step.get("args", [])[:nin]
     vals = [resolve(a, pool_np, onp) for a in specs]
     # the target of an in-place operator keeps its dtype: it is the output
@@ -387,8 +384,10 @@ def kind_rule_step(step: dict, pool_np: list) -> Optional[tuple[dict, list, Opti
     return dict(step, args=args), pool, None
 
 
-_COMPARE = {"==": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater",
-            ">=": "greater_equal"}
+def _bool_result(uf: onp.ufunc) -> bool:
+    """A comparison or logical function: every numeric loop gives bool (their object
+    loop 'OO->O' is no numeric result)."""
+    return all(t.endswith("?") for t in uf.types if "O" not in t)
 
 
 def _exact_comparison(step: dict, pool_np: list) -> Optional[tuple[dict, list]]:
@@ -396,9 +395,11 @@ def _exact_comparison(step: dict, pool_np: list) -> Optional[tuple[dict, list]]:
     values in their common dtype, as NumPy 2 does; NumPy 1.x first rounds the 0-d value
     to the array's dtype (a 0-d float64 2.73 != a float32 array's 2.73: True in MinPy,
     False in NumPy 1.x). The (step, pool) NumPy runs for it, or None."""
+    from .report import OPERATORS
     k = step["k"]
-    if not (k == "binop" and step["name"] in _COMPARE or
-            k == "call" and step["name"] in _COMPARE.values()):
+    name = OPERATORS.get(step["name"]) if k == "binop" else step["name"] if k == "call" else ""
+    uf = getattr(onp, name or "", None)
+    if not isinstance(uf, onp.ufunc) or uf.nin != 2 or not _bool_result(uf):
         return None
     vals = [resolve(a, pool_np, onp) for a in step["args"][:2]]
     arrs = [v for v in vals if isinstance(v, onp.ndarray)]
