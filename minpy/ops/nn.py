@@ -38,7 +38,7 @@ import mxnet as _mx
 import numpy as _onp
 
 from ..dispatch.registry import defop, mark_mxgrad
-from ._util import activation, c
+from ._util import activation, c, cast, operand_dtype, via_int8
 
 # MXNet's MKLDNN subgraph fusion keeps the first weights of a bound executor;
 # minpy/__init__.py turns the fused convolution/FullyConnected off (see there).
@@ -53,6 +53,32 @@ def _pair(v) -> tuple:
     return v
 
 
+def _floats(name: str, operands) -> None:
+    """MXNet convolves and pools floating-point data only, and one dtype at a time:
+    anything else is a TypeError at the call (not an MXNet error when the value is
+    read, or a lazy graph failing later)."""
+    dts = [_onp.dtype(o.dtype) for o in operands]
+    if any(d.kind != "f" for d in dts) or len(set(dts)) > 1:
+        got = ", ".join(d.name for d in dts)
+        raise TypeError(f"minpy.nn.{name}: expected floating-point arrays of one dtype, got "
+                        f"{got} (convert them with .astype('float32'))")
+
+
+def _float32_for_float16(lower):
+    """MXNet has no float16 convolution on CPU ("FP16 gemm on cpu not implemented"):
+    float16 operands are convolved in float32 and the results rounded to float16, as
+    MinPy's float16 products are."""
+    def run(F, *operands, **attrs):
+        if operand_dtype(operands[0]) != _onp.float16:
+            return lower(F, *operands, **attrs)
+        r = lower(F, *[cast(o, "float32") for o in operands], **attrs)
+        if isinstance(r, (list, tuple)):
+            return [cast(v, "float16") for v in r]
+        return cast(r, "float16")
+    run.__name__ = lower.__name__
+    return run
+
+
 def _same_dtype(shape):
     def rule(operands, attrs):
         return (shape(operands, attrs),), (operands[0].dtype,)
@@ -61,18 +87,20 @@ def _same_dtype(shape):
 
 # ----------------------------------------------------------------------------- activations
 
-defop("nn.relu", mx=lambda F, x: F.npx.relu(x), np=lambda x: _onp.maximum(x, 0).astype(x.dtype),
+defop("nn.relu", mx=lambda F, x: via_int8(F, x, F.npx.relu), np=lambda x: _onp.maximum(x, 0).astype(x.dtype),
       grad=lambda g, ans, x: g * (ans > 0), doc="max(x, 0)")
 
 
 def _sigmoid_np(x):
+    if x.dtype.kind != "f":          # integers and bools promote as in np.exp
+        x = x.astype(_onp.exp(_onp.zeros(0, x.dtype)).dtype)
     with _onp.errstate(over="ignore"):
         return (1.0 / (1.0 + _onp.exp(-x))).astype(x.dtype)
 
 
 defop("nn.sigmoid", mx=lambda F, x: activation(F, x, "sigmoid", lambda F, x: F.npx.sigmoid(x)),
       np=_sigmoid_np,
-      grad=lambda g, ans, x: g * ans * (1.0 - ans), doc="1 / (1 + exp(-x))")
+      grad=lambda g, ans, x: g * ans * (1.0 - ans), doc="1 / (1 + exp(-x))", promote=True)
 
 defop("nn.stop_gradient", mx=lambda F, x: F.np.copy(x), np=lambda x: _onp.array(x), nondiff=True,
       doc="a copy of x that carries no gradient")
@@ -86,6 +114,7 @@ def _conv_out(size, k, s, p):
 
 def _conv_shape(operands, attrs):
     x, w = operands[0], operands[1]
+    _floats("conv2d", operands[:3])
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"minpy.nn.conv2d: expected 4-d data (N, C, H, W) and weights "
                          f"(F, C, HH, WW), got {x.shape} and {w.shape}")
@@ -118,6 +147,7 @@ def _conv_np(x, w, b, stride, pad):
     return out.astype(x.dtype)
 
 
+@_float32_for_float16
 def _conv_mx(F, x, w, b, stride, pad):
     k = (int(w.shape[2]), int(w.shape[3]))
     return F.npx.convolution(x, w, b, kernel=k, stride=stride, pad=pad,
@@ -202,6 +232,7 @@ def _cgrad_shape(operands, attrs):
     return (x.shape, w.shape, b.shape), (x.dtype, w.dtype, b.dtype)
 
 
+@_float32_for_float16
 def _cgrad_mx(F, g, x, w, b, stride, pad):
     if F is _mx.nd:
         return _conv_backward(g, x, w, b, stride, pad)
@@ -260,6 +291,7 @@ def _dgrad_sym(F, g, w, stride, pad, adj):
                                num_filter=int(w.shape[1]), no_bias=True)
 
 
+@_float32_for_float16
 def _dgrad_mx(F, g, w, stride, pad, adj):
     if F is _mx.nd:       # the data gradient of a convolution of zeros of the data's shape
         shape = _dgrad_shape((g, w), {"stride": stride, "pad": pad, "adj": adj})
@@ -301,6 +333,7 @@ defop("nn.conv2d_data_grad", nin=2, params=[("stride", (1, 1)), ("pad", (0, 0)),
       doc="gradient of conv2d with respect to its data (a transposed convolution)")
 
 
+@_float32_for_float16
 def _wgrad_mx(F, x, g, kernel, stride, pad):
     if F is _mx.nd:       # the weight gradient of a convolution with zero weights
         w = _mx.nd.zeros((int(g.shape[1]), int(x.shape[1])) + tuple(kernel), ctx=x.ctx,
@@ -342,6 +375,7 @@ defop("nn.conv2d_weight_grad", nin=2, params=[("kernel", (1, 1)), ("stride", (1,
 
 def _pool_shape(operands, attrs):
     x = operands[0]
+    _floats("max_pool", (x,))
     if x.ndim != 4:
         raise ValueError(f"minpy.nn.max_pool: expected 4-d data (N, C, H, W), got {x.shape}")
     (kh, kw), (sh, sw) = attrs["pool"], attrs["stride"]
