@@ -45,18 +45,24 @@ def test_valid_label_forms_agree():
 
 
 def test_unread_labels_give_a_nan_loss_not_a_silent_one():
-    """In a lazy graph or a @jit step the labels are not read back: an out-of-range
-    label makes the loss NaN (a sample silently dropped before)."""
+    """Labels pending in a lazy graph or computed by a @jit step are not read back: an
+    out-of-range label makes the loss NaN (a sample silently dropped before). Labels a
+    @jit step is given are checked on every call (tests/test_jit_replay_checks.py)."""
     x = np.array(X, dtype="float64")
     with minpy.lazy():
         y = np.array([0, 5]) + 0          # a pending value
         assert onp.isnan(float(layers.softmax_loss(x, y)))
         y = np.array([0, 2]) + 0
         assert float(layers.softmax_loss(x, y)) == pytest.approx(_ref(X, onp.array([0, 2])))
-    step = minpy.jit(lambda x, y: layers.softmax_loss(x, y))
+    step = minpy.jit(lambda x, y: layers.softmax_loss(x, y * 1))
     for _ in range(2):
         assert onp.isnan(float(step(x, np.array([0, 5]))))
         assert float(step(x, np.array([0, 2]))) == pytest.approx(_ref(X, onp.array([0, 2])))
+    given = minpy.jit(lambda x, y: layers.softmax_loss(x, y))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="label 5 is out of range for 3 classes"):
+            given(x, np.array([0, 5]))
+        assert float(given(x, np.array([0, 2]))) == pytest.approx(_ref(X, onp.array([0, 2])))
 
 
 def test_other_losses_check_shapes_and_indices():

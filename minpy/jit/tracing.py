@@ -105,7 +105,7 @@ def _leaf_sig(x, static: bool):
 
 class _TraceState:
     __slots__ = ("ext_handles", "mutated", "original", "breaks", "strict", "name", "origin",
-                 "undo_stores")
+                 "undo_stores", "checks")
 
     def __init__(self, strict: bool, name: str) -> None:
         self.ext_handles: list = []
@@ -116,6 +116,7 @@ class _TraceState:
         self.name = name
         self.origin: dict = {}        # id(snapshot) -> (snapshot, the handle it was taken of)
         self.undo_stores: list = []   # (slot, value before the trace, user arguments)
+        self.checks: list = []        # (input buffer, check of its values on each replay)
 
     def resolve(self, h):
         """The handle an autograd snapshot ``h`` was taken of (following chains)."""
@@ -124,6 +125,9 @@ class _TraceState:
             h = self.origin[id(h)][1]
             seen += 1
         return h
+
+    def note_check(self, buf, check) -> None:
+        self.checks.append((buf, check))
 
     def eager_call(self, op) -> None:
         why = "random sampling" if op.random else "eagerly run operator"
@@ -338,10 +342,11 @@ class _Entry:
     """A compiled trace and how to feed it."""
 
     __slots__ = ("compiled", "plan", "scalars", "out_tree", "out_plan", "muts",
-                 "nodes", "kept", "captured", "breaks", "broken", "stores")
+                 "nodes", "kept", "captured", "breaks", "broken", "stores", "checks")
 
     def __init__(self) -> None:
         self.broken = False
+        self.checks: list = []        # (input position, check of its values)
         self.breaks: list = []
         self.captured: list = []
 
@@ -635,6 +640,8 @@ class JitFunction:
             return None
         entry.compiled = compiled
         entry.plan = plan
+        where = {id(v): k for k, v in enumerate(ext)}
+        entry.checks = [(where[id(b)], chk) for b, chk in tr.checks if id(b) in where]
         entry.scalars = scalars
         entry.out_tree = out_tree
         entry.out_plan = out_plan
@@ -674,6 +681,8 @@ class JitFunction:
                         a._ctx != ctx:
                     return _RETRACE
                 ext.append(a._mx("jit"))
+        for k, check in entry.checks:     # index bounds, labels: as the trace checked them
+            check(ext[k].asnumpy())
         values = self._run(entry, ext)
         if values is None:
             # the graph failed as a whole (or this thread is already running it, from a

@@ -7,11 +7,14 @@ images are ``(N, C, H, W)``, sequences are ``(N, T, D)``.
 """
 from __future__ import annotations
 
+import functools as _functools
+
 import mxnet as _mx
 import numpy as _onp
 
 from .. import numpy as np
 from ..array import Array
+from ..dispatch import call as _call
 from ..ops._util import c
 
 _MXND = _mx.np.ndarray
@@ -135,16 +138,23 @@ def _one_hot(label, n_class, dtype):
     return (np.reshape(label, (-1, 1)) == classes).astype(dtype)
 
 
-def _host_values(a):
-    """``a``'s values on the host when reading them costs no flush and no @jit graph
-    break (host data, or a computed MinPy array outside a trace); else None."""
+def _read_checked(a, check):
+    """``a``'s values on the host, after ``check`` (which raises for invalid ones), where
+    reading them costs no flush and no graph break: host data or a computed MinPy
+    array. Inside a @jit trace such an array is an input of the graph, and the check
+    runs again on the values of every later call. None for a value not computed yet
+    (pending in a lazy graph, or computed by the traced function)."""
     if not isinstance(a, Array):
-        return _onp.asarray(a)
-    from ..dispatch import call as _call
-    eng = _call.lazy_engine()
-    if not isinstance(a._data, _MXND) or eng is not None and eng.tracing is not None:
+        host = _onp.asarray(a)
+        check(host)
+        return host
+    d = a._data
+    if not isinstance(d, _MXND):
         return None
-    return a.asnumpy()
+    host = d.asnumpy()
+    check(host)
+    _call.check_on_replay(d, check)
+    return host
 
 
 def _check_indices(values, n: int, fname: str, what: str = "label",
@@ -171,7 +181,7 @@ def _class_targets(x, label, fname: str, allow_dist: bool = False):
     indices, or (with ``allow_dist``) an (N, C) array of one-hot or soft targets.
 
     Returns ``(targets, guard)``. Indices are checked on the host when that is free
-    (``_host_values``); otherwise ``guard`` is a 0-d term, 0 when every row picked a
+    (``_read_checked``: every call of a @jit step checks labels it is passed); otherwise ``guard`` is a 0-d term, 0 when every row picked a
     class and NaN when one did not, for the caller to add to its loss, so an invalid
     label in a lazy graph or a @jit step shows as a NaN loss instead of a silently
     ignored sample."""
@@ -185,9 +195,8 @@ def _class_targets(x, label, fname: str, allow_dist: bool = False):
     if label.size != n or label.ndim > 2:
         raise ValueError(f"minpy.nn.layers.{fname}: expected {n} class labels for scores of "
                          f"shape {x.shape}, got labels of shape {tuple(label.shape)}")
-    host = _host_values(label)
+    host = _read_checked(label, _functools.partial(_check_indices, n=classes, fname=fname))
     if host is not None:
-        _check_indices(host, classes, fname)
         return _one_hot(np.array(host) if not isinstance(label, Array) else label,
                         classes, x.dtype), None
     if label.dtype.kind == "b" or label.dtype.kind not in "iuf":
@@ -394,7 +403,13 @@ def temporal_softmax_loss(x, y, mask):
         raise ValueError(f"minpy.nn.layers.temporal_softmax_loss: targets {tuple(_onp.shape(y))} "
                          f"and mask {tuple(_onp.shape(mask))} must both be (N, T) = {(N, T)}")
     y = _arr(y)
-    targets, guard = _class_targets(flat, np.reshape(y, (N * T,)), "temporal_softmax_loss")
+    # checked before the reshape: a @jit step checks the (N, T) labels it is given
+    known = _read_checked(y, _functools.partial(_check_indices, n=V,
+                                                fname="temporal_softmax_loss"))
+    if known is not None:
+        targets, guard = _one_hot(np.reshape(y, (N * T,)), V, x.dtype), None
+    else:
+        targets, guard = _class_targets(flat, np.reshape(y, (N * T,)), "temporal_softmax_loss")
     m = np.reshape(_arr(mask), (N * T, 1)).astype(x.dtype)
     logp = _log_softmax(flat)
     return _guarded(-np.sum(logp * targets * m) / N, guard)
@@ -403,9 +418,8 @@ def temporal_softmax_loss(x, y, mask):
 def embedding(x, W):
     """Rows of W: (V, D) picked by integer indices x of any shape -> x.shape + (D,)."""
     x = _arr(x)
-    host = _host_values(x)
-    if host is not None:
-        _check_indices(host, W.shape[0], "embedding", "index", "rows of W")
+    _read_checked(x, _functools.partial(_check_indices, n=W.shape[0], fname="embedding",
+                                        what="index", of="rows of W"))
     if x.dtype.kind not in "iu":
         x = x.astype("int64")
     return np.take(W, x, axis=0)

@@ -6,6 +6,8 @@ masks are turned into integer arrays (their shape depends on their values).
 """
 from __future__ import annotations
 
+import functools as _functools
+
 import numpy as _onp
 
 from ..dispatch import call as _call_mod
@@ -138,7 +140,9 @@ def normalise_indices(idx, n: int, axis: int):
             wrapped = c("where", idx < 0, idx + n, idx)
             return c("clip", wrapped, 0, max(n - 1, 0))
         if tracing:
-            _check_bounds(idx._mx("index").asnumpy(), n, axis)
+            buf = idx._mx("index")
+            _check_bounds(buf.asnumpy(), n, axis)
+            _call_mod.check_on_replay(buf, _functools.partial(_check_bounds, n=n, axis=axis))
             wrapped = c("where", idx < 0, idx + n, idx)
             return c("clip", wrapped, 0, max(n - 1, 0))
         host = idx._host("index")
@@ -313,8 +317,9 @@ def _scalar_fits(x, value):
 def _element_fits(x, value) -> None:
     """Writing one element of an integer array, NumPy converts a float array value with
     ``int()`` too: NaN, infinities and values beyond int64 raise (a value of 1 or more
-    dimensions as 'a sequence'). Only concrete values are read: a value the @jit trace
-    computes is stored as MXNet casts it (docs/differences.md)."""
+    dimensions as 'a sequence'). Only concrete values are read (inside a @jit trace on
+    every call too): a value the @jit trace computes is stored as MXNet casts it
+    (docs/differences.md)."""
     from ..array import Array
     from ..jit.graph import LRef
     if getattr(getattr(x, "dtype", None), "kind", None) not in ("i", "u") or \
@@ -325,9 +330,15 @@ def _element_fits(x, value) -> None:
         if type(value._data) is LRef and value._data.value is None and \
                 _call_mod._lazy.engine is not None and _call_mod._lazy.engine.tracing is not None:
             return
-        host = value._mx("setitem").asnumpy()
+        buf = value._mx("setitem")
+        _int_convertible(buf.asnumpy())
+        _call_mod.check_on_replay(buf, _int_convertible)
     else:
-        host = _onp.asarray(value)
+        _int_convertible(_onp.asarray(value))
+
+
+def _int_convertible(host) -> None:
+    """NumPy's errors for ``int()`` of a one-element float array that has none."""
     v = float(host.reshape(-1)[0])
     if v == v and abs(v) < 2.0 ** 63:
         return
