@@ -162,3 +162,10 @@ def test_float_written_into_an_int_element_is_checked_on_every_call(value, error
         f(np.array(value, dtype="float64"))
     onp.testing.assert_array_equal(f(np.array(-2.0, dtype="float64")).asnumpy(), [0, 1, -2, 3])
     assert f.traces == 1
+    # a Python float argument: fed to the graph as a scalar, checked alike
+    g = minpy.jit(put)
+    onp.testing.assert_array_equal(g(2.5).asnumpy(), [0, 1, 2, 3])
+    with pytest.raises(error, match=words):
+        g(value)
+    onp.testing.assert_array_equal(g(7.9).asnumpy(), [0, 1, 7, 3])
+    assert g.traces == 1

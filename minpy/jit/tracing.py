@@ -682,7 +682,8 @@ class JitFunction:
                     return _RETRACE
                 ext.append(a._mx("jit"))
         for k, check in entry.checks:     # index bounds, labels: as the trace checked them
-            check(ext[k].asnumpy())
+            v = ext[k]                    # (a Python scalar for a scalar argument)
+            check(v.asnumpy() if hasattr(v, "asnumpy") else _onp.asarray(v))
         values = self._run(entry, ext)
         if values is None:
             # the graph failed as a whole (or this thread is already running it, from a
