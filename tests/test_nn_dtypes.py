@@ -110,3 +110,17 @@ def test_relu_and_sigmoid_follow_numpy_dtypes(mode, dt):
     want = 1.0 / (1.0 + onp.exp(-x.astype("float64")))
     onp.testing.assert_allclose(sig.astype("float64"), want, rtol=2e-3 if sig.dtype == onp.float16
                                 else 1e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dt", ["int32", "bool", "uint8"])
+def test_dropout_of_integer_data_is_float(mode, dt):
+    """The mask is drawn in float32 (MXNet samples floats only); the result is the
+    float product NumPy's ``x * mask / (1 - p)`` gives."""
+    x = onp.arange(24).reshape(4, 6).astype(dt)
+    got, = _run(mode, lambda v: (layers.dropout(v, 0.5, seed=3),), np.array(x, dtype=dt))
+    ref, = _run("eager", lambda v: (layers.dropout(v, 0.5, seed=3),),
+                np.array(x, dtype="float32"))
+    assert got.dtype == onp.float32
+    onp.testing.assert_array_equal(got, ref)
+    assert set(onp.unique(got / 2.0).tolist()) <= set(x.astype("float32").ravel().tolist())

@@ -86,3 +86,19 @@ def test_other_losses_check_shapes_and_indices():
         layers.temporal_softmax_loss(x3, np.array([[0, 3], [1, 1]]), np.ones((2, 2)))
     with pytest.raises(ValueError, match="must both be"):
         layers.temporal_softmax_loss(x3, np.array([0, 1]), np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_loss_of_no_rows_is_nan_in_every_mode(mode):
+    """NumPy's mean over no samples is NaN. (Inside a @jit step the labels' NaN guard
+    took the minimum of no rows and raised; labels the step is given are now read.)"""
+    def loss():
+        return layers.softmax_loss(np.zeros((0, 3)), np.zeros(0, dtype="int64"))
+    if mode == "eager":
+        v = loss()
+    elif mode == "lazy":
+        with minpy.lazy():
+            v = float(loss())
+    else:
+        v = minpy.jit(loss)()
+    assert onp.isnan(float(v))

@@ -125,7 +125,9 @@ def dropout(x, prob, mode="train", seed=None):
         raise ValueError(f"minpy.nn.layers.dropout: mode must be 'train' or 'test', got {mode!r}")
     if seed is not None:
         np.random.seed(seed)
-    keep = np.random.uniform(0.0, 1.0, x.shape, dtype=x.dtype) >= prob
+    # (integer or bool data: a float mask, and a float result as NumPy's product gives)
+    keep = np.random.uniform(0.0, 1.0, x.shape,
+                             dtype=x.dtype if x.dtype.kind == "f" else "float32") >= prob
     return x * keep * (1.0 / (1.0 - prob))
 
 
