@@ -169,3 +169,28 @@ def test_float_written_into_an_int_element_is_checked_on_every_call(value, error
         g(value)
     onp.testing.assert_array_equal(g(7.9).asnumpy(), [0, 1, 7, 3])
     assert g.traces == 1
+
+
+def test_a_failed_check_raises_where_the_function_meets_the_value():
+    """A replay whose check fails runs the body as lazy mode would: the error comes
+    from the statement that meets the value, so the function's own ``try`` sees it
+    and every other result is computed."""
+    w = np.array(W_HOST)
+
+    def f(i, x):
+        y = x * 2.0
+        try:
+            picked = w[i] + 1.0
+        except IndexError as e:
+            picked = np.full((2, 3), -1.0)
+            assert "out of bounds" in str(e)
+        return y, picked
+
+    g = minpy.jit(f)
+    x = np.array([1.0, 2.0])
+    for idx, want in [([0, 3], W_HOST[[0, 3]] + 1), ([4, 0], onp.full((2, 3), -1.0)),
+                      ([-1, 1], W_HOST[[-1, 1]] + 1)]:
+        y, picked = g(np.array(idx), x)
+        onp.testing.assert_array_equal(y.asnumpy(), [2.0, 4.0])
+        onp.testing.assert_array_equal(picked.asnumpy(), want)
+    assert g.traces == 1

@@ -683,7 +683,12 @@ class JitFunction:
                 ext.append(a._mx("jit"))
         for k, check in entry.checks:     # index bounds, labels: as the trace checked them
             v = ext[k]                    # (a Python scalar for a scalar argument)
-            check(v.asnumpy() if hasattr(v, "asnumpy") else _onp.asarray(v))
+            try:
+                check(v.asnumpy() if hasattr(v, "asnumpy") else _onp.asarray(v))
+            except Exception:             # noqa: BLE001 - the body raises it where eager would
+                # run the body lazily: the error comes from the statement that meets the
+                # value, where the function's own ``try`` can catch it
+                return self._run_lazy(sig, leaves, uargs)
         values = self._run(entry, ext)
         if values is None:
             # the graph failed as a whole (or this thread is already running it, from a

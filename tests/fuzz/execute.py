@@ -16,7 +16,7 @@ The oracle knows exactly the differences that docs/differences.md documents:
   counts by its kind, not its value (``uint8_array - 1`` is uint8; see
   :func:`kind_rule_step`), where NumPy 1.x widens by value;
 * inside @jit, a float value written into one element of an integer array is checked
-  for NaN/infinity only when it is an argument at the trace (:func:`_unchecked_jit_write`).
+  for NaN/infinity only when it is an argument (on every call; :func:`_unchecked_jit_write`).
 """
 from __future__ import annotations
 
@@ -731,16 +731,14 @@ def _lazy_body(prog, progress, rng, pool, failed, pending, judge_pending, mnp, m
         judge_pending()
 
 
-def _unchecked_jit_write(f: Failure, step: dict, steps: list, call: int) -> bool:
+def _unchecked_jit_write(f: Failure, step: dict, steps: list) -> bool:
     """docs/differences.md, "Indexing": inside @jit, writing one element of an integer
-    array checks a float value's int() conversion when tracing, and only for a value
-    that is an argument; computed values, and every value of a replay, are cast."""
+    array checks a float value's int() conversion on every call for a value that is
+    an argument; a value the traced function computes is cast."""
     if f["kind"] != "missing_error" or step["k"] != "setitem" or \
             "convert float" not in f["detail"] and "sequence" not in f["detail"] and \
             "too large" not in f["detail"]:
         return False
-    if call > 1:
-        return True
     spec = step["args"][2]
     if not isinstance(spec, dict) or "v" not in spec:
         return False
@@ -810,7 +808,7 @@ def run_jit(prog: dict, progress: Progress, seed: int = 0) -> list[Failure]:
             if exc is None and (out is None or (multi and any(o is None for o in out))):
                 continue
             f = _judged(i, step, pool, out, exc, "jit", call, data)
-            if f and not _unchecked_jit_write(f, step, steps, call):
+            if f and not _unchecked_jit_write(f, step, steps):
                 fails.append(f)
         if call == 1:
             first_errors = set(errors)
