@@ -416,3 +416,28 @@ def test_max_gradient_stays_float32_and_splits_ties(mode):
         from minpy.jit import compile as _c
         nodes, _ = _c.last_graph
         assert not any("float64" in repr(attrs) for _, attrs, _ in nodes), nodes
+
+
+@pytest.mark.parametrize("name", ["positive", "negative", "sin", "exp", "sqrt", "absolute"])
+@pytest.mark.parametrize("mode", ["lazy", "jit"])
+def test_cse_keeps_apart_calls_of_other_result_dtypes(name, mode):
+    """``op(float16_x)`` runs as ``op`` of a float32 cast of x, rounded back to float16:
+    the same operator on the same input as ``op(x.astype('float32'))``. Merged, the
+    float16 result held the float32 one's buffer (.dtype float16, data float32)."""
+    fn = getattr(np, name)
+    host = onp.array([1.5, 2.25, 0.1, 7.0], dtype="float16")
+
+    def both(x):
+        return [fn(x.astype("float32")), fn(x)]
+
+    if mode == "lazy":
+        with minpy.lazy():
+            out = both(np.array(host))
+            minpy.flush()
+    else:
+        out = minpy.jit(both)(np.array(host))
+    want = [getattr(onp, name)(host.astype("float32")), getattr(onp, name)(host)]
+    for o, w in zip(out, want):
+        assert o.dtype == w.dtype
+        assert onp.dtype(o._mx().dtype) == w.dtype      # the buffer's own dtype
+        onp.testing.assert_array_equal(o.asnumpy(), w)

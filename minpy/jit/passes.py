@@ -113,7 +113,10 @@ def cse(pnodes, outs, scalars, baked):
         if n.op.random or n.op.lazy is not None:
             continue
         ins = tuple(_key_ref(_resolve(d, repl), scalars, baked) for d in n.ins)
-        key = (n.op, n.attrs, ins)
+        # the result dtypes too: a call whose operands were cast to its computation dtype
+        # keeps NumPy's result dtype (``+float16_array`` runs as positive of a float32
+        # cast, rounded back), the same operator and inputs as ``+float32_array``
+        key = (n.op, n.attrs, ins, n.dtypes)
         try:
             first = seen.setdefault(key, n)
         except TypeError:          # unhashable attributes: leave the node alone
