@@ -167,6 +167,14 @@ class Gen:
         self.pool.append(host_array(d))
         return len(self.pool) - 1
 
+    def index_array(self, arr: onp.ndarray, data2: list) -> dict:
+        """An integer index array given as an input, with other values for call 2."""
+        d = {"sh": list(arr.shape), "dt": arr.dtype.name, "data": arr.ravel().tolist(),
+             "data2": data2}
+        self.steps.append({"k": "input", "in": d, "nout": 1})
+        self.pool.append(host_array(d))
+        return {"v": len(self.pool) - 1}
+
     def scalar(self, dt: str) -> Any:
         r = self.rng.random()
         if r < 0.35:
@@ -578,7 +586,15 @@ class Gen:
                 arr = onp.array(vals, dtype=rng.choice(INTS))
                 if rng.random() < 0.2 and arr.size:
                     arr = arr.reshape(-1, 1)
-                comps.append(_const(arr))
+                if rng.random() < 0.3:
+                    # an input: @jit's second call feeds other indices, now and then
+                    # one out of range (checked on every call, as NumPy does)
+                    vals2 = [rng.randint(-hi, hi - 1) for _ in vals]
+                    if vals2 and rng.random() < 0.15:
+                        vals2[rng.randrange(len(vals2))] = rng.choice([hi, -hi - 1])
+                    comps.append(self.index_array(arr, vals2))
+                else:
+                    comps.append(_const(arr))
             else:
                 m = onp.array([rng.random() < 0.5 for _ in range(d)], dtype=bool)
                 if rng.random() < 0.1:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import numpy as onp
 
-from .gen import Gen, _axis, _need, _reshape_target, _Skip
+from .gen import Gen, _axis, _const, _need, _reshape_target, _Skip
 from .program import host_array, resolve, run_step, step_label, step_refs
 from .shrink import closure, program_src as _program_src
 
@@ -31,6 +31,10 @@ class GradGen(Gen):
 
     def scalar(self, dt: str) -> Any:
         return self.rng.choice([0.5, 2.0, -1.5, 3, 1])
+
+    def index_array(self, arr: onp.ndarray, data2: list) -> dict:
+        """A constant: every input here is a float64 variable of the loss."""
+        return _const(arr)
 
     def program(self, nsteps: int) -> dict:
         rng = self.rng
