@@ -67,7 +67,7 @@ def test_generator_covers_every_public_registry_op():
 def test_oracle_sets_aside_overflowing_product_terms_only():
     """Where a float32 product's terms overflow, inf or NaN depends on the BLAS's order
     and fused multiply-adds (docs/differences.md): accepted when both are non-finite
-    there; every other element is still judged."""
+    there, for every product that sums terms; every other element is still judged."""
     from tests.fuzz.execute import _overflow_agrees
     a = onp.array([[1e30, 1e30], [1, 2]], "float32")
     b = onp.array([1e30, -1e30], "float32")
@@ -81,6 +81,20 @@ def test_oracle_sets_aside_overflowing_product_terms_only():
     for bad in ([1.0, -1e30], [onp.inf, 5.0]):
         assert not _overflow_agrees(step, [a, b], ref,
                                     minpy.numpy.array(onp.array(bad, "float32")))
+    # matmul and einsum too (an inf term beside one that overflows: -inf + inf is NaN
+    # in float32 sums, -inf where the BLAS fuses the multiply and add)
+    a3 = onp.array([[[1e5, -1.0, -1e30]], [[1.0, 2.0, 3.0]]], "float32")
+    b1 = onp.array([-onp.inf, 2.0, -1e30], "float32")
+    for step in ({"k": "binop", "name": "@", "args": [{"v": 0}, {"v": 1}]},
+                 {"k": "call", "name": "matmul", "args": [{"v": 0}, {"v": 1}]},
+                 {"k": "call", "name": "einsum", "args": ["abc,c->ab", {"v": 0}, {"v": 1}]}):
+        with onp.errstate(all="ignore"):
+            ref = a3 @ b1
+        assert onp.isnan(ref[0, 0])
+        assert _overflow_agrees(step, [a3, b1], ref, minpy.numpy.array(
+            onp.array([[-onp.inf], [-onp.inf]], "float32")))
+        assert not _overflow_agrees(step, [a3, b1], ref, minpy.numpy.array(
+            onp.array([[-onp.inf], [5.0]], "float32")))
 
 
 def test_generator_is_deterministic():
