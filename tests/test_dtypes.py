@@ -155,3 +155,34 @@ def test_reductions_return_0d_arrays():
     r = np.sum(np.ones(3))
     assert isinstance(r, minpy.Array) and r.shape == () and r.ndim == 0
     assert float(r) == 3.0
+
+
+@pytest.mark.parametrize("mode", ["lazy", "jit"])
+@pytest.mark.parametrize("codegen", ["off", "auto"])
+def test_a_graph_cast_is_seen_by_the_lowerings_after_it(mode, codegen, clean_jit_state):
+    """``fabs`` of a 0-d bool is float16, computed in float32 and cast; ``where`` after
+    it is float32 (NumPy 1.x: a 0-d float16 with the int 4 is float64, demoted) and
+    picks its computation dtype from that operand. Lowered before the cast was known,
+    ``where`` gave MXNet's float32, after it float16 uncast: .dtype float32, data
+    float16."""
+    minpy.jit.config.codegen = codegen
+
+    def f(v):
+        h = np.fabs(v)
+        w = np.where(h, 4, h)
+        return h, w, np.prod(w, axis=None)
+
+    host = onp.array(False)
+    if mode == "lazy":
+        with minpy.lazy():
+            got = f(np.array(host))
+            minpy.flush()
+    else:
+        got = minpy.jit(f)(np.array(host))
+    eager = f(np.array(host))                 # MinPy's dtypes (float64 demoted)
+    h = onp.fabs(host)
+    numpy = [h, onp.where(h, 4, h), onp.prod(onp.where(h, 4, h))]
+    for g, e, n in zip(got, eager, numpy):
+        assert g.dtype == e.dtype == (n.dtype if n.dtype != onp.float64 else onp.float32)
+        assert onp.dtype(g._mx().dtype) == g.dtype       # the buffer's own dtype
+        onp.testing.assert_array_equal(g.asnumpy(), n)

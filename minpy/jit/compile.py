@@ -506,8 +506,18 @@ def _lowered(order, descs, keep, ext, scalars, baked, native=False, block=False)
         casts = casts | first if casts is not None else casts
     if bad is not None:
         raise _LoweringFailed(bad[0], ValueError(bad[1]))
-    if casts:
+    for _ in range(8):
+        if not casts:
+            break
         built = _build(order, descs, keep, ext, scalars, baked, casts, sdtypes, native, block)
+        # a cast changes what later lowerings read (``where(c, 4, fabs(float16 x))`` picks
+        # its dtype from the operand that is now float16, not float32): check again
+        more, bad = _check(order, built, keep, ext, sdtypes)
+        if bad is not None:
+            raise _LoweringFailed(bad[0], ValueError(bad[1]))
+        if not more:
+            break
+        casts = casts | more
     return built, sdtypes
 
 
