@@ -440,3 +440,18 @@ def test_cumsum_of_a_0d_array(axis):
             onp.testing.assert_array_equal(got.asnumpy(), want)
             g = grad(lambda x: np.sum(np.cumsum(x, axis=axis) * 2.0))(np.array(1.5))
             assert g.shape == () and float(g) == 2.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bounds", [(float("nan"), 3.0), (1.0, float("nan")),
+                                    (onp.float32("nan"), None), (None, onp.float64("nan"))])
+def test_clip_reads_a_nan_number_bound_as_no_bound(mode, bounds):
+    """NumPy 1.x's deprecated rule (with its DeprecationWarning): a NaN given as a number
+    means no clipping on that side; MinPy gave NaN everywhere."""
+    host = onp.array([-2.0, 0.5, 2.0, 7.0, onp.nan], dtype="float32")
+    with pytest.warns(DeprecationWarning, match="Passing `np.nan` to mean no clipping"):
+        want = onp.clip(host, *bounds)
+    with pytest.warns(DeprecationWarning, match="Passing `np.nan` to mean no clipping"):
+        got = run(mode, lambda x: np.clip(x, *bounds), np.array(host))
+    assert got.dtype == want.dtype
+    onp.testing.assert_array_equal(got, want)

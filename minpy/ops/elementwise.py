@@ -519,8 +519,24 @@ def _clip_bind(a, a_min=None, a_max=None):
     and the bounds given, the attributes say which were."""
     if a_min is None and a_max is None:
         raise ValueError("One of max or min must be given")
+    a_min, a_max = _nan_means_no_bound(a_min, -math.inf), _nan_means_no_bound(a_max, math.inf)
     bounds = tuple(b for b in (a_min, a_max) if b is not None)
     return (a,) + bounds, (("lo", a_min is not None), ("hi", a_max is not None))
+
+
+def _nan_means_no_bound(bound, none):
+    """NumPy 1.x reads a NaN given as a number (not an array) as "no bound" on that side,
+    with a DeprecationWarning (NumPy 2 will return NaN); MinPy does as the NumPy it runs
+    beside. A NaN in a MinPy array bound, 0-d too, gives NaN (its value is not read)."""
+    if isinstance(bound, (float, _onp.floating)) and bound != bound:
+        import warnings
+        warnings.warn("Passing `np.nan` to mean no clipping in np.clip has always been "
+                      "unreliable, and is now deprecated. In future, this will always return "
+                      "nan, like it already does when min or max are arrays that contain nan. "
+                      "To skip a bound, pass either None or an np.inf of an appropriate sign.",
+                      DeprecationWarning, stacklevel=4)
+        return none
+    return bound
 
 
 def _clip_split(bounds, lo, hi):
