@@ -4,6 +4,7 @@ import inspect
 import numpy as onp
 import pytest
 
+import minpy
 import minpy.numpy as mnp
 from minpy.dispatch import call
 from minpy.dispatch.registry import REGISTRY
@@ -56,3 +57,40 @@ def test_dir_has_no_module_internals():
     names = dir(mnp)
     assert "annotations" not in names
     assert "_onp" not in names and "dot" in names and "median" in names
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy", "jit"])
+def test_arrays_where_numpy_takes_numbers(mode):
+    """NumPy takes a 0-d integer array as an axis (``__index__``) and arrays as shapes
+    and fill values; MinPy raised "unhashable type: 'minpy.Array'". Inside @jit the
+    values are read (a graph break: the function runs lazily), so every call is right."""
+    host = onp.arange(6.0).reshape(2, 3)
+
+    def f(x, ax):
+        return (onp if isinstance(x, onp.ndarray) else mnp).sum(x, axis=ax)
+
+    def g(x):
+        m = onp if isinstance(x, onp.ndarray) else mnp
+        return m.reshape(x, m.array([3, 2])), m.full((2,), m.array(2.5)), \
+            m.round(x / 7, m.array(2))
+
+    for ax in (0, 1, -1):
+        want = f(host, onp.array(ax))
+        if mode == "eager":
+            got = f(mnp.array(host), mnp.array(ax))
+        elif mode == "lazy":
+            with minpy.lazy():
+                got = f(mnp.array(host), mnp.array(ax)).asnumpy()
+        else:
+            got = minpy.jit(f)(mnp.array(host), ax)      # a scalar argument: a 0-d array
+        onp.testing.assert_allclose(onp.asarray(got), want)
+    if mode == "jit":
+        got = minpy.jit(g)(mnp.array(host))
+    elif mode == "lazy":
+        with minpy.lazy():
+            got = [v.asnumpy() for v in g(mnp.array(host))]
+    else:
+        got = g(mnp.array(host))
+    for a, b in zip(got, g(host)):
+        onp.testing.assert_allclose(onp.asarray(a), b, rtol=1e-6)
+        assert onp.shape(a) == b.shape

@@ -95,6 +95,12 @@ def _canon(v):
         return v.name
     if isinstance(v, type) and issubclass(v, (_onp.generic, float, int, bool)):
         return _onp.dtype(v).name
+    if isinstance(v, Array):
+        # an array where NumPy takes numbers (``axis=np.array(0)``, a shape as an array):
+        # its values, read (inside a @jit trace that is a graph break: make it static)
+        return _canon(v._host("parameter").tolist())
+    if isinstance(v, _onp.ndarray):
+        return _canon(v.tolist())
     return v
 
 
