@@ -1,4 +1,5 @@
 """Bad input raises a clear Python error naming the MinPy function; never a crash."""
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -212,3 +213,29 @@ def test_bad_inputs_never_crash_the_process():
     assert "3.0" in r.stdout
     n, total = [int(w) for w in r.stdout.split() if w.isdigit()][:2]
     assert n == total, r.stdout
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_ufunc_out_follows_same_kind_casting(lazy):
+    """NumPy's ufuncs write ``out=`` under 'same_kind' casting: a float result into an
+    int array raises (MinPy truncated silently); int into float, float64 into float16,
+    int32 into int64 are written. ``out`` may also be given positionally."""
+    with minpy.lazy() if lazy else contextlib.nullcontext():
+        z = np.zeros(3, dtype="int32")
+        with pytest.raises(TypeError, match="Cannot cast ufunc 'add' output from "
+                                            "dtype\\('float32'\\) to dtype\\('int32'\\) with "
+                                            "casting rule 'same_kind'"):
+            np.add(np.ones(3, dtype="int32"), 2.5, out=z)
+        with pytest.raises(TypeError, match="Cannot cast ufunc 'exp' output"):
+            np.exp(np.ones(3), z)
+        onp.testing.assert_array_equal(z.asnumpy(), [0, 0, 0])
+        for src, dst in [("int32", "float32"), ("float64", "float16"), ("int32", "int64"),
+                         ("bool", "int8")]:
+            out = np.zeros(3, dtype=dst)
+            r = np.add(np.ones(3, dtype=src), np.ones(3, dtype=src), out=out)
+            assert r is out and out.dtype == onp.dtype(dst)
+            onp.testing.assert_array_equal(out.asnumpy(),
+                                           onp.add(onp.ones(3, src), onp.ones(3, src)))
+        w = np.zeros(3)
+        assert np.exp(np.zeros(3), w) is w
+        onp.testing.assert_array_equal(w.asnumpy(), [1, 1, 1])

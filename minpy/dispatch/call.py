@@ -139,6 +139,8 @@ def bind_args(op: Op, args: tuple, kwargs: dict):
         raise TypeError(f"minpy.numpy.{op.name}() missing {missing} required array argument(s)")
     operands = args[:nin]
     extra = args[nin:]
+    if len(extra) == 1 and not op.params and out is None and type(op.np) is _onp.ufunc:
+        out, extra = extra[0], ()       # a ufunc's out, given positionally (np.exp(x, z))
     if len(extra) > len(op.params):
         raise TypeError(f"minpy.numpy.{op.name}() takes {nin + len(op.params)} positional "
                         f"arguments but {len(args)} were given")
@@ -524,6 +526,11 @@ def call(op: Op, args: tuple, kwargs: dict, skip: int = 0):
     if out is not None:
         if not isinstance(out, Array):
             raise TypeError(f"minpy.numpy.{op.name}: out= must be a MinPy array")
+        if type(op.np) is _onp.ufunc and not op.multi and \
+                not _onp.can_cast(res.dtype, out.dtype, casting="same_kind"):
+            # NumPy's ufuncs write out= under 'same_kind' casting (no float into int)
+            raise _onp.core._exceptions._UFuncOutputCastingError(
+                op.np, "same_kind", res.dtype, out.dtype, 0)
         out[...] = res
         return out
     return res
