@@ -416,6 +416,35 @@ for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
     setattr(Array, f"__{_dunder}__", _binop(_op))
 
 
+def _none_compare(name: str, fill: bool):
+    """``x == None`` / ``x != None``: NumPy compares elementwise with an object that no
+    element equals (all False / all True); other operands as ``equal`` does."""
+    plain = getattr(Array, name)
+
+    def f(self, other):
+        if other is None:
+            return _call.call(REGISTRY["full"], (self._shape, fill), {"dtype": "bool"}, 1)
+        return plain(self, other)
+    f.__name__ = name
+    return f
+
+
+Array.__eq__ = _none_compare("__eq__", False)
+Array.__ne__ = _none_compare("__ne__", True)
+
+
+def _round(self, ndigits=None):
+    """Python's ``round()`` of a 0-d array (what MinPy's reductions return where NumPy's
+    return scalars: ``round(loss.sum(), 4)``): its value rounded as Python rounds it.
+    NumPy's arrays have no ``round()``; nor have larger MinPy arrays."""
+    if self._shape != ():
+        raise TypeError("type minpy.Array doesn't define __round__ method for arrays of "
+                        "one or more dimensions (use np.round)")
+    return round(self.item(), ndigits)
+
+
+Array.__round__ = _round
+
 
 def _imatmul(self, other):
     raise TypeError("In-place matrix multiplication is not (yet) supported. "

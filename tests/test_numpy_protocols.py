@@ -7,6 +7,8 @@ and give MinPy arrays back, and a gradient taken through one of those raises nam
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as onp
 import pytest
 
@@ -166,3 +168,24 @@ def test_mixed_numpy_and_minpy_operands():
     assert isinstance(r, minpy.Array) and onp.allclose(r.asnumpy(), 2 * X)
     r = onp.where(X > 0, x, X)
     assert isinstance(r, minpy.Array) and onp.allclose(r.asnumpy(), X)
+
+
+def test_python_round_and_none_comparisons():
+    """``round(loss, 4)`` works on the 0-d arrays MinPy's reductions return (NumPy's
+    return scalars, which round); larger arrays have no ``round()``, as NumPy's have
+    none. ``x == None`` compares elementwise as NumPy does."""
+    x = np.array([1.5, 2.5, 3.25])
+    assert round(x.sum(), 1) == round(float(onp.float32(7.25)), 1) == 7.2
+    assert round(x[1]) == 2 and type(round(x[1])) is int
+    assert round(np.array(7)) == 7
+    with pytest.raises(TypeError, match="__round__"):
+        round(x)
+    with pytest.raises(TypeError, match="__round__"):
+        round(onp.array([1.5]))
+    for lazy in (False, True):
+        with minpy.lazy() if lazy else contextlib.nullcontext():
+            eq, ne = x == None, x != None      # noqa: E711 - the comparison under test
+            assert eq.dtype == ne.dtype == onp.bool_
+            onp.testing.assert_array_equal(eq.asnumpy(), onp.array([1.5, 2.5, 3.25]) == None)  # noqa: E711
+            onp.testing.assert_array_equal(ne.asnumpy(), [True, True, True])
+    onp.testing.assert_array_equal(minpy.jit(lambda v: v == None)(x).asnumpy(), [False] * 3)  # noqa: E711
