@@ -423,7 +423,7 @@ def _none_compare(name: str, fill: bool):
 
     def f(self, other):
         if other is None:
-            return _call.call(REGISTRY["full"], (self._shape, fill), {"dtype": "bool"}, 1)
+            return _call.call(REGISTRY["full_like"], (self, fill), {"dtype": "bool"}, 1)
         return plain(self, other)
     f.__name__ = name
     return f

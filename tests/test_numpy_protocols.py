@@ -186,6 +186,8 @@ def test_python_round_and_none_comparisons():
         with minpy.lazy() if lazy else contextlib.nullcontext():
             eq, ne = x == None, x != None      # noqa: E711 - the comparison under test
             assert eq.dtype == ne.dtype == onp.bool_
-            onp.testing.assert_array_equal(eq.asnumpy(), onp.array([1.5, 2.5, 3.25]) == None)  # noqa: E711
+            want = onp.array([1.5, 2.5, 3.25]) == None      # noqa: E711
+            onp.testing.assert_array_equal(eq.asnumpy(), want)
             onp.testing.assert_array_equal(ne.asnumpy(), [True, True, True])
-    onp.testing.assert_array_equal(minpy.jit(lambda v: v == None)(x).asnumpy(), [False] * 3)  # noqa: E711
+    eq = minpy.jit(lambda v: v == None)(x)      # noqa: E711
+    onp.testing.assert_array_equal(eq.asnumpy(), [False] * 3)

@@ -183,10 +183,10 @@ def _class_targets(x, label, fname: str, allow_dist: bool = False):
     indices, or (with ``allow_dist``) an (N, C) array of one-hot or soft targets.
 
     Returns ``(targets, guard)``. Indices are checked on the host when that is free
-    (``_read_checked``: every call of a @jit step checks labels it is passed); otherwise ``guard`` is a 0-d term, 0 when every row picked a
-    class and NaN when one did not, for the caller to add to its loss, so an invalid
-    label in a lazy graph or a @jit step shows as a NaN loss instead of a silently
-    ignored sample."""
+    (``_read_checked``; a @jit step checks the labels it is given on every call);
+    otherwise ``guard`` is a 0-d term, 0 when every row picked a class and NaN when one
+    did not, for the caller to add to its loss, so an invalid label computed in a lazy
+    graph or a @jit step shows as a NaN loss instead of a silently ignored sample."""
     label = label if isinstance(label, Array) else _onp.asarray(label)
     if x.ndim != 2:
         raise ValueError(f"minpy.nn.layers.{fname}: expected (N, C) scores, got shape {x.shape}")

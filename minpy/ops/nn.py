@@ -87,7 +87,8 @@ def _same_dtype(shape):
 
 # ----------------------------------------------------------------------------- activations
 
-defop("nn.relu", mx=lambda F, x: via_int8(F, x, F.npx.relu), np=lambda x: _onp.maximum(x, 0).astype(x.dtype),
+defop("nn.relu", mx=lambda F, x: via_int8(F, x, F.npx.relu),     # (bool runs as int8)
+      np=lambda x: _onp.maximum(x, 0).astype(x.dtype),
       grad=lambda g, ans, x: g * (ans > 0), doc="max(x, 0)")
 
 
