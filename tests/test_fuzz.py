@@ -343,3 +343,18 @@ def test_oracle_power_by_a_0d_array_is_np_power():
     pool = [onp.array(0.0, "float32"), onp.array(1.0, "float64")]
     r, e = numpy_ref({"k": "binop", "name": "**", "args": [{"v": 0}, {"v": 1}]}, pool)
     assert r.dtype == onp.float64            # np.power; NumPy's shortcut would be float32
+
+
+def test_oracle_dtype_of_a_write_into_a_python_float():
+    """A setitem or in-place step copies its target first; a Python float target
+    (``0.001 - count_nonzero(x)``) becomes np.array of it, float32 in MinPy, and the
+    written float64 value does not change that. An array target keeps its dtype."""
+    from tests.fuzz.execute import expected_dtype
+    v64 = onp.array([-2.4])
+    for k, args in (("setitem", [{"v": 0}, {"t": [None]}, {"v": 1}]),
+                    ("iop", [{"v": 0}, {"v": 1}])):
+        step = {"k": k, "name": "+=", "args": args}
+        assert expected_dtype(step, onp.array(0.5), [0.001, v64]) == onp.float32
+        assert expected_dtype(step, onp.array(0.5), [onp.array(0.001), v64]) == onp.float64
+        assert expected_dtype(step, onp.array(0.5, "float32"), [onp.array(1, "float32"),
+                                                                  v64]) == onp.float32

@@ -100,6 +100,13 @@ def expected_dtype(step: dict, ref: onp.ndarray, pool_np: list) -> onp.dtype:
         return ref.dtype
     if _asked64(step):
         return ref.dtype
+    if step["k"] in ("setitem", "iop"):
+        # the step writes into a copy of its target; a Python float target (NumPy's
+        # count_nonzero gives an int, and 0.001 - 0 a float) is copied as np.array of
+        # it: float32 in MinPy (docs/differences.md), whatever the written value's dtype
+        spec = step["args"][0]
+        if isinstance(spec, dict) and "v" in spec and type(pool_np[spec["v"]]) is float:
+            return onp.dtype("float32")
     for r in step_refs(step):
         v = pool_np[r]
         if getattr(v, "dtype", None) == onp.float64:
