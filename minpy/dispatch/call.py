@@ -62,14 +62,17 @@ def lazy_engine():
     return _lazy.engine
 
 
-def check_on_replay(buf, check) -> None:
-    """Inside a ``@jit`` trace, run ``check`` (which raises where NumPy would) on the
-    host values of input buffer ``buf`` again whenever a later call replays the graph:
-    the trace checked the values it saw, each replay feeds the call's own (a new
-    argument, a captured array written since). Outside a trace: nothing to do."""
+def checked_values(buf, check) -> _onp.ndarray:
+    """The host values of computed buffer ``buf``, after ``check`` (which raises where
+    NumPy would) has seen them. Inside a ``@jit`` trace the check also runs whenever a
+    later call replays the graph: the trace checked the values it saw, each replay
+    feeds the call's own (a new argument, a captured array written since)."""
+    host = buf.asnumpy()
+    check(host)
     eng = _lazy.engine
     if eng is not None and eng.tracing is not None:
         eng.tracing.note_check(buf, check)
+    return host
 
 
 # ----------------------------------------------------------------------------- binding

@@ -153,10 +153,7 @@ def _read_checked(a, check):
     d = a._data
     if not isinstance(d, _MXND):
         return None
-    host = d.asnumpy()
-    check(host)
-    _call.check_on_replay(d, check)
-    return host
+    return _call.checked_values(d, check)
 
 
 def _check_indices(values, n: int, fname: str, what: str = "label",
@@ -408,10 +405,11 @@ def temporal_softmax_loss(x, y, mask):
     # checked before the reshape: a @jit step checks the (N, T) labels it is given
     known = _read_checked(y, _functools.partial(_check_indices, n=V,
                                                 fname="temporal_softmax_loss"))
+    y = np.reshape(y, (N * T,))
     if known is not None:
-        targets, guard = _one_hot(np.reshape(y, (N * T,)), V, x.dtype), None
+        targets, guard = _one_hot(y, V, x.dtype), None
     else:
-        targets, guard = _class_targets(flat, np.reshape(y, (N * T,)), "temporal_softmax_loss")
+        targets, guard = _class_targets(flat, y, "temporal_softmax_loss")
     m = np.reshape(_arr(mask), (N * T, 1)).astype(x.dtype)
     logp = _log_softmax(flat)
     return _guarded(-np.sum(logp * targets * m) / N, guard)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import mxnet as _mx
 import numpy as _onp
@@ -529,7 +530,6 @@ def _nan_means_no_bound(bound, none):
     with a DeprecationWarning (NumPy 2 will return NaN); MinPy does as the NumPy it runs
     beside. A NaN in a MinPy array bound, 0-d too, gives NaN (its value is not read)."""
     if isinstance(bound, (float, _onp.floating)) and bound != bound:
-        import warnings
         warnings.warn("Passing `np.nan` to mean no clipping in np.clip has always been "
                       "unreliable, and is now deprecated. In future, this will always return "
                       "nan, like it already does when min or max are arrays that contain nan. "

@@ -140,9 +140,8 @@ def normalise_indices(idx, n: int, axis: int):
             wrapped = c("where", idx < 0, idx + n, idx)
             return c("clip", wrapped, 0, max(n - 1, 0))
         if tracing:
-            buf = idx._mx("index")
-            _check_bounds(buf.asnumpy(), n, axis)
-            _call_mod.check_on_replay(buf, _functools.partial(_check_bounds, n=n, axis=axis))
+            _call_mod.checked_values(idx._mx("index"),
+                                     _functools.partial(_check_bounds, n=n, axis=axis))
             wrapped = c("where", idx < 0, idx + n, idx)
             return c("clip", wrapped, 0, max(n - 1, 0))
         host = idx._host("index")
@@ -330,9 +329,7 @@ def _element_fits(x, value) -> None:
         if type(value._data) is LRef and value._data.value is None and \
                 _call_mod._lazy.engine is not None and _call_mod._lazy.engine.tracing is not None:
             return
-        buf = value._mx("setitem")
-        _int_convertible(buf.asnumpy())
-        _call_mod.check_on_replay(buf, _int_convertible)
+        _call_mod.checked_values(value._mx("setitem"), _int_convertible)
     else:
         _int_convertible(_onp.asarray(value))
 
