@@ -4,6 +4,7 @@ import pytest
 
 import minpy
 import minpy.numpy as np
+from mode_runner import run_in_mode
 
 
 @pytest.fixture(autouse=True)
@@ -173,12 +174,7 @@ def test_a_graph_cast_is_seen_by_the_lowerings_after_it(mode, codegen, clean_jit
         return h, w, np.prod(w, axis=None)
 
     host = onp.array(False)
-    if mode == "lazy":
-        with minpy.lazy():
-            got = f(np.array(host))
-            minpy.flush()
-    else:
-        got = minpy.jit(f)(np.array(host))
+    got = run_in_mode(mode, f, np.array(host))
     eager = f(np.array(host))                 # MinPy's dtypes (float64 demoted)
     h = onp.fabs(host)
     numpy = [h, onp.where(h, 4, h), onp.prod(onp.where(h, 4, h))]

@@ -7,8 +7,7 @@ import minpy
 import minpy.numpy as np
 from minpy.nn import layers
 from minpy.ops.nn import _conv_np, _pool_np
-
-MODES = ["eager", "lazy", "jit"]
+from mode_runner import MODES, run_in_mode
 
 
 @pytest.fixture(autouse=True)
@@ -18,17 +17,7 @@ def _restore(clean_jit_state):
 
 def _run(mode, f, *args):
     """``f(*args)`` (MinPy arrays in, a tuple of arrays out) as host arrays."""
-    if mode == "eager":
-        out = f(*args)
-    elif mode == "lazy":
-        with minpy.lazy():
-            out = f(*args)
-            return [o.asnumpy() for o in out]
-    else:
-        g = minpy.jit(f)
-        g(*args)
-        out = g(*args)
-    return [o.asnumpy() for o in out]
+    return [o.asnumpy() for o in run_in_mode(mode, f, *args)]
 
 
 def _float16_case():

@@ -13,6 +13,7 @@ import pytest
 
 import minpy
 import minpy.numpy as np
+from mode_runner import MODES, run_in_mode as run
 
 I32, I64 = onp.iinfo(onp.int32), onp.iinfo(onp.int64)
 VALUES = {
@@ -29,7 +30,6 @@ HELD = {onp.dtype("uint16"): onp.dtype("int32"), onp.dtype("uint32"): onp.dtype(
         onp.dtype("uint64"): onp.dtype("int64"), onp.dtype("int16"): onp.dtype("int32")}
 COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
 DTYPES = list(VALUES)
-MODES = ["eager", "lazy", "jit"]
 
 UNARY = ["exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "cbrt", "square", "absolute",
          "fabs", "negative", "positive", "reciprocal", "sin", "cos", "tan", "arcsin", "arccos",
@@ -52,18 +52,6 @@ SCALARS = (2, -1, 0, 2.5, -0.0, True)
 REDUCTIONS = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "all",
               "any", "var", "std", "cumsum", "cumprod", "ptp"]
 NO_KEEPDIMS = {"argmax", "argmin", "cumsum", "cumprod"}
-
-
-def run(mode, fn, *args):
-    """``fn(*args)`` in one mode; a jitted function is called twice (trace, replay)."""
-    if mode == "eager":
-        return fn(*args)
-    if mode == "lazy":
-        with minpy.lazy():
-            return fn(*args)
-    f = minpy.jit(fn)
-    f(*args)
-    return f(*args)
 
 
 def _builtin_base(cls):

@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st
 import minpy
 import minpy.numpy as np
 from minpy.core import grad_and_loss
+from mode_runner import run_in_mode
 
 
 @pytest.fixture(autouse=True)
@@ -430,12 +431,7 @@ def test_cse_keeps_apart_calls_of_other_result_dtypes(name, mode):
     def both(x):
         return [fn(x.astype("float32")), fn(x)]
 
-    if mode == "lazy":
-        with minpy.lazy():
-            out = both(np.array(host))
-            minpy.flush()
-    else:
-        out = minpy.jit(both)(np.array(host))
+    out = run_in_mode(mode, both, np.array(host))
     want = [getattr(onp, name)(host.astype("float32")), getattr(onp, name)(host)]
     for o, w in zip(out, want):
         assert o.dtype == w.dtype
