@@ -29,7 +29,7 @@ from ..dispatch import errno_guard as _errno_guard
 from ..ops import _util as _ops_util
 from ..ops.fused import MX_BACKWARD_OPS
 from . import counters as _stats
-from . import codegen, native_grad
+from . import codegen, native_grad, two_phase
 from .config import config
 from .graph import Failed, LRef, format_where
 from .passes import optimise
@@ -582,7 +582,7 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
             def fuse(o, d, k, out, e):       # phase B (what reads the gradients) fuses
                 return _fused(o, d, k, out, e, scalars, baked)
             try:
-                return native_grad.compile_two_phase(order, descs, ext, outs, ctx, parts, build,
+                return two_phase.compile_two_phase(order, descs, ext, outs, ctx, parts, build,
                                                      consts, fuse=fuse)
             except (_LoweringFailed, _mx.base.MXNetError, ValueError):
                 return _INTERPRET
@@ -676,7 +676,7 @@ def _cachedop_rebuild(order, descs, keep, ext, scalars, baked, outs, ctx, consts
     """A call that builds this graph as a CachedOp later, keeping what lowering reads
     rather than the recorded nodes and buffers (which hold computed values)."""
     facts = [_NodeFacts(n) for n in order]
-    metas = [native_grad._Placeholder(v.shape, v.dtype) for v in ext]
+    metas = [two_phase._Placeholder(v.shape, v.dtype) for v in ext]
     svals = list(scalars)
 
     def rebuild():
