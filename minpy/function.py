@@ -328,6 +328,25 @@ _BACKWARD_OP = defop("_function_backward", nin=-1, bind=_bw_bind, shape=_bw_shap
                      grad=None, lazy=False)
 
 
+def _lower_recorded(F, *datas, fn, is_train, record):
+    """The lowering where MXNet differentiates: spliced into a graph, or, eagerly (a
+    graph MinPy interprets node by node), run as a CachedOp, which ``mxnet.autograd``
+    records; the executor ``_lower`` runs eagerly is invisible to it, so the
+    parameters' gradients would be zeros."""
+    if F is not _mx.nd:
+        return _lower(F, *datas, fn=fn, is_train=is_train, record=record)
+    if fn.aux_names:       # never in a lazy graph (``_splice_ok``)
+        raise NotImplementedError(f"minpy.core.Function({fn.name}): a symbol with auxiliary "
+                                  "states inside a graph MXNet differentiates")
+    op = getattr(fn, "_recorded_op", None)
+    if op is None:
+        op = fn._recorded_op = _mx.nd.CachedOp(fn.symbol)
+    outs = op(*[d.as_nd_ndarray() for d in datas])
+    if not isinstance(outs, (list, tuple)):
+        outs = [outs]
+    return [o.as_np_ndarray() for o in outs[:len(fn.output_shapes)]]
+
+
 # a spliced symbol is differentiated by MXNet in a graph just as its executor's backward
 # pass does eagerly
-mark_mxgrad(("_function",))
+mark_mxgrad(("_function",), _lower_recorded)
