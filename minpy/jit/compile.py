@@ -579,8 +579,8 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
             def build(o, d, k, e, native):
                 return _lowered(o, d, k, e, scalars, baked, native=native)
 
-            def fuse(o, d, k, out, e):       # phase B (what reads the gradients) fuses
-                return _fused(o, d, k, out, e, scalars, baked)
+            def fuse(o, d, k, out, e, whole=False):   # phase B (reads the gradients) fuses
+                return _fused(o, d, k, out, e, scalars, baked, whole)
             try:
                 return two_phase.compile_two_phase(order, descs, ext, outs, ctx, parts, build,
                                                      consts, fuse=fuse)
@@ -626,12 +626,14 @@ def _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx
         _stats.bump("compile_seconds", time.perf_counter() - t0)
 
 
-def _fused(order, descs, keep, outs, ext, scalars, baked):
-    """The graph with generated kernels for its fusible clusters (``codegen``), or None."""
+def _fused(order, descs, keep, outs, ext, scalars, baked, whole=False):
+    """The graph with generated kernels for its fusible clusters (``codegen``), or None
+    (with ``whole``, also None unless every node is fusible)."""
     if codegen.mode() == "off":
         return None
     try:
-        return codegen.fuse_graph(order, descs, keep, outs, ext, scalars, baked, _scalar_dtype)
+        return codegen.fuse_graph(order, descs, keep, outs, ext, scalars, baked, _scalar_dtype,
+                                  whole)
     except codegen.SettingError:
         raise
     except Exception as e:          # a kernel that cannot be built costs speed, never a result

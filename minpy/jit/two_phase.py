@@ -7,8 +7,18 @@ leaves through phase B packed into one buffer per dtype, so one copy serves them
 """
 from __future__ import annotations
 
+import ctypes as _ctypes
+
 import mxnet as _mx
 import numpy as _onp
+
+_getdata = _mx.base._LIB.MXNDArrayGetData
+_wait_to_write = _mx.base._LIB.MXNDArrayWaitToWrite
+_check_call = _mx.base.check_call
+
+
+def _numel(shape) -> int:
+    return int(_onp.prod(shape)) if shape else 1
 
 
 class _Placeholder:
@@ -81,9 +91,26 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=(), fus
                for i, r in enumerate(routed)]
     if not outs_b and sum(through) < 2:      # nothing to pack: copied from phase A
         through = [False] * len(routed)
-    group_b = sd_b = None
-    plan = []
-    if any(through):
+    group_b = sd_b = direct_b = None
+    plan, pairs = [], ()
+    if any(through) and outs_b and fuse is not None:
+        # B's results and the values it packs, computed by one generated kernel called
+        # directly: no executor, no packing operator, and fresh outputs need no copy
+        items = []
+        for (kind, j), (p, k), thru in zip(routed, outs, through):
+            if thru:
+                ref = outs_b[j] if kind == "b" else \
+                    ("x", n_ext + j if kind == "a" else n_ext + n_exp + j)
+                items.append((ref, tuple(order[p].shapes[k]), _onp.dtype(order[p].dtypes[k])))
+        names_a = set(group_a.list_arguments())
+        leaves = [(k, tuple(ext[k].shape), _onp.dtype(ext[k].dtype)) for k in wrt
+                  if f"in{k}" in names_a and hasattr(ext[k], "dtype")
+                  and _onp.dtype(ext[k].dtype).kind == "f"]
+        got = _direct_phase_b(order_b, descs_b, items, ext_b, ctx, fuse, leaves)
+        if got is not None:
+            direct_b, pairs = got
+            it = iter([(j, None, None, None) for j in range(len(items))])
+    if any(through) and direct_b is None:
         built_b = {}
         if outs_b:
             keep_b = set(range(len(order_b)))
@@ -112,7 +139,51 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=(), fus
         else:
             plan.append(("a", 1 + j))
     nodes = len(phase_a) + len(phase_b)
-    return _TwoPhase(group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes, consts)
+    return _TwoPhase(group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes, consts,
+                     direct_b, pairs)
+
+
+def _direct_phase_b(order_b, descs_b, items, ext_b, ctx, fuse, leaves):
+    """Phase B as one generated kernel called directly (``DirectGraph``): no executor,
+    and its outputs are fresh arrays, so none is copied or packed. None where
+    generated kernels cannot compute all of it (nothing is compiled unless the
+    emitter supports every node).
+
+    ``items``: per output leaving through B, (reference in B's index form: a node
+    output, or an ``("x", k)`` input of B, which the kernel copies; shape; dtype);
+    the kernel returns them in this order. ``leaves``: (input, shape, dtype) of the
+    differentiated float inputs phase A reads. Returns the graph and [(input, item)]:
+    those inputs paired, in order, with the outputs of their shape and dtype (a
+    training step's updated parameters, which the vehicle also copies into phase A's
+    inputs)."""
+    from . import codegen
+    from ..dispatch.registry import REGISTRY
+    from .passes import PNode
+    if codegen.mode() == "off" or any(dt.kind != "f" for _, _, dt in items):
+        return None
+    order_n, descs_n, outs_n = list(order_b), list(descs_b), []
+    for ref, shape, dt in items:
+        if ref[0] == "x":
+            outs_n.append((len(order_n), 0))
+            order_n.append(PNode(REGISTRY["copy"], (), (shape,), (dt,), order_b[0].where, (),
+                                 ctx, len(order_n)))
+            descs_n.append((ref,))
+        else:
+            outs_n.append(ref)
+    pairs, used = [], set()
+    for j, (ref, shape, dt) in enumerate(items):
+        if ref[0] == "x" or pairs and dt != items[pairs[0][1]][2]:
+            continue
+        k = next((k for k, ks, kd in leaves if k not in used and ks == shape and kd == dt),
+                 None)
+        if k is not None:
+            used.add(k)
+            pairs.append((k, j))
+    fused = fuse(order_n, descs_n, set(range(len(order_n))), outs_n, ext_b, whole=True)
+    if fused is None:
+        return None
+    graph = codegen.direct_graph(fused[0], fused[1], fused[3], ext_b, ctx, len(order_b), ())
+    return None if graph is None else (graph, pairs)
 
 
 def _feedback(plan, ext, wrt, names_a):
@@ -183,7 +254,7 @@ class _TwoPhase:
     synchronous = False       # outputs may still be computed by MXNet's engine
 
     def __init__(self, group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes,
-                 consts) -> None:
+                 consts, direct_b=None, pairs=()) -> None:
         import threading
         from .compile import _quiet_native_stderr
         self.lock, self.active = threading.RLock(), False
@@ -195,8 +266,20 @@ class _TwoPhase:
         # the packed output whose pieces the next run is likely fed back (a training
         # step's updated parameters): those inputs are bound as views of one buffer laid
         # out like it, so that one copy feeds them all
-        self.feed = _feedback(plan, ext, wrt, names_a)
+        self.feed = _feedback(plan, ext, wrt, names_a) if direct_b is None else None
+        self.b_feed, self.b_flat = [], None
         with ctx.mx:
+            if pairs:
+                # after phase B, the updated parameters are copied into this buffer too
+                flat = _mx.nd.zeros((sum(_numel(ext[k].shape) for k, _ in pairs),),
+                                    dtype=_onp.dtype(ext[pairs[0][0]].dtype).name)
+                start, width = 0, _onp.dtype(flat.dtype).itemsize
+                for k, j in pairs:
+                    n = _numel(ext[k].shape)
+                    args[f"in{k}"] = flat[start:start + n].reshape(tuple(ext[k].shape))
+                    self.b_feed.append((k, j, start * width, n * width))
+                    start += n
+                self.b_flat = flat
             if self.feed is not None:
                 out, lo, hi, members = self.feed
                 dt = _onp.dtype(ext[members[0][0]].dtype).name
@@ -248,6 +331,15 @@ class _TwoPhase:
                             args_b[n] = self.grads[k - n_ext - n_exp]
             with _quiet_native_stderr():
                 self.exe_b = group_b.bind(ctx.mx, args=args_b, grad_req="null")
+        self.direct_b = direct_b
+        if direct_b is not None:
+            # what B's kernel reads: A's bound inputs, its exported outputs and the
+            # gradient buffers (fixed), or the call's own inputs where A reads none
+            self.b_ext = [args[f"in{k}"].as_np_ndarray() if f"in{k}" in args else None
+                          for k in range(n_ext)] + \
+                [o.as_np_ndarray() for o in outs_a[1:1 + n_exp]] + \
+                [g.as_np_ndarray() for g in self.grads]
+            self.b_own = [k for k in range(n_ext) if f"in{k}" not in args]
         self.outs_a = outs_a
         # inputs to fill: (position in ext, array) for A's and B's own; scalars likewise
         self.fill = [(int(n[2:]), a, a.as_np_ndarray()) for n, a in
@@ -257,6 +349,22 @@ class _TwoPhase:
         self.svars = [[int(n[1:]), a, _onp.dtype(a.dtype).name, None]
                       for n, a in list(args.items()) + list(own_b.items()) if n[0] == "s"]
         self.last = [None] * len(self.fill)
+        # (fill position, B output) per input phase B writes: after a run it holds that
+        # output, which the next call is likely fed
+        self.b_feed = [(self.position[k], j, off, size) for k, j, off, size in self.b_feed]
+
+    def _feed_forward(self, copies) -> None:
+        """Copy the updated parameters (fresh, computed: ``DirectGraph`` is synchronous)
+        into phase A's inputs; the next call fed these very arrays skips its copies."""
+        flat, ptr = self.b_flat, _ctypes.c_void_p()
+        _check_call(_wait_to_write(flat.handle))     # no pending reader of the old values
+        _getdata(flat.handle, _ctypes.byref(ptr))
+        base, last = ptr.value, self.last
+        for i, j, off, size in self.b_feed:
+            src = copies[j]
+            _getdata(src.handle, _ctypes.byref(ptr))
+            _ctypes.memmove(base + off, ptr.value, size)
+            last[i] = src
 
     def run(self, ext, scalars):
         from .compile import _exclusive
@@ -290,8 +398,19 @@ class _TwoPhase:
         _feed_scalars(self.svars, scalars)
         self.exe_a.forward(is_train=True)
         self.exe_a.backward()
-        copies = [o.copy() for o in self.exe_b.forward(is_train=False)] \
-            if self.exe_b is not None else ()
+        if self.direct_b is not None:       # fresh outputs: nothing to copy
+            bx = self.b_ext
+            if self.b_own:
+                bx = list(bx)
+                for k in self.b_own:
+                    bx[k] = ext[k]
+            copies = self.direct_b.run(bx, scalars)
+            if self.b_feed:
+                self._feed_forward(copies)
+        elif self.exe_b is not None:
+            copies = [o.copy() for o in self.exe_b.forward(is_train=False)]
+        else:
+            copies = ()
         res = []
         for kind, j in self.plan:
             if kind == "b":

@@ -69,9 +69,10 @@ def all_sources() -> list:
         return list(_sources)
 
 
-def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
+def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype, whole=False):
     """The graph with fusible clusters replaced by generated operators, in the
-    builder's index form, or ``None`` when nothing is fused."""
+    builder's index form, or ``None`` when nothing is fused (with ``whole``, also
+    when some node cannot be: nothing is compiled then)."""
     m = mode()
     if m == "off":
         return None
@@ -92,21 +93,24 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype):
     ext = list(ext)
 
     fusible = {n for n in pnodes if supported(n, ext, scalars, baked, config.codegen_dot_max)}
+    if whole and len(fusible) < len(pnodes):
+        return None
     banned: set = set()
 
     def ok(n):
         return n in fusible and n not in banned
 
-    smallest = 1 if m == "always" else config.codegen_min_nodes
+    smallest = 1 if m == "always" or whole else config.codegen_min_nodes
     for _ in range(4):        # cut again without the nodes a cluster could not keep
         plans, stages, again = [], {}, False
-        for group in clusters(pnodes, ok):
+        # ``whole``: one kernel for every node, connected or not
+        for group in [list(pnodes)] if whole else clusters(pnodes, ok):
             if len(group) < smallest or all(n.op.name in ("reshape", "split") for n in group):
                 continue
             try:
                 p = plan(group, consumers, graph_outs, ext, scalars, baked, scalar_dtype, stages)
             except emit.Unsupported as e:
-                if e.node is not None:
+                if e.node is not None and not whole:
                     banned.add(e.node)
                     again = True
                 continue
