@@ -470,7 +470,8 @@ def _build_symbols(order, descs, keep, ext, scalars, baked, casts, sdtypes, nati
                     args[j] = piece(k, dt, n.shapes[0] == ())
         lower = n.op.mxgrad if native and callable(n.op.mxgrad) else n.op.mx
         try:
-            res = lower(F, *args, **dict(n.attrs))
+            own = codegen.native_lowering(n, args) if native else None
+            res = own(F) if own is not None else lower(F, *args, **dict(n.attrs))
         except Exception as e:
             raise _LoweringFailed(i, e) from None
         res = list(res) if n.op.multi else [res]

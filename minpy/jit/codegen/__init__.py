@@ -142,6 +142,26 @@ def fuse_graph(order, descs, keep, outs, ext, scalars, baked, scalar_dtype, whol
     return from_ir(kept, pouts)
 
 
+def native_lowering(n, args):
+    """A lowering of node ``n`` for a graph MXNet differentiates (phase A of a two-phase
+    graph) through one of the glue's operators, given its lowered operands; None
+    where MXNet's own operators are to be used. ``maximum(x, s)`` of a float array
+    and a baked number is one pass each way (``_maximum_scalar`` and its backward
+    are two slower ones); its NumPy semantics and MinPy's gradient are the glue's."""
+    if n.op.name != "maximum" or len(args) != 2 or mode() == "off":
+        return None
+    x, s = args
+    if type(s) not in (int, float) or not hasattr(x, "as_nd_ndarray") or \
+            str(n.dtypes[0]) not in ("float32", "float64") or \
+            str(getattr(x, "dtype", "")) != str(n.dtypes[0]) or toolchain.compiler() is None:
+        return None
+    try:
+        op = loader.extension_op("_minpy_maximum_scalar")
+    except Exception:       # the glue cannot be built here: MXNet's operator
+        return None
+    return lambda F: op(x.as_nd_ndarray(), scalar=repr(float(s))).as_np_ndarray()
+
+
 def _direct(plans, pnodes) -> bool:
     """Whether the fused graph will be one kernel reading only graph inputs, run by the
     direct vehicle (which needs no MXNet operator)."""

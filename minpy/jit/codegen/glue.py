@@ -78,5 +78,71 @@ static MXReturnValue minpy_forward(const minpy_attrs& a, std::vector<MXTensor>* 
 REGISTER_OP(_minpy_kernel).setParseAttrs(minpy_parse).setInferType(minpy_type)
     .setInferShape(minpy_shape).setForward(minpy_forward, "cpu");
 
+// maximum(x, s) for a float array x and a number s, as NumPy computes it (NaN stays NaN,
+// a tie keeps x), with MinPy's gradient (to x where x >= s): where MXNet differentiates,
+// one pass each way instead of _maximum_scalar's and its backward's
+static MXReturnValue mms_parse(const minpy_attrs&, int* nin, int* nout) {
+  *nin = 1;
+  *nout = 1;
+  return MX_SUCCESS;
+}
+
+static MXReturnValue mms_type(const minpy_attrs&, std::vector<int>* in, std::vector<int>* out) {
+  if ((*in)[0] != kFloat32 && (*in)[0] != kFloat64) {
+    MX_ERROR_MSG << "_minpy_maximum_scalar: float32 or float64 only";
+    return MX_FAIL;
+  }
+  (*out)[0] = (*in)[0];
+  return MX_SUCCESS;
+}
+
+static MXReturnValue mms_shape(const minpy_attrs&, std::vector<std::vector<unsigned int>>* in,
+                               std::vector<std::vector<unsigned int>>* out) {
+  (*out)[0] = (*in)[0];
+  return MX_SUCCESS;
+}
+
+template <typename T>
+static void mms_forward_t(const T* __restrict x, T* __restrict y, int64_t n, T s) {
+  #pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] >= s || x[i] != x[i]) ? x[i] : s;
+}
+
+template <typename T>
+static void mms_backward_t(const T* __restrict g, const T* __restrict x, T* __restrict dx,
+                           int64_t n, T s) {
+  #pragma omp simd
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] >= s ? g[i] : T(0);
+}
+
+static MXReturnValue mms_forward(const minpy_attrs& a, std::vector<MXTensor>* inputs,
+                                 std::vector<MXTensor>* outputs, const OpResource&) {
+  const double s = std::strtod(minpy_attr(a, "scalar").c_str(), nullptr);
+  MXTensor& x = (*inputs)[0];
+  MXTensor& y = (*outputs)[0];
+  if (x.dtype == kFloat32)
+    mms_forward_t(x.data<float>(), y.data<float>(), x.size(), (float)s);
+  else
+    mms_forward_t(x.data<double>(), y.data<double>(), x.size(), s);
+  return MX_SUCCESS;
+}
+
+// inputs: the output's gradient, x, then the forward output (MXNet's order)
+static MXReturnValue mms_backward(const minpy_attrs& a, std::vector<MXTensor>* inputs,
+                                  std::vector<MXTensor>* outputs, const OpResource&) {
+  const double s = std::strtod(minpy_attr(a, "scalar").c_str(), nullptr);
+  MXTensor& g = (*inputs)[0];
+  MXTensor& x = (*inputs)[1];
+  MXTensor& dx = (*outputs)[0];
+  if (x.dtype == kFloat32)
+    mms_backward_t(g.data<float>(), x.data<float>(), dx.data<float>(), x.size(), (float)s);
+  else
+    mms_backward_t(g.data<double>(), x.data<double>(), dx.data<double>(), x.size(), s);
+  return MX_SUCCESS;
+}
+
+REGISTER_OP(_minpy_maximum_scalar).setParseAttrs(mms_parse).setInferType(mms_type)
+    .setInferShape(mms_shape).setForward(mms_forward, "cpu").setBackward(mms_backward, "cpu");
+
 MXReturnValue initialize(int version) { return MX_SUCCESS; }
 """

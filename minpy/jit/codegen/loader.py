@@ -1,4 +1,4 @@
-"""Registering the generic operator with MXNet and finding generated kernels.
+"""Registering the glue's operators with MXNet and finding generated kernels.
 
 ``mx.library.load`` regenerates every operator wrapper in Python (~0.4 s a call);
 the C call alone takes under a millisecond, and only ``_minpy_kernel`` needs a
@@ -18,6 +18,7 @@ from . import glue, toolchain
 
 _lock = threading.Lock()
 _op = None
+_others: dict = {}
 _libs: dict = {}
 
 
@@ -32,6 +33,18 @@ def kernel_op():
             check_call(_LIB.NNGetOpHandle(c_str("_minpy_kernel"), ctypes.byref(h)))
             _op = _make_symbol_function(h, "_minpy_kernel", "_minpy_kernel")
         return _op
+
+
+def extension_op(name: str):
+    """The symbol function of another operator of the glue (``glue.SOURCE``)."""
+    kernel_op()
+    with _lock:
+        fn = _others.get(name)
+        if fn is None:
+            h = OpHandle()
+            check_call(_LIB.NNGetOpHandle(c_str(name), ctypes.byref(h)))
+            fn = _others[name] = _make_symbol_function(h, name, name)
+        return fn
 
 
 def addresses(path: str, names) -> dict:
