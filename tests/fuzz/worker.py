@@ -20,6 +20,9 @@ def main(job_path: str) -> None:
     with open(job_path) as fh:
         job = json.load(fh)
     import minpy  # noqa: F401  (import before timing anything)
+    nb = os.environ.get("MINPY_FUZZ_NATIVE_BACKWARD")
+    if nb:       # "always": MXNet runs every backward pass it can (two-phase graphs)
+        minpy.jit.config.native_backward = nb
     if os.environ.get("MINPY_FUZZ_PLANT"):
         from .plant import plant
         plant(os.environ["MINPY_FUZZ_PLANT"])
