@@ -13,6 +13,11 @@ import mxnet as _mx
 import numpy as _onp
 
 _getdata = _mx.base._LIB.MXNDArrayGetData
+_exec_forward = _mx.base._LIB.MXExecutorForward
+_exec_backward = _mx.base._LIB.MXExecutorBackwardEx
+_TRAIN = _ctypes.c_int(1)
+_NO_HEADS = _mx.base.mx_uint(0)
+_NO_HANDLES = _mx.base.c_handle_array([])
 _wait_to_write = _mx.base._LIB.MXNDArrayWaitToWrite
 _check_call = _mx.base.check_call
 
@@ -332,6 +337,9 @@ class _TwoPhase:
             with _quiet_native_stderr():
                 self.exe_b = group_b.bind(ctx.mx, args=args_b, grad_req="null")
         self.direct_b = direct_b
+        # every output written by phase B's kernel (called directly, after waiting for
+        # what it reads, where a failure in phase A would show): nothing to wait for
+        self.synchronous = direct_b is not None and all(kind == "b" for kind, _ in plan)
         if direct_b is not None:
             # what B's kernel reads: A's bound inputs, its exported outputs and the
             # gradient buffers (fixed), or the call's own inputs where A reads none
@@ -396,8 +404,10 @@ class _TwoPhase:
                 v.copyto(view)
                 last[i] = v
         _feed_scalars(self.svars, scalars)
-        self.exe_a.forward(is_train=True)
-        self.exe_a.backward()
+        # MXNet's Executor.forward/backward, without wrapping the outputs anew each call
+        h = self.exe_a.handle
+        _check_call(_exec_forward(h, _TRAIN))
+        _check_call(_exec_backward(h, _NO_HEADS, _NO_HANDLES, _TRAIN))
         if self.direct_b is not None:       # fresh outputs: nothing to copy
             bx = self.b_ext
             if self.b_own:
