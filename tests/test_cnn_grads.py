@@ -185,6 +185,37 @@ def test_jitted_cnn_step_matches_the_numpy_step(form):
         onp.testing.assert_allclose(p.asnumpy(), q, rtol=1e-3, atol=1e-5)
     assert step.traces == 1
     assert type(next(iter(step.cache.values())).compiled).__name__.startswith("_TwoPhase")
+    assert minpy.jit.stats()["interpreted_nodes"] == 0      # the compiled graph ran
+
+
+@pytest.mark.parametrize("channels,filters", [(3, 8), (8, 16), (16, 8)])
+def test_relu_between_onednn_convolution_and_pooling_in_a_two_phase_graph(channels, filters):
+    """float32 convolutions whose outputs oneDNN keeps in a blocked layout, a ReLU as
+    ``np.maximum(h, 0.0)`` (a generated operator where MXNet differentiates) and max
+    pooling: MXNet's backward pass gives what MinPy's tape gives, on two calls."""
+    x0 = rng.randn(4, channels, 8, 8).astype("float32")
+    w0 = (rng.randn(filters, channels, 3, 3) * 0.3).astype("float32")
+    b0 = (rng.randn(filters) * 0.1).astype("float32")
+    x0[0, :, :2] = 0.0                  # a background: zero inputs, ReLU ties at 0
+
+    cot = rng.randn(4, filters, 4, 4).astype("float32")
+
+    def loss(w, b, x):
+        h = layers.max_pool(np.maximum(layers.conv2d(x, w, b, pad=1), 0.0), 2, 2)
+        return (h * cot).sum() + (h * h).sum()
+    got = {}
+    for native in ("always", "never"):
+        minpy.jit.config.native_backward = native
+        gl = grad_and_loss(loss, [0, 1])
+        f = minpy.jit(lambda w, b, x: gl(w, b, x))
+        got[native] = []
+        for scale in (1.0, 0.5):
+            (gw, gb), l = f(np.array(w0 * scale), np.array(b0 * 0.0), np.array(x0))
+            got[native] += [gw.asnumpy(), gb.asnumpy(), float(l)]
+        assert f.traces == 1
+    assert minpy.jit.stats()["interpreted_nodes"] == 0
+    for a, b in zip(got["always"], got["never"]):
+        onp.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_gradient_operators_check_the_output_gradient_shape():
