@@ -121,6 +121,24 @@ def test_eight_threads_lazy_and_jit(shared):
     assert tally.wrong == 0
 
 
+@pytest.mark.filterwarnings("ignore:minpy.jit:RuntimeWarning")
+@pytest.mark.parametrize("shared", [True, "mixed"])
+def test_eight_threads_with_two_phase_graphs(shared):
+    """The same loops with MXNet running every backward pass it can: the training
+    steps are two-phase graphs (phase B one kernel called directly, the updated
+    weights copied into the inputs of the next call), shared by the threads of one
+    shape."""
+    saved = minpy.jit.config.native_backward
+    minpy.jit.config.native_backward = "always"
+    try:
+        tally = run_threads(shared, SECONDS)
+    finally:
+        minpy.jit.config.native_backward = saved
+    assert tally.steps > 8
+    assert tally.errors == 0, tally.first
+    assert tally.wrong == 0
+
+
 @pytest.mark.parametrize("var,value,engine", [
     ("MXNET_ENGINE_TYPE", "NaiveEngine", "NaiveEngine"),   # the user's own setting
     ("MINPY_ENGINE", "naive", "NaiveEngine"),              # MinPy sets it before MXNet runs
@@ -145,7 +163,10 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=SECONDS)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--native-backward", default="auto", choices=("auto", "always", "never"),
+                    help="minpy.jit.config.native_backward ('always': two-phase graphs)")
     a = ap.parse_args()
+    minpy.jit.config.native_backward = a.native_backward
     t = run_threads("mixed", a.seconds, a.threads)
     print(f"{a.threads} threads x {a.seconds:g} s, engine {minpy.mxnet_engine}: {t.steps} "
           f"steps, {t.wrong} wrong, {t.errors} errors")

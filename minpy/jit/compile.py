@@ -32,6 +32,7 @@ from . import counters as _stats
 from . import codegen, native_grad, two_phase
 from .config import config
 from .graph import Failed, LRef, format_where
+from .exclusive import _Busy, _exclusive  # noqa: F401 - vehicles here and elsewhere
 from .passes import optimise
 
 _MXND = _mx.np.ndarray
@@ -643,28 +644,6 @@ def _fused(order, descs, keep, outs, ext, scalars, baked, whole=False):
         warnings.warn(f"minpy.jit: generated kernels were skipped for a graph: {e}",
                       RuntimeWarning, stacklevel=2)
         return None
-
-
-class _Busy(Exception):
-    """A compiled graph was entered again by the thread already running it (a signal
-    handler): the caller computes the values another way."""
-
-
-def _exclusive(run):
-    """One run of a compiled graph at a time: its bound input and output buffers are
-    shared by every thread (and signal handler) that reuses the cached graph."""
-    def guarded(self, ext, scalars):
-        with self.lock:
-            if self.active:
-                raise _Busy()
-            self.active = True
-            try:
-                return run(self, ext, scalars)
-            finally:
-                self.active = False
-    guarded.__name__ = run.__name__
-    guarded.__doc__ = run.__doc__
-    return guarded
 
 
 class _NodeFacts:

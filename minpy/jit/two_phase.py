@@ -12,6 +12,8 @@ import ctypes as _ctypes
 import mxnet as _mx
 import numpy as _onp
 
+from .exclusive import _exclusive
+
 _getdata = _mx.base._LIB.MXNDArrayGetData
 _exec_forward = _mx.base._LIB.MXExecutorForward
 _exec_backward = _mx.base._LIB.MXExecutorBackwardEx
@@ -374,11 +376,8 @@ class _TwoPhase:
             _ctypes.memmove(base + off, ptr.value, size)
             last[i] = src
 
+    @_exclusive
     def run(self, ext, scalars):
-        from .compile import _exclusive
-        return _exclusive(_TwoPhase._run)(self, ext, scalars)
-
-    def _run(self, ext, scalars):
         from .compile import _FULL, _feed_scalars, _view, _zero_sign
         if self.consts:
             ext = [*ext, *self.consts]

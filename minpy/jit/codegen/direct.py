@@ -18,7 +18,7 @@ import numpy as _onp
 from mxnet.base import _LIB, NDArrayHandle, check_call, mx_uint
 from mxnet.ndarray.ndarray import _DTYPE_NP_TO_MX
 
-from ..compile import _exclusive
+from ..exclusive import _exclusive
 
 _getdata = _LIB.MXNDArrayGetData
 _create = _LIB.MXNDArrayCreateEx
