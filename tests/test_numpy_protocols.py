@@ -102,8 +102,8 @@ def test_lazy_mode_records_numpy_calls():
 def test_gradient_through_a_numpy_only_function_raises_naming_it():
     with pytest.raises(TypeError, match="median"):
         grad(lambda x: onp.median(x) * 2.0)(_x())
-    with pytest.raises(TypeError, match="norm"):
-        grad(lambda x: onp.linalg.norm(x))(_x())
+    with pytest.raises(TypeError, match="linalg.inv"):
+        grad(lambda x: onp.linalg.inv(x[:, :2] @ x[:, :2].T).sum())(_x())
     # a keyword MinPy's version does not take: NumPy runs it, unless a gradient is taken
     mask = onp.array([True, False, True])
     assert float(onp.sum(_x(), where=mask)) == pytest.approx(X[:, [0, 2]].sum())

@@ -199,13 +199,15 @@ _NOT_MAPPED = frozenset({"array", "asarray"})
 
 def _minpy_function(func):
     """MinPy's own version of the top-level NumPy function ``func``, or None."""
-    if getattr(func, "__module__", None) != "numpy":
+    module = getattr(func, "__module__", None)
+    if module not in ("numpy", "numpy.linalg"):
         return None
     name = getattr(func, "__name__", None)
     if not name or name.startswith("_") or name in _NOT_MAPPED:
         return None
     from .. import numpy as _mnp
-    fn = _mnp.__dict__.get(name)
+    space = _mnp if module == "numpy" else _mnp.linalg
+    fn = space.__dict__.get(name)
     if fn is None or getattr(fn, "_minpy_fallback", False) or not callable(fn) or \
             isinstance(fn, type):
         return None

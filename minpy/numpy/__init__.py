@@ -15,7 +15,7 @@ from ..dispatch import call as _call
 from ..dispatch import fallback as _fallback
 from ..dispatch.registry import REGISTRY as _REGISTRY
 from ._composite import COMPOSITES as _COMPOSITES
-from . import random  # noqa: F401
+from . import linalg, random  # noqa: F401
 
 ndarray = Array
 

@@ -1,0 +1,123 @@
+"""``minpy.numpy.linalg``: ``norm`` built from MinPy's operators (so it runs on MXNet,
+lazily and under ``@jit``, and has a gradient); every other function is NumPy's,
+run on host copies (no gradient: taking one raises, naming the function).
+
+``norm`` follows ``numpy.linalg.norm``: vector norms (``ord`` None/2, 1, inf, -inf,
+0, any other number), matrix norms over two axes (None/'fro', 1, -1, inf, -inf);
+the matrix norms that need singular values ('nuc', 2, -2) run in NumPy.
+"""
+from __future__ import annotations
+
+import numpy as _onp
+
+from ..array import Array
+from ..dispatch import fallback as _fallback
+from ..ops._util import c
+from ._composite import asarray as _asarray
+
+_normalize_axis_index = _onp.core.multiarray.normalize_axis_index
+
+_SVD_ORDS = ("nuc", 2, -2)
+
+
+def _is_inf(ord_, sign: int) -> bool:
+    return isinstance(ord_, (int, float, _onp.number)) and not isinstance(ord_, bool) and \
+        _onp.isinf(ord_) and (ord_ > 0) == (sign > 0)
+
+
+def _axes(axis, ndim: int) -> tuple:
+    """``axis`` as a tuple of non-negative ints, checked as NumPy's ``norm`` checks it."""
+    if axis is None:
+        return tuple(range(ndim))
+    if not isinstance(axis, tuple):
+        try:
+            axis = (int(axis),)
+        except Exception as e:
+            raise TypeError("'axis' must be None, an integer or a tuple of integers") from e
+    return tuple(_normalize_axis_index(a, ndim) for a in axis)
+
+
+def _vector_norm(x: Array, ord_, axis, keepdims: bool) -> Array:
+    if ord_ is None or ord_ == 2:
+        return c("sqrt", c("sum", x * x, axis=axis, keepdims=keepdims))
+    if isinstance(ord_, str):
+        raise ValueError(f"Invalid norm order '{ord_}' for vectors")
+    a = c("absolute", x)
+    if _is_inf(ord_, 1):
+        return c("amax", a, axis=axis, keepdims=keepdims)
+    if _is_inf(ord_, -1):
+        return c("amin", a, axis=axis, keepdims=keepdims)
+    if ord_ == 0:
+        return c("sum", c("astype", x != 0, x.dtype), axis=axis, keepdims=keepdims)
+    if ord_ == 1:
+        return c("sum", a, axis=axis, keepdims=keepdims)
+    try:
+        p = float(ord_)
+    except (TypeError, ValueError):
+        raise ValueError("Invalid norm order for vectors.") from None
+    return c("power", c("sum", c("power", a, p), axis=axis, keepdims=keepdims), 1.0 / p)
+
+
+def _matrix_norm(x: Array, ord_, rows: int, cols: int, keepdims: bool) -> Array:
+    if ord_ is None or ord_ in ("fro", "f"):
+        r = c("sqrt", c("sum", x * x, axis=(rows, cols)))
+    elif ord_ in (1, -1) or _is_inf(ord_, 1) or _is_inf(ord_, -1):
+        # 1 / -1: the largest / smallest column sum; inf / -inf: of the row sums
+        over, across = (rows, cols) if ord_ in (1, -1) else (cols, rows)
+        sums = c("sum", c("absolute", x), axis=over)
+        if across > over:
+            across -= 1
+        largest = ord_ == 1 or _is_inf(ord_, 1)
+        r = c("amax" if largest else "amin", sums, axis=across)
+    else:
+        raise ValueError("Invalid norm order for matrices.")
+    if keepdims:
+        shape = list(x.shape)
+        shape[rows] = shape[cols] = 1
+        r = c("reshape", r, tuple(shape))
+    return r
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy's name
+    """``numpy.linalg.norm`` (see the module's docstring for what runs where)."""
+    if not isinstance(x, Array) and not isinstance(x, _onp.ndarray) and \
+            not isinstance(x, (list, tuple, int, float, bool, _onp.number)):
+        return _fallback.fallback_function("linalg.norm", _onp.linalg.norm)(x, ord, axis, keepdims)
+    x = _asarray(x)
+    if x.dtype.kind not in "f":
+        x = c("astype", x, _onp.dtype("float64"))     # NumPy: integers and bools as float
+    nd = x.ndim
+    if axis is None and ord is None:
+        r = c("sqrt", c("sum", x * x))
+        if keepdims:
+            r = c("reshape", r, (1,) * nd)
+        return r
+    if axis is None and nd not in (1, 2):
+        raise ValueError("Improper number of dimensions to norm.")
+    axes = _axes(axis, nd)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    if len(axes) == 2:
+        if axes[0] == axes[1]:
+            raise ValueError("Duplicate axes given.")
+        if ord in _SVD_ORDS and not isinstance(ord, bool):
+            # singular values: NumPy's (values only; a gradient through it raises)
+            return _fallback.fallback_function("linalg.norm", _onp.linalg.norm)(
+                x, ord, axis, keepdims)
+        return _matrix_norm(x, ord, axes[0], axes[1], keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        obj = getattr(_onp.linalg, name)
+    except AttributeError:
+        raise AttributeError(f"module 'minpy.numpy.linalg' has no attribute {name!r} "
+                             f"(and NumPy has none either)") from None
+    return _fallback.resolve(f"linalg.{name}", obj)
+
+
+def __dir__():
+    return sorted(set(dir(_onp.linalg)) | {"norm"})
