@@ -4,6 +4,7 @@ run on host copies (no gradient: taking one raises, naming the function).
 
 ``norm`` follows ``numpy.linalg.norm``: vector norms (``ord`` None/2, 1, inf, -inf,
 0, any other number), matrix norms over two axes (None/'fro', 1, -1, inf, -inf);
+integer and bool arrays are normed in the default float dtype (NumPy: float64);
 the matrix norms that need singular values ('nuc', 2, -2) run in NumPy.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as _onp
 
 from ..array import Array
+from ..config import config as _config
 from ..dispatch import fallback as _fallback
 from ..ops._util import c
 from ._composite import asarray as _asarray
@@ -85,7 +87,9 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
         return _fallback.fallback_function("linalg.norm", _onp.linalg.norm)(x, ord, axis, keepdims)
     x = _asarray(x)
     if x.dtype.kind not in "f":
-        x = c("astype", x, _onp.dtype("float64"))     # NumPy: integers and bools as float
+        # NumPy norms integers and bools as float64: the default float dtype here (the
+        # demotion rule of differences.md)
+        x = c("astype", x, _onp.dtype(_config.default_dtype))
     nd = x.ndim
     if axis is None and ord is None:
         r = c("sqrt", c("sum", x * x))

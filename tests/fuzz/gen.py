@@ -127,6 +127,8 @@ def _axis(rng, nd: int, none: bool = True, tup: bool = False, bad: float = 0.04)
 
 
 class Gen:
+    # products and linalg.norm (kinked at zero, NaN gradients there: values only)
+    linalg_names = LINALG + ["linalg.norm"]
     """Builds one program; ``pool`` holds NumPy stand-ins of the values made so far."""
 
     def __init__(self, rng: random.Random, grad: bool = False) -> None:
@@ -471,7 +473,20 @@ class Gen:
         i = _need(self.pick(lambda v: v.ndim <= 3))
         a = self.pool[i]
         sh = a.shape
-        name = force or rng.choice(LINALG)
+        name = force or rng.choice(self.linalg_names)
+        if name == "linalg.norm":
+            kw = {}
+            if rng.random() < 0.7:
+                kw["ord"] = rng.choice([None, 1, 2, -1, float("inf"), float("-inf"), 0, 3, 0.5,
+                                        "fro", "nuc", "x"])
+            if rng.random() < 0.7:
+                nd = a.ndim
+                kw["axis"] = rng.choice([None, rng.randint(-nd - 1, nd)] + (
+                    [(rng.randrange(nd), rng.randrange(nd))] if nd >= 2 else []))
+            if rng.random() < 0.3:
+                kw["keepdims"] = rng.choice([True, False])
+            self.add({"k": "call", "name": "linalg.norm", "args": [{"v": i}], "kw": kw})
+            return
         if name in ("dot", "matmul", "matmul_op", "inner", "tensordot", "vdot"):
             # the other operand contracts over a's last axis (usually)
             if name == "inner":
