@@ -347,6 +347,14 @@ def _lower_recorded(F, *datas, fn, is_train, record):
     return [o.as_np_ndarray() for o in outs[:len(fn.output_shapes)]]
 
 
+def _native_ok(attrs) -> bool:
+    """Whether MXNet may differentiate this call inside a graph: its forward pass runs
+    in training mode there, so a call in inference mode must not change with the
+    mode (a Dropout of a Function made with ``is_train=False`` would drop)."""
+    kw = dict(attrs)
+    return bool(kw["is_train"]) or _mode_free(kw["fn"])
+
+
 # a spliced symbol is differentiated by MXNet in a graph just as its executor's backward
 # pass does eagerly
-mark_mxgrad(("_function",), _lower_recorded)
+mark_mxgrad(("_function",), _lower_recorded, _native_ok)

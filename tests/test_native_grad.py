@@ -580,3 +580,35 @@ def test_maximum_with_a_number_where_mxnet_differentiates(dtype, s):
         assert onp.array_equal(m, want_m, equal_nan=True)
         assert onp.array_equal(onp.signbit(m), onp.signbit(want_m))
         assert onp.array_equal(g, want_g)
+
+
+@pytest.mark.parametrize("native", ["auto", "always"])
+@pytest.mark.parametrize("lazy_or_jit", ["lazy", "jit"])
+def test_an_inference_mode_function_is_not_differentiated_in_training_mode(native, lazy_or_jit):
+    """A Function made with ``is_train=False`` around a Dropout is spliced into lazy
+    graphs (inference mode, no effects); MXNet's backward pass needs the graph's
+    forward pass in training mode, where the Dropout would drop: the tape runs
+    instead, and the loss and gradient are the eager ones (they were not: 36 or 52
+    where eager gives 48)."""
+    f = Function(mx.sym.Dropout(mx.sym.Variable("x"), p=0.5), {"x": (4, 6)}, is_train=False)
+    x0 = onp.ones((4, 6), "float32")
+    w0 = rng.rand(4, 6).astype("float32") + 0.5
+
+    def loss(w, x):
+        return (f(x=x * w) * np.tanh(w)).sum()
+    gl = grad_and_loss(loss, [0])
+    (ge,), le = gl(np.array(w0), np.array(x0))
+    minpy.jit.config.native_backward = native
+    with _Taken() as taken:
+        for _ in range(3):
+            if lazy_or_jit == "lazy":
+                with minpy.lazy():
+                    (g,), l = gl(np.array(w0), np.array(x0))
+                    g, l = g.asnumpy(), float(l)
+            else:
+                jf = minpy.jit(lambda w, x: gl(w, x))
+                (g,), l = jf(np.array(w0), np.array(x0))
+                g, l = g.asnumpy(), float(l)
+            assert l == pytest.approx(float(le), rel=1e-6)
+            onp.testing.assert_allclose(g, ge.asnumpy(), rtol=1e-6)
+    assert not any(taken)

@@ -41,7 +41,7 @@ class Op:
 
     __slots__ = ("name", "mx", "np", "grads", "nin", "params", "defaults", "shape",
                  "scalar_ok", "bind", "multi", "random", "doc", "nondiff", "lazy", "promote",
-                 "mxgrad", "__weakref__")
+                 "mxgrad", "native_ok", "__weakref__")
 
     def __init__(self, name: str, *, mx: Optional[Callable], np: Optional[Callable],
                  grads: Optional[Sequence[Optional[Callable]]], nin: int,
@@ -65,6 +65,7 @@ class Op:
         self.lazy = lazy
         self.promote = promote
         self.mxgrad = None
+        self.native_ok = None
 
     def __repr__(self) -> str:
         where = "mxnet" if self.mx is not None else "numpy"
@@ -105,11 +106,14 @@ def defop(name: str, *, mx: Any = "default", np: Any = "default", grad: Any = No
     return op
 
 
-def mark_mxgrad(names: Sequence[str], lowering: Any = True) -> None:
+def mark_mxgrad(names: Sequence[str], lowering: Any = True,
+                native_ok: Optional[Callable] = None) -> None:
     """Declare that MXNet's gradient of these operators' lowering (or of ``lowering``)
-    is the registered one, checked by ``tests/test_native_grad.py``."""
+    is the registered one, checked by ``tests/test_native_grad.py``; ``native_ok(attrs)``,
+    where given, says whether that holds for one call."""
     for n in names:
         REGISTRY[n].mxgrad = lowering
+        REGISTRY[n].native_ok = native_ok
 
 
 def mxnet_functions() -> list[str]:

@@ -77,6 +77,9 @@ def try_record(eng, out: Array, order, leaf_arrays) -> list | None:
             continue
         if getattr(n.op, "mxgrad", None) is None or not n.ans:     # incl. NumPy fallbacks
             return None
+        ok = getattr(n.op, "native_ok", None)       # the operator's say on this call
+        if ok is not None and not ok(n.attrs):
+            return None
         refs = [a._data for a in n.ans]
         if not all(_pending(r, epoch) for r in refs):
             return None
