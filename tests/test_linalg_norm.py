@@ -59,6 +59,22 @@ def test_integers_and_bools_are_normed_in_the_default_float_dtype(a):
     onp.testing.assert_allclose(got1.asnumpy(), onp.linalg.norm(a, 1, 0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_fuzzer_finds(mode):
+    """Large integers are normed in float64 and rounded once (their squares overflow
+    float32); p-norms of float16 stay float16, also when the sum is 0-d."""
+    big = onp.array([[2 ** 63 - 1, 2 ** 63 - 3, -2]] * 2, dtype="int64")
+    got = run_in_mode(mode, lambda x: np.linalg.norm(x, "fro"), np.array(big, dtype="int64"))
+    assert got.dtype == onp.float32
+    assert float(got) == pytest.approx(float(onp.linalg.norm(big, "fro")), rel=1e-6)
+    for a, o in ((onp.array([1.0, 4.0, 0.5]), 0.5), (onp.zeros(0), 3), (onp.array([3.0]), 3)):
+        a16 = a.astype("float16")
+        got = run_in_mode(mode, lambda x: np.linalg.norm(x, o), np.array(a16, dtype="float16"))
+        want = onp.linalg.norm(a16, o)
+        assert got.dtype == want.dtype == onp.float16
+        assert float(got) == pytest.approx(float(want), rel=2e-3)
+
+
 @pytest.mark.parametrize("a,o,ax", [
     (V, "fro", None), (M, 3, None), (M, "nucx", None), (M, None, (0, 0)), (T, 1, None),
     (T, None, (0, 1, 2)), (M, None, 2), (M, None, (0, 5)), (M, None, "a"), (V, "x", 0),

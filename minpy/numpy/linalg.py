@@ -57,7 +57,11 @@ def _vector_norm(x: Array, ord_, axis, keepdims: bool) -> Array:
         p = float(ord_)
     except (TypeError, ValueError):
         raise ValueError("Invalid norm order for vectors.") from None
-    return c("power", c("sum", c("power", a, p), axis=axis, keepdims=keepdims), 1.0 / p)
+    s = c("sum", c("power", a, p), axis=axis, keepdims=keepdims)
+    # NumPy: ``s **= reciprocal(ord, dtype=s.dtype)``, in place: s keeps its dtype (a 0-d
+    # float16 ``s`` to a Python float's power would be float32 here)
+    r = c("power", s, float(_onp.reciprocal(p, dtype=s.dtype)))
+    return r if r.dtype == s.dtype else c("astype", r, s.dtype)
 
 
 def _matrix_norm(x: Array, ord_, rows: int, cols: int, keepdims: bool) -> Array:
@@ -87,9 +91,16 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
         return _fallback.fallback_function("linalg.norm", _onp.linalg.norm)(x, ord, axis, keepdims)
     x = _asarray(x)
     if x.dtype.kind not in "f":
-        # NumPy norms integers and bools as float64: the default float dtype here (the
-        # demotion rule of differences.md)
-        x = c("astype", x, _onp.dtype(_config.default_dtype))
+        # NumPy norms integers and bools as float64; the result is demoted to the
+        # default float dtype (differences.md), rounded once from float64 (squares of
+        # large integers overflow float32)
+        r = _norm(c("astype", x, _onp.dtype("float64")), ord, axis, keepdims)
+        dt = _onp.dtype(_config.default_dtype)
+        return r if r.dtype == dt else c("astype", r, dt)
+    return _norm(x, ord, axis, keepdims)
+
+
+def _norm(x: Array, ord, axis, keepdims: bool):  # noqa: A002
     nd = x.ndim
     if axis is None and ord is None:
         r = c("sqrt", c("sum", x * x))
