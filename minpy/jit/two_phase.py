@@ -2,8 +2,11 @@
 
 An executor bound with gradient buffers runs the forward pass and MXNet's backward
 pass (phase A); what reads the gradients (a parameter update, say) runs after it
-(phase B), on a second executor bound to the first one's buffers. Every output
-leaves through phase B packed into one buffer per dtype, so one copy serves them.
+(phase B). With generated kernels, phase B is one kernel called directly on phase
+A's buffers, writing fresh outputs (the updated parameters also go into phase A's
+inputs, for a next call fed them); otherwise a second executor bound to phase A's
+buffers runs it, and every output leaves through it packed into one buffer per
+dtype, so one copy serves them.
 """
 from __future__ import annotations
 
@@ -80,10 +83,11 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=(), fus
                 row.append((pos_b[d[0]], d[1]))
         descs_b.append(tuple(row))
     outs_b = [(pos_b[p], k) for p, k in outs if p in phase_b]
-    # Every output leaves through phase B, packed (one copy out per dtype instead of one
-    # per output): B's own results, and A's values and the gradients read as B's inputs.
-    # Only large A values or gradients are copied on their own, and when B has nothing
-    # else to compute a lone output is.
+    # Every output leaves through phase B (its kernel's fresh outputs, or its executor's
+    # outputs packed: one copy out per dtype instead of one per output): B's own results,
+    # and A's values and the gradients read as B's inputs. Only large A values or
+    # gradients are copied on their own, and when B has nothing else to compute a lone
+    # output is.
     from .compile import _meta
     n_exp = len(exports)
     routed = []                       # per graph output: ("b", k) / ("a", j) / ("g", j)
