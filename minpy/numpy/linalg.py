@@ -123,16 +123,12 @@ def _norm(x: Array, ord, axis, keepdims: bool):  # noqa: A002
     raise ValueError("Improper number of dimensions to norm.")
 
 
+_REST = _fallback.FallbackModule("linalg", _onp.linalg)     # every other function
+
+
 def __getattr__(name: str):
-    if name.startswith("__"):
-        raise AttributeError(name)
-    try:
-        obj = getattr(_onp.linalg, name)
-    except AttributeError:
-        raise AttributeError(f"module 'minpy.numpy.linalg' has no attribute {name!r} "
-                             f"(and NumPy has none either)") from None
-    return _fallback.resolve(f"linalg.{name}", obj)
+    return getattr(_REST, name)
 
 
 def __dir__():
-    return sorted(set(dir(_onp.linalg)) | {"norm"})
+    return sorted(set(dir(_REST)) | {"norm"})
