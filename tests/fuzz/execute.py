@@ -528,6 +528,19 @@ def _numpy_ref(step: dict, pool_np: list) -> tuple[Any, Optional[BaseException]]
         # docs/differences.md: a 0-d array exponent is never read for NumPy's ``**``
         # shortcuts (its value would decide the dtype): np.power
         step = dict(step, k="call", name="power")
+    if step["k"] == "iop" and step["name"] == "**=":
+        e = resolve(step["args"][1], pool_np, onp)
+        if isinstance(e, onp.ndarray) and e.ndim == 0:
+            # the same for ``x **= e`` (NumPy squares an integer x in place when the
+            # 0-d e holds 2.0): np.power into x, which checks the cast into x's dtype
+            x = onp.array(resolve(step["args"][0], pool_np, onp))
+            with warnings.catch_warnings(), onp.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                try:
+                    onp.power(x, e, out=x)
+                except Exception as ex:     # noqa: BLE001 - NumPy's error is the reference
+                    return None, ex
+            return x, None
     bad = _unbroadcastable_comparison(step, pool_np)
     if bad is not None:
         return None, bad
