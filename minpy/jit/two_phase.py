@@ -113,10 +113,8 @@ def compile_two_phase(order, descs, ext, outs, ctx, parts, build, consts=(), fus
                 ref = outs_b[j] if kind == "b" else \
                     ("x", n_ext + j if kind == "a" else n_ext + n_exp + j)
                 items.append((ref, tuple(order[p].shapes[k]), _onp.dtype(order[p].dtypes[k])))
-        names_a = set(group_a.list_arguments())
-        leaves = [(k, tuple(ext[k].shape), _onp.dtype(ext[k].dtype)) for k in wrt
-                  if f"in{k}" in names_a and hasattr(ext[k], "dtype")
-                  and _onp.dtype(ext[k].dtype).kind == "f"]
+        leaves = [(k, tuple(ext[k].shape), _onp.dtype(ext[k].dtype))
+                  for k in _float_leaves(ext, wrt, group_a.list_arguments())]
         got = _direct_phase_b(order_b, descs_b, items, ext_b, ctx, fuse, leaves)
         if got is not None:
             direct_b, pairs = got
@@ -197,13 +195,19 @@ def _direct_phase_b(order_b, descs_b, items, ext_b, ctx, fuse, leaves):
     return None if graph is None else (graph, pairs)
 
 
+def _float_leaves(ext, wrt, names_a) -> list:
+    """The differentiated float inputs phase A reads (its input names ``names_a``):
+    what a training step hands back updated, the next call's likely inputs."""
+    return [k for k in wrt if f"in{k}" in names_a and hasattr(ext[k], "dtype")
+            and _onp.dtype(ext[k].dtype).kind == "f"]
+
+
 def _feedback(plan, ext, wrt, names_a):
     """(packed output, start, stop, [(input, plan position, start, stop)]): the run of
     packed outputs that match the differentiated float inputs one to one, in order and
     by shape and dtype (a training step hands back its updated parameters), or None.
     Each run checks that these very arrays came back before using it."""
-    leaves = [k for k in wrt if f"in{k}" in names_a and hasattr(ext[k], "dtype")
-              and _onp.dtype(ext[k].dtype).kind == "f"]
+    leaves = _float_leaves(ext, wrt, names_a)
     best = None
     for start_j in range(len(plan)):
         members, used = [], set()
@@ -232,7 +236,7 @@ PACK_MAX_ELEMENTS = 1 << 20
 
 def _size(order, out) -> int:
     p, k = out
-    return int(_onp.prod(order[p].shapes[k])) if order[p].shapes[k] else 1
+    return _numel(order[p].shapes[k])
 
 
 def _pack_all(syms):

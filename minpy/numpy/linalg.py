@@ -86,8 +86,7 @@ def _matrix_norm(x: Array, ord_, rows: int, cols: int, keepdims: bool) -> Array:
 
 def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy's name
     """``numpy.linalg.norm`` (see the module's docstring for what runs where)."""
-    if not isinstance(x, Array) and not isinstance(x, _onp.ndarray) and \
-            not isinstance(x, (list, tuple, int, float, bool, _onp.number)):
+    if not isinstance(x, (Array, _onp.ndarray, list, tuple, int, float, bool, _onp.number)):
         return _fallback.fallback_function("linalg.norm", _onp.linalg.norm)(x, ord, axis, keepdims)
     x = _asarray(x)
     if x.dtype.kind not in "f":
