@@ -17,13 +17,11 @@ import numpy as _onp
 
 from .exclusive import _exclusive
 
-_getdata = _mx.base._LIB.MXNDArrayGetData
 _exec_forward = _mx.base._LIB.MXExecutorForward
 _exec_backward = _mx.base._LIB.MXExecutorBackwardEx
 _TRAIN = _ctypes.c_int(1)
 _NO_HEADS = _mx.base.mx_uint(0)
 _NO_HANDLES = _mx.base.c_handle_array([])
-_wait_to_write = _mx.base._LIB.MXNDArrayWaitToWrite
 _check_call = _mx.base.check_call
 
 
@@ -370,19 +368,12 @@ class _TwoPhase:
         # (fill position, B output) per input phase B writes: after a run it holds that
         # output, which the next call is likely fed
         self.b_feed = [(self.position[k], j, off, size) for k, j, off, size in self.b_feed]
-
-    def _feed_forward(self, copies) -> None:
-        """Copy the updated parameters (fresh, computed: ``DirectGraph`` is synchronous)
-        into phase A's inputs; the next call fed these very arrays skips its copies."""
-        flat, ptr = self.b_flat, _ctypes.c_void_p()
-        _check_call(_wait_to_write(flat.handle))     # no pending reader of the old values
-        _getdata(flat.handle, _ctypes.byref(ptr))
-        base, last = ptr.value, self.last
-        for i, j, off, size in self.b_feed:
-            src = copies[j]
-            _getdata(src.handle, _ctypes.byref(ptr))
-            _ctypes.memmove(base + off, ptr.value, size)
-            last[i] = src
+        if direct_b is not None:
+            # one call runs phase A, phase B's kernel and the copy of the updated
+            # parameters into phase A's inputs (a next call fed them copies nothing)
+            direct_b.before(self.exe_a.handle)
+            if self.b_feed:
+                direct_b.copy_into(self.b_flat, [(j, off, size) for _, j, off, size in self.b_feed])
 
     @_exclusive
     def run(self, ext, scalars):
@@ -411,23 +402,22 @@ class _TwoPhase:
                 v.copyto(view)
                 last[i] = v
         _feed_scalars(self.svars, scalars)
-        # MXNet's Executor.forward/backward, without wrapping the outputs anew each call
-        h = self.exe_a.handle
-        _check_call(_exec_forward(h, _TRAIN))
-        _check_call(_exec_backward(h, _NO_HEADS, _NO_HANDLES, _TRAIN))
-        if self.direct_b is not None:       # fresh outputs: nothing to copy
+        if self.direct_b is not None:       # A, B and the copy into A's inputs: one call
             bx = self.b_ext
             if self.b_own:
                 bx = list(bx)
                 for k in self.b_own:
                     bx[k] = ext[k]
-            copies = self.direct_b.run(bx, scalars)
-            if self.b_feed:
-                self._feed_forward(copies)
-        elif self.exe_b is not None:
-            copies = [o.copy() for o in self.exe_b.forward(is_train=False)]
+            copies = self.direct_b.run(bx, scalars)     # fresh outputs: nothing to copy
+            for i, j, _, _ in self.b_feed:
+                last[i] = copies[j]
         else:
-            copies = ()
+            # MXNet's Executor.forward/backward, without wrapping the outputs anew each call
+            h = self.exe_a.handle
+            _check_call(_exec_forward(h, _TRAIN))
+            _check_call(_exec_backward(h, _NO_HEADS, _NO_HANDLES, _TRAIN))
+            copies = [o.copy() for o in self.exe_b.forward(is_train=False)] \
+                if self.exe_b is not None else ()
         res = []
         for kind, j in self.plan:
             if kind == "b":

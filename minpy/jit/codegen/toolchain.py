@@ -188,3 +188,8 @@ def build_glue(source: str) -> str:
 def build(source: str) -> tuple:
     """A kernel library: ``(path, compile seconds, found in the disk cache)``."""
     return _compile_to_cache("k", ".so", source, ["-shared"], "a fused kernel")
+
+
+def build_runtime(source: str) -> str:
+    """``runtime.SOURCE``: the one-call runner of directly called kernels."""
+    return _compile_to_cache("rt", ".so", source, ["-shared"], "MinPy's kernel runtime")[0]
