@@ -127,9 +127,17 @@ class Function:
             if n.endswith("moving_var"):
                 a[:] = 1
         sym = self.symbol if is_train else self._inference_symbol()
-        from .jit.compile import _quiet_native_stderr
-        with _quiet_native_stderr():
+        from .jit.binding import BIND_LOCK, quiet_native_stderr
+        with BIND_LOCK, quiet_native_stderr():
             return sym.bind(ctx.mx, args=args, args_grad=grads, grad_req="write", aux_states=aux)
+
+    def _discard(self, exe) -> None:
+        """Forget an executor whose run raised (``jit.binding.rebound`` says why); the
+        pool binds a new one when it needs one."""
+        self._pending.pop(id(exe), None)
+        for pool in self._executors.values():
+            if exe in pool:
+                pool.remove(exe)
 
     def _free_executor(self, arrays, is_train, ctx):
         key = (tuple((tuple(a.shape), _onp.dtype(a.dtype).name) for a in arrays), ctx, is_train)
@@ -157,7 +165,11 @@ class Function:
         for n, a in zip(self.aux_names, exe.aux_arrays):
             if n in self._aux:
                 self._aux[n].as_nd_ndarray().copyto(a)
-        outs = exe.forward(is_train=is_train)
+        try:
+            outs = exe.forward(is_train=is_train)
+        except Exception:
+            self._discard(exe)
+            raise
         if is_train and update_aux:
             # MXNet's engine does not order the executor's in-place writes to its aux states
             # before a read of them: wait for the pass to finish (only symbols with aux states)
@@ -181,7 +193,11 @@ class Function:
                 break
         if exe is None:
             exe, _ = self._run_forward(datas, is_train, ctx, update_aux=False)
-        exe.backward([g.as_nd_ndarray() for g in out_grads])
+        try:
+            exe.backward([g.as_nd_ndarray() for g in out_grads])
+        except Exception:
+            self._discard(exe)
+            raise
         if is_train and self.aux_names:
             _wait_all([g for g in exe.grad_arrays if g is not None])
             # some MXNet builds update running statistics in the backward pass

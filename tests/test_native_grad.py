@@ -14,6 +14,7 @@ import minpy.numpy as np
 from minpy.core import Function, grad_and_loss
 from minpy.dispatch.registry import REGISTRY
 from minpy.jit import native_grad
+from refusing_op import REFUSE, refusing
 
 
 @pytest.fixture(autouse=True)
@@ -477,6 +478,46 @@ def test_two_phase_outputs_fed_back_in_another_order_or_replaced(codegen):
         # the arrays the last step handed out are what phase A's inputs hold
         assert {id(v) for v in compiled.last} >= {id(A.asmxnet()), id(B.asmxnet())}
     assert minpy.jit.stats()["interpreted_nodes"] == 0
+
+
+
+def test_a_two_phase_step_failing_inside_mxnet_hands_out_no_values(codegen):
+    """An operator failing while phase A runs (with generated kernels, inside the one
+    foreign call that also runs phase B): the step's results carry the error (as an
+    eagerly failing step raises), nothing unwritten is handed out, the arrays the
+    step did not write keep their values, and the next good step matches eager."""
+    minpy.jit.config.native_backward = "always"
+    f = Function(refusing("x"), {"x": (4, 3)}, name="refusing")
+
+    def loss(w, x):
+        return np.sum(np.tanh(f(x=x * w)))
+    x0 = (onp.arange(12, dtype="float32").reshape(4, 3) - 5) / 10
+    w0 = rng.randn(4, 3).astype("float32")
+    step, eager = minpy.jit(_sgd(loss, 1)), _sgd(loss, 1)
+    w, we, x = np.array(w0), np.array(w0), np.array(x0)
+    for _ in range(2):
+        assert onp.allclose(float(step(w, x)), float(eager(we, x)), rtol=1e-5)
+    compiled = next(iter(step.cache.values())).compiled
+    assert type(compiled).__name__ == "_TwoPhase"
+    assert (compiled.direct_b is not None) == (codegen == "always")
+    before = w.asnumpy()
+    REFUSE[0] = True
+    try:
+        failed = r"minpy\.numpy\._function.*MXNet failed"       # MXNet's words follow
+        with pytest.raises(ValueError, match=failed):
+            eager(np.array(before), x)
+        out = step(w, x)
+        with pytest.raises(minpy.jit.LazyEvaluationError, match=failed):
+            float(out)
+        with pytest.raises(minpy.jit.LazyEvaluationError, match=failed):
+            w.asnumpy()             # assigned from the failed gradient, as documented
+        assert onp.array_equal(x.asnumpy(), x0)
+    finally:
+        REFUSE[0] = False
+    w, we = np.array(before), np.array(before)
+    for _ in range(2):
+        assert onp.allclose(float(step(w, x)), float(eager(we, x)), rtol=1e-5)
+        assert onp.allclose(w.asnumpy(), we.asnumpy(), rtol=1e-5, atol=1e-6)
 
 
 def _log_softmax_loss(W, b, x, y):

@@ -9,10 +9,7 @@ MXNet symbol and bind an executor.
 from __future__ import annotations
 
 import collections
-import contextlib
 import math as _math
-import os
-import sys
 import threading
 import time
 
@@ -33,6 +30,8 @@ from . import codegen, native_grad, two_phase
 from .config import config
 from .graph import Failed, LRef, format_where
 from .exclusive import _Busy, _exclusive  # noqa: F401 - vehicles here and elsewhere
+from .binding import BIND_LOCK as _COMPILE_LOCK, quiet_native_stderr as _quiet_native_stderr
+from .binding import rebound as _rebound
 from .passes import optimise
 
 _MXND = _mx.np.ndarray
@@ -555,9 +554,6 @@ def _check(order, built, keep, ext, sdtypes):
     return casts, None
 
 
-# MXNet's symbol and bind calls are not thread-safe (and _quiet_native_stderr swaps a
-# process-wide file descriptor): threads compile one graph at a time
-_COMPILE_LOCK = threading.RLock()
 
 
 def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
@@ -742,7 +738,12 @@ class _Compiled:
         if self.promote is not None:
             self._watch(copied)
         _feed_scalars(self.svars, scalars)
-        copies = [o.copy() for o in self.exe.forward(is_train=False)]
+        try:
+            outs = self.exe.forward(is_train=False)
+        except Exception:
+            self.exe = _rebound(self.exe)      # the naive engine left it unusable
+            raise
+        copies = [o.copy() for o in outs]
         return [copies[k].as_np_ndarray() if shape is None else _view(copies[k], a, b, shape)
                 for k, a, b, shape in self.unpack]
 
@@ -876,30 +877,6 @@ def _feed_scalars(svars, scalars) -> None:
                 v == 0 and _zero_sign(v) != _zero_sign(sv[3]):
             _FULL(shape=(1,), value=float(v), dtype=sv[2], out=sv[1])
             sv[3] = v
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Silence MXNet's C++ log lines while binding (it reports, per bind, which
-    fusion passes are switched off); Python exceptions still carry any error."""
-    if not config.quiet_bind:
-        yield
-        return
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):
-        yield
-        return
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            try:
-                yield
-            finally:
-                os.dup2(saved, fd)
-    finally:
-        os.close(saved)
 
 
 _VEHICLES = {"executor": _Compiled, "cachedop": _CachedGraph}

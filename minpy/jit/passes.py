@@ -281,7 +281,7 @@ def _timer(sym, args):
     """A function timing one forward pass of ``sym`` bound to ``args`` (seconds)."""
     import time
     import mxnet as mx
-    from .compile import _quiet_native_stderr
+    from .binding import quiet_native_stderr as _quiet_native_stderr
     with _quiet_native_stderr():
         exe = sym.bind(mx.cpu(), args={k: args[k] for k in sym.list_arguments()},
                        grad_req="null")

@@ -269,8 +269,16 @@ class _TwoPhase:
     def __init__(self, group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes,
                  consts, direct_b=None, pairs=()) -> None:
         import threading
-        from .compile import _quiet_native_stderr
         self.lock, self.active = threading.RLock(), False
+        self.made = (group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes,
+                     consts, direct_b, pairs)
+        self._bind(*self.made)
+
+    def _bind(self, group_a, sd_a, group_b, sd_b, ext, wrt, exports, plan, ctx, nodes,
+              consts, direct_b, pairs) -> None:
+        """Buffers and executors of both phases (bound again after a failed run:
+        ``binding.rebound`` says why)."""
+        from .binding import quiet_native_stderr as _quiet_native_stderr
         self.nodes = nodes
         self.consts = list(consts)
         self.plan = plan
@@ -377,6 +385,15 @@ class _TwoPhase:
 
     @_exclusive
     def run(self, ext, scalars):
+        try:
+            return self._run(ext, scalars)
+        except Exception:
+            from .binding import BIND_LOCK
+            with BIND_LOCK:
+                self._bind(*self.made)
+            raise
+
+    def _run(self, ext, scalars):
         from .compile import _FULL, _feed_scalars, _view, _zero_sign
         if self.consts:
             ext = [*ext, *self.consts]

@@ -427,7 +427,7 @@ class _PoolExecutors:
             if hit is not None:
                 self.table.move_to_end(key)
                 return hit
-        from ..jit.compile import _COMPILE_LOCK, _quiet_native_stderr
+        from ..jit.binding import BIND_LOCK as _COMPILE_LOCK, quiet_native_stderr as _quiet_native_stderr
         sym = _mx.sym.Pooling(_mx.sym.var("x"), kernel=tuple(pool), stride=tuple(stride),
                               pool_type="max", pooling_convention="valid")
         shape, dt = tuple(int(d) for d in x.shape), _onp.dtype(x.dtype).name
