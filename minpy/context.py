@@ -15,7 +15,7 @@ import mxnet as _mx
 class Context:
     """A device (``cpu(i)`` or ``gpu(i)``) usable as a ``with`` block."""
 
-    __slots__ = ("device_type", "device_id", "mx")
+    __slots__ = ("device_type", "device_id", "mx", "key")
 
     def __init__(self, device_type: str, device_id: int = 0) -> None:
         if device_type not in ("cpu", "gpu"):
@@ -27,13 +27,14 @@ class Context:
         self.device_type = device_type
         self.device_id = device_id
         self.mx = _mx.Context(device_type, device_id)
+        self.key = (device_type, device_id)    # hashed and compared in C (jit signatures)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Context) and other.device_type == self.device_type \
             and other.device_id == self.device_id
 
     def __hash__(self) -> int:
-        return hash((self.device_type, self.device_id))
+        return hash(self.key)
 
     def __repr__(self) -> str:
         return f"{self.device_type}({self.device_id})"

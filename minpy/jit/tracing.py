@@ -23,6 +23,7 @@ from ..array import Array
 from ..config import config as _mconfig
 from ..dispatch import call as _call
 from . import counters as _stats
+from .compile import run_checked as _run_checked
 from .config import config
 from .engine import _set_thread, _state
 from .graph import LRef, format_where, user_frame
@@ -91,7 +92,7 @@ def _leaf_sig(x, static: bool):
         return ("K", type(x), x)
     t = type(x)
     if t is Array:
-        return ("A", x._shape, x._dtype.char, x._ctx)
+        return ("A", x._shape, x._dtype.char, x._ctx.key)
     if t is bool or t is int or t is float:
         return ("S", t)
     if isinstance(x, _onp.ndarray):
@@ -377,6 +378,8 @@ class JitFunction:
 
     # -- signature ---------------------------------------------------------------------
     def _signature(self, args, kwargs):
+        if not kwargs and not self.static_argnums:
+            return self._plain_signature(args)
         leaves: list = []
         statics: list = []
         trees = []
@@ -399,6 +402,23 @@ class JitFunction:
                 alias.append(seen.setdefault(id(x._data), j))
         sig = (len(args), tuple(trees), tuple(ktrees), descs, tuple(alias), _mconfig.default_dtype)
         return sig, leaves, statics
+
+    def _plain_signature(self, args):
+        """``_signature`` of positional, non-static arguments (every call of most
+        jitted functions): one pass over the leaves."""
+        leaves: list = []
+        trees = tuple([_flatten(a, leaves) for a in args])
+        descs, seen, alias = [], {}, []
+        for j, x in enumerate(leaves):
+            if type(x) is not Array:
+                if not isinstance(x, _onp.ndarray):
+                    descs.append(_leaf_sig(x, False))
+                    continue
+                x = leaves[j] = _call.from_host(x)
+            descs.append(("A", x._shape, x._dtype.char, x._ctx.key))
+            alias.append(seen.setdefault(id(x._data), j))
+        sig = (len(args), trees, (), tuple(descs), tuple(alias), _mconfig.default_dtype)
+        return sig, leaves, [False] * len(leaves)
 
     def _rebuild(self, sig, leaves):
         it = iter(leaves)
@@ -657,9 +677,8 @@ class JitFunction:
     # -- replaying ---------------------------------------------------------------------
     def _run(self, entry, ext):
         """The compiled graph's outputs, or None when it failed (or was busy)."""
-        from .compile import run_checked
         comp = entry.compiled
-        values = run_checked(comp, ext, entry.scalars)
+        values = _run_checked(comp, ext, entry.scalars)
         if values is None:
             return None
         _stats.executed(comp.nodes)
