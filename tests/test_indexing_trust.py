@@ -623,7 +623,10 @@ ELEMENT_WRITES = [((), "int32", ()), ((3,), "int64", 0), ((3,), "uint8", -1), ((
                   ((3,), "int32", slice(None)), ((2, 2), "int32", 0)]
 ELEMENT_VALUES = [onp.array([[NAN]]), onp.array([[INF]]), onp.array([NAN]), onp.array(INF),
                   onp.array(-INF, "float32"), onp.array(1e30), onp.array(NAN), onp.array(2.5),
-                  onp.array([[2.5]])]
+                  onp.array([[2.5]]),
+                  # int64's bounds: -2**63 converts (float32 and float64), 2**63 does not
+                  onp.array(-2.0 ** 63), onp.array(-2.0 ** 63, "float32"), onp.array(2.0 ** 63),
+                  onp.array(9.2233715e18, "float32")]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -337,7 +337,7 @@ def _element_fits(x, value) -> None:
 def _int_convertible(host) -> None:
     """NumPy's errors for ``int()`` of a one-element float array that has none."""
     v = float(host.reshape(-1)[0])
-    if v == v and abs(v) < 2.0 ** 63:
+    if -(2.0 ** 63) <= v < 2.0 ** 63:          # a C long: -2**63 is one (NaN is not)
         return
     if host.ndim:
         raise ValueError("setting an array element with a sequence.")
