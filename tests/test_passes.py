@@ -255,6 +255,29 @@ def test_the_measured_choice_is_made_once_per_shape():
     assert passes.dot_beats_fc((8, 8), (8, 8), True, False) is False
 
 
+
+def test_the_measured_choice_is_kept_on_disk_for_the_next_process(monkeypatch, tmp_path):
+    """A new process reads the choice instead of timing again (a close call could flip,
+    give another graph and miss the kernel cache); another cache directory measures."""
+    from minpy.jit import passes
+    monkeypatch.setenv("MINPY_CACHE_DIR", str(tmp_path))
+    minpy.jit.config.fc_transposed = "measure"
+    key = ((80, 48), (80, 96), True, False)       # op(a) @ op(b) = a.T @ b
+    passes._measured.clear()
+    first = passes.dot_beats_fc(*key)
+    files = list((tmp_path / "kernels").glob("fc-*"))
+    assert len(files) == 1 and files[0].read_text() == ("dot" if first else "fc")
+    files[0].write_text("fc" if first else "dot")     # what "another process" measured
+    passes._measured.clear()                          # this process forgets
+
+    def no_timing(*a, **k):
+        raise AssertionError("timed again although a choice was stored")
+    monkeypatch.setattr(passes, "_timer", no_timing)
+    assert passes.dot_beats_fc(*key) is (not first)
+    files[0].write_text("garbage")       # unreadable: timed again; here the timer fails,
+    passes._measured.clear()             # and a failed measurement keeps FullyConnected
+    assert passes.dot_beats_fc(*key) is False
+
 def test_a_bias_add_stays_apart_when_the_product_is_read_elsewhere(monkeypatch):
     rng = onp.random.RandomState(3)
     X, W = np.array(rng.randn(64, 96)), np.array(rng.randn(96, 128))

@@ -273,8 +273,43 @@ def _flops(a_shape, b_shape, ta, tb):
 
 
 # (a shape, b shape, ta, tb) -> whether MXNet's dot with transpose flags ran faster than
-# FullyConnected after the transposes it needs, measured once per process
+# FullyConnected after the transposes it needs, measured once per machine (kept on disk)
 _measured: dict = {}
+
+
+def _choice_file(key) -> str:
+    """Where the choice for ``key`` is kept: next to the kernels (MINPY_CACHE_DIR), keyed
+    by the CPU and MXNet's version like them."""
+    import os
+
+    import mxnet as mx
+
+    from .codegen import toolchain
+    return os.path.join(toolchain.cache_dir(),
+                        "fc-" + toolchain._key(key, toolchain._cpu_id(), mx.__version__))
+
+
+def _stored_choice(key):
+    """The choice a process on this machine measured for ``key``, or None."""
+    try:
+        with open(_choice_file(key)) as f:
+            word = f.read().strip()
+    except OSError:
+        return None
+    return {"dot": True, "fc": False}.get(word)
+
+
+def _store_choice(key, won: bool) -> None:
+    import os
+    import tempfile
+    try:
+        path = _choice_file(key)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+        with os.fdopen(fd, "w") as f:
+            f.write("dot" if won else "fc")
+        os.replace(tmp, path)      # atomic: another process reads the old file, the new or none
+    except OSError:
+        pass                       # a read-only cache: measured again in the next process
 
 
 def _timer(sym, args):
@@ -299,9 +334,11 @@ def _timer(sym, args):
 def dot_beats_fc(sa, sb, ta: bool, tb: bool, cpu: bool = True) -> bool:
     """Whether ``op(a) @ op(b)`` ran faster as MXNet's ``dot`` with transpose flags than
     as oneDNN's FullyConnected after transposing what it needs (``config.fc_transposed``;
-    "measure" times both, interleaved, best of three, once per shape and process: on one
+    "measure" times both, interleaved, best of three, once per shape and machine: on one
     AVX-512 machine the step's dot and FullyConnected ran at the same speed, so the
-    transposes were pure cost, on another dot was 4-6x slower)."""
+    transposes were pure cost, on another dot was 4-6x slower). The choice is kept on
+    disk: processes measuring anew could choose differently (a close call, a busy
+    moment), build another graph and miss the kernel cache on their first step."""
     how = config.fc_transposed
     if how != "measure":
         return how == "dot"
@@ -310,6 +347,10 @@ def dot_beats_fc(sa, sb, ta: bool, tb: bool, cpu: bool = True) -> bool:
     key = (tuple(sa), tuple(sb), bool(ta), bool(tb))
     won = _measured.get(key)
     if won is None:
+        won = _stored_choice(key)
+        if won is not None:
+            _measured[key] = won
+            return won
         try:
             import mxnet as mx
             S = mx.sym
@@ -328,6 +369,7 @@ def dot_beats_fc(sa, sb, ta: bool, tb: bool, cpu: bool = True) -> bool:
                 t_fc = min(t_fc, run_fc())
                 t_dot = min(t_dot, run_dot())
             won = t_dot < t_fc
+            _store_choice(key, won)
         except Exception:              # measuring must never cost a compile: FC as before
             won = False
         _measured[key] = won
