@@ -554,8 +554,6 @@ def _check(order, built, keep, ext, sdtypes):
     return casts, None
 
 
-
-
 def _compile(engine, order, descs, keep, ext, scalars, baked, outs, ctx):
     with _COMPILE_LOCK:
         return _compile_unlocked(engine, order, descs, keep, ext, scalars, baked, outs, ctx)
