@@ -84,6 +84,8 @@ def _unflatten(tree, it):
 # ----------------------------------------------------------------------------- signature
 
 def _leaf_sig(x, static: bool):
+    """The signature part of a leaf that is not a MinPy or NumPy array argument
+    (``_describe`` writes those)."""
     if static:
         try:
             hash(x)
@@ -91,17 +93,34 @@ def _leaf_sig(x, static: bool):
             raise TypeError(f"minpy.jit: static argument {x!r} is not hashable") from None
         return ("K", type(x), x)
     t = type(x)
-    if t is Array:
-        return ("A", x._shape, x._dtype.char, x._ctx.key)
     if t is bool or t is int or t is float:
         return ("S", t)
-    if isinstance(x, _onp.ndarray):
-        return ("N", x.shape, x.dtype.char)
     try:
         hash(x)
         return ("K", t, x)
     except TypeError:
         return ("O", id(x))
+
+
+def _describe(leaves: list, statics) -> tuple:
+    """Per leaf its part of the signature, and per MinPy array the first leaf holding
+    the same buffer; NumPy arrays among the non-static leaves (``statics``: a flag per
+    leaf, or None for none static) become MinPy arrays in ``leaves``. One pass: it runs
+    on every jitted call."""
+    descs, seen, alias = [], {}, []
+    for j, x in enumerate(leaves):
+        if statics is not None and statics[j]:
+            descs.append(_leaf_sig(x, True))
+        else:
+            if type(x) is not Array:
+                if not isinstance(x, _onp.ndarray):
+                    descs.append(_leaf_sig(x, False))
+                    continue
+                x = leaves[j] = _call.from_host(x)
+            descs.append(("A", x._shape, x._dtype.char, x._ctx.key))
+        if type(x) is Array:
+            alias.append(seen.setdefault(id(x._data), j))
+    return tuple(descs), tuple(alias)
 
 
 class _TraceState:
@@ -378,9 +397,12 @@ class JitFunction:
 
     # -- signature ---------------------------------------------------------------------
     def _signature(self, args, kwargs):
-        if not kwargs and not self.static_argnums:
-            return self._plain_signature(args)
         leaves: list = []
+        if not kwargs and not self.static_argnums:      # most calls: positional arrays
+            trees = tuple([_flatten(a, leaves) for a in args])
+            descs, alias = _describe(leaves, None)
+            sig = (len(args), trees, (), descs, alias, _mconfig.default_dtype)
+            return sig, leaves, [False] * len(leaves)
         statics: list = []
         trees = []
         for i, a in enumerate(args):
@@ -392,33 +414,9 @@ class JitFunction:
             n = len(leaves)
             ktrees.append((k, _flatten(kwargs[k], leaves)))
             statics += [k in self.static_argnames] * (len(leaves) - n)
-        for j, x in enumerate(leaves):
-            if isinstance(x, _onp.ndarray) and not statics[j]:
-                leaves[j] = _call.from_host(x)
-        descs = tuple(_leaf_sig(x, s) for x, s in zip(leaves, statics))
-        seen, alias = {}, []
-        for j, x in enumerate(leaves):
-            if type(x) is Array:
-                alias.append(seen.setdefault(id(x._data), j))
-        sig = (len(args), tuple(trees), tuple(ktrees), descs, tuple(alias), _mconfig.default_dtype)
+        descs, alias = _describe(leaves, statics)
+        sig = (len(args), tuple(trees), tuple(ktrees), descs, alias, _mconfig.default_dtype)
         return sig, leaves, statics
-
-    def _plain_signature(self, args):
-        """``_signature`` of positional, non-static arguments (every call of most
-        jitted functions): one pass over the leaves."""
-        leaves: list = []
-        trees = tuple([_flatten(a, leaves) for a in args])
-        descs, seen, alias = [], {}, []
-        for j, x in enumerate(leaves):
-            if type(x) is not Array:
-                if not isinstance(x, _onp.ndarray):
-                    descs.append(_leaf_sig(x, False))
-                    continue
-                x = leaves[j] = _call.from_host(x)
-            descs.append(("A", x._shape, x._dtype.char, x._ctx.key))
-            alias.append(seen.setdefault(id(x._data), j))
-        sig = (len(args), trees, (), tuple(descs), tuple(alias), _mconfig.default_dtype)
-        return sig, leaves, [False] * len(leaves)
 
     def _rebuild(self, sig, leaves):
         it = iter(leaves)
