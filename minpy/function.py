@@ -127,9 +127,8 @@ class Function:
             if n.endswith("moving_var"):
                 a[:] = 1
         sym = self.symbol if is_train else self._inference_symbol()
-        from .jit.binding import BIND_LOCK, quiet_native_stderr
-        with BIND_LOCK, quiet_native_stderr():
-            return sym.bind(ctx.mx, args=args, args_grad=grads, grad_req="write", aux_states=aux)
+        from .jit.binding import bind
+        return bind(sym, ctx.mx, args=args, args_grad=grads, grad_req="write", aux_states=aux)
 
     def _discard(self, exe) -> None:
         """Forget an executor whose run raised (``jit.binding.rebound`` says why); the

@@ -37,6 +37,13 @@ def quiet_native_stderr():
         os.close(saved)
 
 
+def bind(sym, ctx, **kwargs):
+    """``sym.bind(ctx, **kwargs)``, holding ``BIND_LOCK`` and with MXNet's log lines
+    silenced: how every executor MinPy keeps is made."""
+    with BIND_LOCK, quiet_native_stderr():
+        return sym.bind(ctx, **kwargs)
+
+
 def rebound(exe):
     """A new executor of ``exe``'s symbol bound to ``exe``'s very arrays (inputs,
     gradients, auxiliary states; the outputs are new).
@@ -45,6 +52,5 @@ def rebound(exe):
     executor unusable: every later run fails with "Cannot find attribute shape in the
     graph", whatever its inputs. (The threaded engine reports the error on the outputs
     and keeps the executor.) So whoever keeps an executor replaces it after a failed run."""
-    with BIND_LOCK, quiet_native_stderr():
-        return exe._symbol.bind(exe._ctx, args=exe.arg_arrays, args_grad=exe.grad_arrays,
-                                grad_req=exe._grad_req, aux_states=exe.aux_arrays)
+    return bind(exe._symbol, exe._ctx, args=exe.arg_arrays, args_grad=exe.grad_arrays,
+                grad_req=exe._grad_req, aux_states=exe.aux_arrays)

@@ -31,7 +31,7 @@ from .config import config
 from .graph import Failed, LRef, format_where
 from .exclusive import _Busy, _exclusive  # noqa: F401 - vehicles here and elsewhere
 from .binding import BIND_LOCK as _COMPILE_LOCK, quiet_native_stderr as _quiet_native_stderr
-from .binding import rebound as _rebound
+from .binding import bind as _bind, rebound as _rebound
 from .passes import optimise
 
 _MXND = _mx.np.ndarray
@@ -697,8 +697,7 @@ class _Compiled:
             for n in names:
                 if n[0] == "s":
                     args[n] = _mx.nd.zeros((1,), dtype=types[n])
-        with _quiet_native_stderr():
-            self.exe = group.bind(ctx.mx, args=args, grad_req="null")
+        self.exe = _bind(group, ctx.mx, args=args, grad_req="null")
         d = self.exe.arg_dict
         self.views = [d[f"in{k}"].as_np_ndarray() if f"in{k}" in d else None for k in range(len(ext))]
         self.fill = [(d[f"in{k}"], _onp.dtype(ext[k].dtype).name) if f"in{k}" in d else None

@@ -316,10 +316,9 @@ def _timer(sym, args):
     """A function timing one forward pass of ``sym`` bound to ``args`` (seconds)."""
     import time
     import mxnet as mx
-    from .binding import quiet_native_stderr as _quiet_native_stderr
-    with _quiet_native_stderr():
-        exe = sym.bind(mx.cpu(), args={k: args[k] for k in sym.list_arguments()},
-                       grad_req="null")
+    from .binding import bind
+    exe = bind(sym, mx.cpu(), args={k: args[k] for k in sym.list_arguments()},
+               grad_req="null")
     exe.forward()
     mx.nd.waitall()
 

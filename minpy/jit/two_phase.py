@@ -278,7 +278,7 @@ class _TwoPhase:
               consts, direct_b, pairs) -> None:
         """Buffers and executors of both phases (bound again after a failed run:
         ``binding.rebound`` says why)."""
-        from .binding import quiet_native_stderr as _quiet_native_stderr
+        from .binding import bind
         self.nodes = nodes
         self.consts = list(consts)
         self.plan = plan
@@ -323,8 +323,7 @@ class _TwoPhase:
                 if name in args:
                     grads[name] = _mx.nd.zeros(tuple(ext[k].shape), dtype=ext[k].dtype)
                     req[name] = "write"
-        with _quiet_native_stderr():
-            self.exe_a = group_a.bind(ctx.mx, args=args, args_grad=grads, grad_req=req)
+        self.exe_a = bind(group_a, ctx.mx, args=args, args_grad=grads, grad_req=req)
         with ctx.mx:
             self.zero_grads = [None if f"in{k}" in grads else
                                _mx.nd.zeros(tuple(ext[k].shape), dtype=ext[k].dtype) for k in wrt]
@@ -350,8 +349,7 @@ class _TwoPhase:
                             args_b[n] = outs_a[1 + k - n_ext]
                         else:
                             args_b[n] = self.grads[k - n_ext - n_exp]
-            with _quiet_native_stderr():
-                self.exe_b = group_b.bind(ctx.mx, args=args_b, grad_req="null")
+            self.exe_b = bind(group_b, ctx.mx, args=args_b, grad_req="null")
         self.direct_b = direct_b
         # every output written by phase B's kernel (called directly, after waiting for
         # what it reads, where a failure in phase A would show): nothing to wait for

@@ -427,14 +427,13 @@ class _PoolExecutors:
             if hit is not None:
                 self.table.move_to_end(key)
                 return hit
-        from ..jit.binding import BIND_LOCK as _COMPILE_LOCK, quiet_native_stderr as _quiet_native_stderr
+        from ..jit.binding import bind
         sym = _mx.sym.Pooling(_mx.sym.var("x"), kernel=tuple(pool), stride=tuple(stride),
                               pool_type="max", pooling_convention="valid")
         shape, dt = tuple(int(d) for d in x.shape), _onp.dtype(x.dtype).name
-        with _COMPILE_LOCK, _quiet_native_stderr():      # MXNet's bind is not thread-safe
-            exe = sym.bind(x.ctx, args={"x": _mx.nd.zeros(shape, ctx=x.ctx, dtype=dt)},
-                           args_grad={"x": _mx.nd.zeros(shape, ctx=x.ctx, dtype=dt)},
-                           grad_req="write")
+        exe = bind(sym, x.ctx, args={"x": _mx.nd.zeros(shape, ctx=x.ctx, dtype=dt)},
+                   args_grad={"x": _mx.nd.zeros(shape, ctx=x.ctx, dtype=dt)},
+                   grad_req="write")
         hit = (_threading.Lock(), exe)
         with self.lock:
             self.table[key] = hit
