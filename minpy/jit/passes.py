@@ -278,15 +278,9 @@ _measured: dict = {}
 
 
 def _choice_file(key) -> str:
-    """Where the choice for ``key`` is kept: next to the kernels (MINPY_CACHE_DIR), keyed
-    by the CPU and MXNet's version like them."""
-    import os
-
-    import mxnet as mx
-
+    """Where the choice for ``key`` is kept: next to the kernels (MINPY_CACHE_DIR)."""
     from .codegen import toolchain
-    return os.path.join(toolchain.cache_dir(),
-                        "fc-" + toolchain._key(key, toolchain._cpu_id(), mx.__version__))
+    return toolchain.machine_path("fc", key)
 
 
 def _stored_choice(key):
@@ -300,14 +294,9 @@ def _stored_choice(key):
 
 
 def _store_choice(key, won: bool) -> None:
-    import os
-    import tempfile
+    from .codegen import toolchain
     try:
-        path = _choice_file(key)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
-        with os.fdopen(fd, "w") as f:
-            f.write("dot" if won else "fc")
-        os.replace(tmp, path)      # atomic: another process reads the old file, the new or none
+        toolchain.write_text(_choice_file(key), "dot" if won else "fc")
     except OSError:
         pass                       # a read-only cache: measured again in the next process
 

@@ -123,10 +123,7 @@ def _probe(exe: str):
             return None
     except (OSError, subprocess.SubprocessError):
         return None
-    fd, tmp = tempfile.mkstemp(dir=cache_dir())
-    with os.fdopen(fd, "w") as f:
-        f.write(version)
-    _publish(tmp, marker)
+    write_text(marker, version)
     return (exe, version)
 
 
@@ -146,6 +143,20 @@ def _run(cmd, what: str) -> None:
 
 def _publish(tmp: str, final: str) -> None:
     os.replace(tmp, final)      # atomic: readers see the old file, the new one or none
+
+
+def write_text(path: str, text: str) -> None:
+    """Write a small file of the cache under a temporary name, then rename it."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    _publish(tmp, path)
+
+
+def machine_path(prefix: str, *parts) -> str:
+    """A file of the cache keyed by ``parts`` and, as kernels are, by the CPU and MXNet's
+    version (a measurement made on this machine)."""
+    return os.path.join(cache_dir(), f"{prefix}-" + _key(*parts, _cpu_id(), _mx.__version__))
 
 
 def _compile_to_cache(name: str, suffix: str, source: str, extra: list, what: str) -> tuple:
