@@ -20,6 +20,8 @@ from ._composite import asarray as _asarray
 _normalize_axis_index = _onp.core.multiarray.normalize_axis_index
 
 _SVD_ORDS = ("nuc", 2, -2)
+# NumPy's norm on host copies: for what MinPy's cannot take, and the singular-value norms
+_numpy_norm = _fallback.fallback_function("linalg.norm", _onp.linalg.norm)
 
 
 def _is_inf(ord_, sign: int) -> bool:
@@ -87,7 +89,7 @@ def _matrix_norm(x: Array, ord_, rows: int, cols: int, keepdims: bool) -> Array:
 def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy's name
     """``numpy.linalg.norm`` (see the module's docstring for what runs where)."""
     if not isinstance(x, (Array, _onp.ndarray, list, tuple, int, float, bool, _onp.number)):
-        return _fallback.fallback_function("linalg.norm", _onp.linalg.norm)(x, ord, axis, keepdims)
+        return _numpy_norm(x, ord, axis, keepdims)
     x = _asarray(x)
     if x.dtype.kind not in "f":
         # NumPy norms integers and bools as float64; the result is demoted to the
@@ -116,8 +118,7 @@ def _norm(x: Array, ord, axis, keepdims: bool):  # noqa: A002
             raise ValueError("Duplicate axes given.")
         if ord in _SVD_ORDS and not isinstance(ord, bool):
             # singular values: NumPy's (values only; a gradient through it raises)
-            return _fallback.fallback_function("linalg.norm", _onp.linalg.norm)(
-                x, ord, axis, keepdims)
+            return _numpy_norm(x, ord, axis, keepdims)
         return _matrix_norm(x, ord, axes[0], axes[1], keepdims)
     raise ValueError("Improper number of dimensions to norm.")
 
