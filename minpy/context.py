@@ -30,8 +30,7 @@ class Context:
         self.key = (device_type, device_id)    # hashed and compared in C (jit signatures)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Context) and other.device_type == self.device_type \
-            and other.device_id == self.device_id
+        return isinstance(other, Context) and other.key == self.key
 
     def __hash__(self) -> int:
         return hash(self.key)
